@@ -180,3 +180,13 @@ func (s *State[T]) Lookup(name string) (Entry[T], bool) {
 	}
 	return Entry[T]{}, false
 }
+
+// Freeze turns every weight of m into a buffer: it gets no gradient and
+// optimisers leave it alone. Call it before Bind.
+func Freeze[T Float](m Module[T]) {
+	for _, e := range m.Params() {
+		e.Param.Kind = Buffer
+		e.Param.Grad = nil
+		e.Param.v = nil
+	}
+}
