@@ -190,3 +190,7 @@ func Freeze[T Float](m Module[T]) {
 		e.Param.v = nil
 	}
 }
+
+// NewParam returns a zero-valued parameter (with a gradient if kind is
+// Weight) of the given shape, for layers defined outside this package.
+func NewParam[T Float](kind Kind, shape ...int) *Param[T] { return newParam[T](kind, shape...) }
