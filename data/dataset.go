@@ -48,10 +48,13 @@ func (m *Modality) Has(i int) bool {
 	return m.Present == nil || m.Present[i]
 }
 
-// NumPresent returns how many of the n samples have this modality.
-func (m *Modality) NumPresent(n int) int {
+// Len returns the number of samples m holds, len(Data) / SampleSize().
+func (m *Modality) Len() int { return len(m.Data) / m.SampleSize() }
+
+// NumPresent returns how many samples have this modality.
+func (m *Modality) NumPresent() int {
 	if m.Present == nil {
-		return n
+		return m.Len()
 	}
 	c := 0
 	for _, p := range m.Present {
@@ -63,10 +66,9 @@ func (m *Modality) NumPresent(n int) int {
 }
 
 // SetAbsent marks sample i as lacking this modality and zeroes its values.
-// n is the number of samples, needed to allocate Present when it is nil.
-func (m *Modality) SetAbsent(n, i int) {
+func (m *Modality) SetAbsent(i int) {
 	if m.Present == nil {
-		m.Present = make([]bool, n)
+		m.Present = make([]bool, m.Len())
 		for j := range m.Present {
 			m.Present[j] = true
 		}

@@ -28,7 +28,7 @@ func ExampleRead() {
 		log.Fatal(err)
 	}
 	for _, m := range ds.Modalities {
-		fmt.Printf("%s: %v %v, %d of %d samples present\n", m.Name, m.Kind, m.Shape, m.NumPresent(ds.Len()), ds.Len())
+		fmt.Printf("%s: %v %v, %d of %d samples present\n", m.Name, m.Kind, m.Shape, m.NumPresent(), ds.Len())
 	}
 	fmt.Println(ds.ResponseNames, ds.Y)
 

@@ -78,10 +78,10 @@ type StandardizeOptions struct {
 // x ↦ (x − Mean[j]) / Std[j]. With PerFeature, Mean and Std have one entry
 // per feature; with Global one entry; with None none.
 type Scaling struct {
-	Name string    `json:"name"`
-	Mode Mode      `json:"mode"`
-	Mean []float64 `json:"mean,omitempty"`
-	Std  []float64 `json:"std,omitempty"`
+	Name string    `json:"name"`           // the modality's name, or "y"
+	Mode Mode      `json:"mode"`           // how the values are scaled
+	Mean []float64 `json:"mean,omitempty"` // subtracted
+	Std  []float64 `json:"std,omitempty"`  // divided by after; never 0
 }
 
 // Standardizer z-scores datasets with statistics fitted on training data,

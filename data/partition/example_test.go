@@ -78,7 +78,7 @@ func ExampleByModality() {
 	for c, cd := range clients {
 		fmt.Printf("client %d, %d samples:", c, cd.Len())
 		for _, m := range cd.Modalities {
-			fmt.Printf(" %s %d/%d", m.Name, m.NumPresent(cd.Len()), cd.Len())
+			fmt.Printf(" %s %d/%d", m.Name, m.NumPresent(), cd.Len())
 		}
 		fmt.Println()
 	}

@@ -30,7 +30,7 @@ func TestByModality(t *testing.T) {
 			t.Errorf("client %d: %d samples, modalities %v", c, cd.Len(), cd.ModalityNames())
 		}
 		for k, m := range cd.Modalities {
-			if has := m.NumPresent(cd.Len()) == cd.Len(); has != want[c][k] {
+			if has := m.NumPresent() == cd.Len(); has != want[c][k] {
 				t.Errorf("client %d modality %s: present %v, want %v", c, m.Name, has, want[c][k])
 			}
 		}
