@@ -9,14 +9,20 @@ import (
 
 // TrainTestSplit splits the samples 0..n−1 into a training and a test set,
 // returned as ascending index lists. The test set has ceil(testFraction·n)
-// samples, as in scikit-learn's train_test_split; both sets must be
-// non-empty. The samples are drawn with rng.Perm(n); a nil rng means no
-// shuffling, so the test set is the last samples.
+// samples, as in scikit-learn's train_test_split, except that a product
+// within 1e-9 of an integer counts as that integer (scikit-learn takes 8
+// test samples of 100 for a fraction of 0.07); both sets must be non-empty.
+// The samples are drawn with rng.Perm(n); a nil rng means no shuffling, so
+// the test set is the last samples.
 func TrainTestSplit(n int, testFraction float64, rng *rand.Rand) (train, test []int, err error) {
 	if !(testFraction > 0 && testFraction < 1) {
 		return nil, nil, fmt.Errorf("split: test fraction %v: want 0 < fraction < 1", testFraction)
 	}
-	nTest := int(math.Ceil(testFraction * float64(n)))
+	x := testFraction * float64(n)
+	nTest := int(math.Ceil(x))
+	if r := math.Round(x); math.Abs(x-r) < 1e-9 { // 0.07·100 is 7.000000000000001
+		nTest = int(r)
+	}
 	if nTest < 1 || nTest >= n {
 		return nil, nil, fmt.Errorf("split: test fraction %v of %d samples leaves %d for test and %d for training; both need at least 1",
 			testFraction, n, nTest, n-nTest)

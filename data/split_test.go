@@ -34,6 +34,7 @@ func TestTrainTestSplit(t *testing.T) {
 		{80, 0.2, 16, true, ""},
 		{10, 0.5, 5, false, ""},
 		{2, 0.5, 1, true, ""},
+		{100, 0.07, 7, true, ""}, // 0.07·100 = 7.000000000000001 in floating point
 		{10, 0, 0, true, "split: test fraction 0: want 0 < fraction < 1"},
 		{10, 1, 0, true, "split: test fraction 1: want 0 < fraction < 1"},
 		{1, 0.5, 0, true, "split: test fraction 0.5 of 1 samples leaves 1 for test and 0 for training; both need at least 1"},
