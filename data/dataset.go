@@ -1,0 +1,335 @@
+package data
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Modality holds one modality of a dataset for all its samples.
+//
+// Data is sample-major: sample i occupies Data[i*s : (i+1)*s] with
+// s = SampleSize(), laid out row-major in Shape. Present says which samples
+// have this modality; nil means all of them do. An absent sample holds zeros
+// in Data, so that code which ignores Present sees a neutral input.
+type Modality struct {
+	// Name identifies the modality within its dataset, e.g. "m5" or "image".
+	Name string
+	// Kind is the kind of input; it fixes len(Shape).
+	Kind Kind
+	// Shape is the per-sample shape: Vector [p]; Signal [C, L]; Image
+	// [C, H, W]; Sequence [T, F].
+	Shape []int
+	// Data holds n × SampleSize() values, sample-major.
+	Data []float32
+	// Present has one entry per sample, or is nil when every sample has
+	// this modality.
+	Present []bool
+}
+
+// SampleSize returns the number of values in one sample, the product of
+// Shape.
+func (m *Modality) SampleSize() int {
+	s := 1
+	for _, d := range m.Shape {
+		s *= d
+	}
+	return s
+}
+
+// Sample returns sample i's values as a view into Data, not a copy.
+func (m *Modality) Sample(i int) []float32 {
+	s := m.SampleSize()
+	return m.Data[i*s : (i+1)*s : (i+1)*s]
+}
+
+// Has reports whether sample i has this modality.
+func (m *Modality) Has(i int) bool {
+	return m.Present == nil || m.Present[i]
+}
+
+// Len returns the number of samples m holds, len(Data) / SampleSize().
+func (m *Modality) Len() int { return len(m.Data) / m.SampleSize() }
+
+// NumPresent returns how many samples have this modality.
+func (m *Modality) NumPresent() int {
+	if m.Present == nil {
+		return m.Len()
+	}
+	c := 0
+	for _, p := range m.Present {
+		if p {
+			c++
+		}
+	}
+	return c
+}
+
+// SetAbsent marks sample i as lacking this modality and zeroes its values.
+func (m *Modality) SetAbsent(i int) {
+	if m.Present == nil {
+		m.Present = make([]bool, m.Len())
+		for j := range m.Present {
+			m.Present[j] = true
+		}
+	}
+	m.Present[i] = false
+	clear(m.Sample(i))
+}
+
+// clone returns a deep copy of m.
+func (m *Modality) clone() Modality {
+	c := *m
+	c.Shape = slices.Clone(m.Shape)
+	c.Data = slices.Clone(m.Data)
+	c.Present = slices.Clone(m.Present)
+	return c
+}
+
+// Dataset is a set of n samples, each with values for some modalities and,
+// unless the dataset is for prediction only, one or more responses.
+//
+// The fields may be read freely. Code that changes them must keep the
+// invariants that Validate checks.
+type Dataset struct {
+	// Modalities are the inputs, in a fixed order with distinct names.
+	Modalities []Modality
+	// ResponseNames names the columns of Y; it is empty for a dataset
+	// without responses.
+	ResponseNames []string
+	// Y holds n × len(ResponseNames) responses, row-major.
+	Y []float32
+
+	n int
+}
+
+// New returns a dataset of n samples with the given modalities and
+// responses, after checking them as Validate does. The dataset takes
+// ownership of the slices, which the caller must not change afterwards.
+// A dataset without responses has nil responseNames and y.
+func New(n int, modalities []Modality, responseNames []string, y []float32) (*Dataset, error) {
+	d := &Dataset{Modalities: modalities, ResponseNames: responseNames, Y: y, n: n}
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Len returns the number of samples.
+func (d *Dataset) Len() int { return d.n }
+
+// NumResponses returns the number of response columns.
+func (d *Dataset) NumResponses() int { return len(d.ResponseNames) }
+
+// Validate checks the dataset's invariants: modality and response names
+// are non-empty and distinct; each shape has the rank of its kind and
+// positive dimensions; every Data, Present and Y has the length n implies;
+// and absent samples hold zeros.
+func (d *Dataset) Validate() error {
+	if d.n < 0 {
+		return fmt.Errorf("dataset has %d samples", d.n)
+	}
+	seen := make(map[string]bool, len(d.Modalities))
+	for i := range d.Modalities {
+		m := &d.Modalities[i]
+		if m.Name == "" {
+			return fmt.Errorf("modality %d has no name", i)
+		}
+		if seen[m.Name] {
+			return fmt.Errorf("two modalities are named %q", m.Name)
+		}
+		seen[m.Name] = true
+		if err := checkShape(m.Kind, m.Shape); err != nil {
+			return fmt.Errorf("modality %q: %w", m.Name, err)
+		}
+		if want := d.n * m.SampleSize(); len(m.Data) != want {
+			return fmt.Errorf("modality %q: %d values, want %d samples × %d = %d",
+				m.Name, len(m.Data), d.n, m.SampleSize(), want)
+		}
+		if m.Present != nil {
+			if len(m.Present) != d.n {
+				return fmt.Errorf("modality %q: presence mask for %d samples, want %d",
+					m.Name, len(m.Present), d.n)
+			}
+			for j, p := range m.Present {
+				if p {
+					continue
+				}
+				for _, v := range m.Sample(j) {
+					if v != 0 {
+						return fmt.Errorf("modality %q: sample %d is absent but holds non-zero values", m.Name, j)
+					}
+				}
+			}
+		}
+	}
+	clear(seen)
+	for j, name := range d.ResponseNames {
+		if name == "" {
+			return fmt.Errorf("response %d has no name", j)
+		}
+		if seen[name] {
+			return fmt.Errorf("two responses are named %q", name)
+		}
+		seen[name] = true
+	}
+	if want := d.n * len(d.ResponseNames); len(d.Y) != want {
+		return fmt.Errorf("%d response values, want %d samples × %d responses = %d",
+			len(d.Y), d.n, len(d.ResponseNames), want)
+	}
+	return nil
+}
+
+// checkShape reports whether shape fits kind.
+func checkShape(k Kind, shape []int) error {
+	if !k.valid() {
+		return fmt.Errorf("invalid kind %d", int(k))
+	}
+	if len(shape) != k.Rank() {
+		return fmt.Errorf("kind %v needs a shape of %d dimensions (%s), got %v",
+			k, k.Rank(), shapeHint[k], shape)
+	}
+	for _, s := range shape {
+		if s <= 0 {
+			return fmt.Errorf("shape %v has a dimension ≤ 0", shape)
+		}
+	}
+	return nil
+}
+
+var shapeHint = [...]string{Vector: "[p]", Signal: "[C, L]", Image: "[C, H, W]", Sequence: "[T, F]"}
+
+// ModalityIndex returns the index in Modalities of the modality named name,
+// or -1.
+func (d *Dataset) ModalityIndex(name string) int {
+	for i := range d.Modalities {
+		if d.Modalities[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Modality returns the modality named name, or nil. The result points into
+// d.Modalities.
+func (d *Dataset) Modality(name string) *Modality {
+	if i := d.ModalityIndex(name); i >= 0 {
+		return &d.Modalities[i]
+	}
+	return nil
+}
+
+// ModalityNames returns the names of the modalities in order.
+func (d *Dataset) ModalityNames() []string {
+	names := make([]string, len(d.Modalities))
+	for i := range d.Modalities {
+		names[i] = d.Modalities[i].Name
+	}
+	return names
+}
+
+// ResponseIndex returns the column of Y named name, or -1.
+func (d *Dataset) ResponseIndex(name string) int {
+	return slices.Index(d.ResponseNames, name)
+}
+
+// Response returns a copy of response column j, one value per sample.
+func (d *Dataset) Response(j int) []float32 {
+	r := len(d.ResponseNames)
+	if j < 0 || j >= r {
+		panic(fmt.Sprintf("data: response column %d out of range [0, %d)", j, r))
+	}
+	col := make([]float32, d.n)
+	for i := range col {
+		col[i] = d.Y[i*r+j]
+	}
+	return col
+}
+
+// Clone returns a deep copy of d.
+func (d *Dataset) Clone() *Dataset {
+	c := &Dataset{
+		Modalities:    make([]Modality, len(d.Modalities)),
+		ResponseNames: slices.Clone(d.ResponseNames),
+		Y:             slices.Clone(d.Y),
+		n:             d.n,
+	}
+	for i := range d.Modalities {
+		c.Modalities[i] = d.Modalities[i].clone()
+	}
+	return c
+}
+
+// Subset returns a new dataset holding copies of the samples idx, in that
+// order. An index may repeat (a bootstrap sample). Subset panics if an
+// index is out of range.
+func (d *Dataset) Subset(idx []int) *Dataset {
+	for _, i := range idx {
+		if i < 0 || i >= d.n {
+			panic(fmt.Sprintf("data: Subset index %d out of range [0, %d)", i, d.n))
+		}
+	}
+	s := &Dataset{
+		Modalities:    make([]Modality, len(d.Modalities)),
+		ResponseNames: slices.Clone(d.ResponseNames),
+		Y:             make([]float32, len(idx)*len(d.ResponseNames)),
+		n:             len(idx),
+	}
+	for k := range d.Modalities {
+		m := &d.Modalities[k]
+		sm := Modality{
+			Name:  m.Name,
+			Kind:  m.Kind,
+			Shape: slices.Clone(m.Shape),
+			Data:  make([]float32, len(idx)*m.SampleSize()),
+		}
+		m.Gather(sm.Data, idx)
+		if m.Present != nil {
+			sm.Present = make([]bool, len(idx))
+			m.GatherPresent(sm.Present, idx)
+		}
+		s.Modalities[k] = sm
+	}
+	d.GatherY(s.Y, idx)
+	return s
+}
+
+// RemoveModality deletes the modality named name from d.
+func (d *Dataset) RemoveModality(name string) error {
+	i := d.ModalityIndex(name)
+	if i < 0 {
+		return d.unknownModality(name)
+	}
+	d.Modalities = slices.Delete(d.Modalities, i, i+1)
+	return nil
+}
+
+// MarkAbsent marks every sample of d as lacking the modality named name and
+// zeroes its values. The modality keeps its place, name and shape, so a
+// client that lacks it still shares the model layout of the others.
+func (d *Dataset) MarkAbsent(name string) error {
+	m := d.Modality(name)
+	if m == nil {
+		return d.unknownModality(name)
+	}
+	m.Present = make([]bool, d.n)
+	clear(m.Data)
+	return nil
+}
+
+func (d *Dataset) unknownModality(name string) error {
+	return fmt.Errorf("no modality %q; the dataset has %s", name, listNames(d.ModalityNames()))
+}
+
+// listNames formats names for an error message, eliding the middle of a
+// long list: "a, b, c" or "w1100, w1102, …, w2498 (700 names)".
+func listNames(names []string) string {
+	const head = 6
+	switch {
+	case len(names) == 0:
+		return "none"
+	case len(names) <= head+2:
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s, …, %s (%d names)", strings.Join(names[:head], ", "), names[len(names)-1], len(names))
+}
