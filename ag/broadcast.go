@@ -6,8 +6,9 @@ import (
 )
 
 // bplan describes how two operands broadcast against each other. Shapes
-// must have equal rank; along every axis the sizes are equal or one of
-// them is 1. Adjacent axes that broadcast the same way are merged, so the
+// must have equal rank, except that a one-element operand (a scalar of any
+// rank) broadcasts against anything; along every axis the sizes are equal
+// or one of them is 1. Adjacent axes that broadcast the same way are merged, so the
 // common cases ([B,C] with [1,C], [B,C] with [B,1]) iterate as a few long
 // rows.
 type bplan struct {
@@ -18,6 +19,18 @@ type bplan struct {
 }
 
 func broadcast(op string, a, b []int) bplan {
+	if len(a) != len(b) {
+		switch {
+		case sizeOf(b) == 1 && len(b) < len(a):
+			b = ones(len(a))
+		case sizeOf(a) == 1 && len(a) < len(b):
+			a = ones(len(b))
+		case sizeOf(b) == 1:
+			b = b[len(b)-len(a):]
+		case sizeOf(a) == 1:
+			a = a[len(a)-len(b):]
+		}
+	}
 	if len(a) != len(b) {
 		panic(fmt.Sprintf("ag.%s: shapes %v and %v have different ranks; reshape one explicitly (no implicit broadcasting across ranks)", op, a, b))
 	}
@@ -126,4 +139,12 @@ func sizeOf(shape []int) int {
 		n *= d
 	}
 	return n
+}
+
+func ones(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = 1
+	}
+	return s
 }

@@ -39,6 +39,8 @@ func TestOpGradients(t *testing.T) {
 		{"AddRowBroadcast", []*V{p(-1, 1, 3, 4), p(-1, 1, 1, 4)}, func(tp *Tp, x []*V) *V { return tp.Add(x[0], x[1]) }, false},
 		{"SubColBroadcast", []*V{p(-1, 1, 3, 4), p(-1, 1, 3, 1)}, func(tp *Tp, x []*V) *V { return tp.Sub(x[0], x[1]) }, false},
 		{"SubLeftBroadcast", []*V{p(-1, 1, 1, 4), p(-1, 1, 3, 4)}, func(tp *Tp, x []*V) *V { return tp.Sub(x[0], x[1]) }, false},
+		{"AddScalarOtherRank", []*V{p(-1, 1, 3, 4), p(-1, 1, 1)}, func(tp *Tp, x []*V) *V { return tp.Add(x[0], x[1]) }, false},
+		{"MulScalarHigherRank", []*V{p(-1, 1, 1, 1, 1), p(-1, 1, 3)}, func(tp *Tp, x []*V) *V { return tp.Mul(x[0], x[1]) }, false},
 		{"MulOuter", []*V{p(-1, 1, 3, 1), p(-1, 1, 1, 4)}, func(tp *Tp, x []*V) *V { return tp.Mul(x[0], x[1]) }, false},
 		{"Mul3D", []*V{p(-1, 1, 2, 3, 4), p(-1, 1, 2, 1, 4)}, func(tp *Tp, x []*V) *V { return tp.Mul(x[0], x[1]) }, false},
 		{"Div", []*V{p(-1, 1, 3, 4), p(0.5, 2, 3, 4)}, func(tp *Tp, x []*V) *V { return tp.Div(x[0], x[1]) }, false},

@@ -69,3 +69,18 @@ func (c *Cosine) Step(float64) float64 {
 	c.Opt.SetLR(lr)
 	return lr
 }
+
+// Snapshot returns the schedule's progress (best metric, epochs without
+// improvement), for saving with the optimiser's state.
+func (p *Plateau) Snapshot() map[string]float64 {
+	s := map[string]float64{"best": p.best, "bad": float64(p.bad)}
+	if p.started {
+		s["started"] = 1
+	}
+	return s
+}
+
+// Restore sets the progress from a Snapshot.
+func (p *Plateau) Restore(s map[string]float64) {
+	p.best, p.bad, p.started = s["best"], int(s["bad"]), s["started"] == 1
+}

@@ -1,0 +1,102 @@
+// Package strategy holds federated aggregation policies: FedAvg with
+// server smoothing, and its FedProx and FedBN variants.
+package strategy
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/fdrmfl/fdrmfl/fed"
+)
+
+// Range is a half-open span [From, To) of the flat weight vector.
+type Range struct{ From, To int }
+
+// FedAvg is federated averaging (McMahan et al., 2017): the next global
+// model is the mean of the clients' weights weighted by their sample
+// counts,
+//
+//	w⁺ = β·w + (1−β)·Σ_k n_k·w_k / Σ_k n_k,
+//
+// where β is the server smoothing (0: plain FedAvg; the author's real-data
+// runs used β = 0.1). The sums run in float64 in client-name order, so the
+// result does not depend on the order in which updates arrived.
+//
+// With Prox > 0 clients add FedProx's proximal term μ/2·‖w − w_global‖²
+// (Li et al., 2020). With Local set, those spans of the vector — the
+// normalisation layers — are not averaged and clients keep their own
+// (FedBN, Li et al., 2021); the global vector carries the first round's
+// values there.
+type FedAvg struct {
+	// Fraction of the available clients asked to train each round (0 or
+	// 1: all). At least MinFit are asked when that many are available.
+	Fraction float64
+	MinFit   int
+	// Smoothing is β.
+	Smoothing float64
+	// Prox is FedProx's μ.
+	Prox float64
+	// Local spans are kept by the clients (FedBN).
+	Local []Range
+	// Rand picks clients when 0 < Fraction < 1.
+	Rand *rand.Rand
+}
+
+// Configure asks a random Fraction of the available clients (all of them
+// by default) to train global.
+func (s *FedAvg) Configure(round int, global fed.Weights, available []string) ([]fed.Task, error) {
+	if len(available) == 0 {
+		return nil, errors.New("fedavg: no client is available")
+	}
+	pick := slices.Clone(available)
+	if s.Fraction > 0 && s.Fraction < 1 {
+		if s.Rand == nil {
+			return nil, errors.New("fedavg: a client fraction needs a random source")
+		}
+		k := max(int(s.Fraction*float64(len(available))+0.5), s.MinFit, 1)
+		k = min(k, len(available))
+		s.Rand.Shuffle(len(pick), func(i, j int) { pick[i], pick[j] = pick[j], pick[i] })
+		pick = pick[:k]
+		slices.Sort(pick)
+	}
+	tasks := make([]fed.Task, len(pick))
+	for i, c := range pick {
+		tasks[i] = fed.Task{Client: c, Round: round, Kind: fed.Fit, Global: global, Prox: s.Prox, KeepNormLocal: len(s.Local) > 0}
+	}
+	return tasks, nil
+}
+
+// Aggregate returns the smoothed, sample-weighted mean of the updates.
+func (s *FedAvg) Aggregate(_ int, global fed.Weights, ups []fed.Update) (fed.Weights, error) {
+	if len(ups) == 0 {
+		return nil, errors.New("fedavg: no update to aggregate")
+	}
+	var total float64
+	for _, u := range ups {
+		if len(u.Weights) != len(global) {
+			return nil, fmt.Errorf("fedavg: client %s sent %d values, the model has %d", u.Client, len(u.Weights), len(global))
+		}
+		total += float64(u.N)
+	}
+	if total <= 0 {
+		return nil, errors.New("fedavg: updates report no samples")
+	}
+	mean := make([]float64, len(global))
+	for _, u := range ups {
+		w := float64(u.N) / total
+		for i, v := range u.Weights {
+			mean[i] += w * float64(v)
+		}
+	}
+	next := make(fed.Weights, len(global))
+	b := s.Smoothing
+	for i, m := range mean {
+		next[i] = float32(b*float64(global[i]) + (1-b)*m)
+	}
+	for _, r := range s.Local {
+		copy(next[r.From:r.To], global[r.From:r.To])
+	}
+	return next, nil
+}

@@ -1,0 +1,477 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/fdrmfl/fdrmfl/ag"
+	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/loss"
+	"github.com/fdrmfl/fdrmfl/model"
+	"github.com/fdrmfl/fdrmfl/nn"
+	"github.com/fdrmfl/fdrmfl/optim"
+)
+
+// ClientState is what a client keeps from one round to the next: its
+// optimiser and schedule, its previous local model (the contrastive
+// term's negative, and the source of its local normalisation layers under
+// FedBN), older global models and a learned MI estimator.
+type ClientState struct {
+	Optim    optim.Snapshot
+	Schedule map[string]float64
+	Prev     []float32   // the model after the client's last local training; nil before
+	Globals  [][]float32 // earlier global models, newest first
+	MI       []float32   // weights of a learned MI estimator
+	MIOptim  optim.Snapshot
+}
+
+// Task is one round of local training.
+type Task struct {
+	Data   *data.Dataset // the client's training data, standardised
+	Global []float32     // the global model's values (weights then buffers)
+	State  *ClientState  // read and updated in place
+	Seed   uint64        // seeds shuffling, dropout and the MI estimator of this client and round
+	// MISeed seeds the frozen network of the correlation MI estimator; it
+	// should stay the same for a client across rounds.
+	MISeed uint64
+	// Prox is FedProx's μ: the loss gains μ/2·‖w − w_global‖².
+	Prox float64
+	// KeepNormLocal keeps the client's own normalisation layers (FedBN).
+	KeepNormLocal bool
+}
+
+// Terms are the mean loss terms over an epoch's samples.
+type Terms struct {
+	Total, MSE, MI, KL, Con float64
+	N                       int
+}
+
+// Result is the outcome of local training.
+type Result struct {
+	Weights []float32 // the trained model's values
+	N       int       // training samples
+	Terms   Terms     // of the last epoch
+}
+
+// Trainer trains one client at a time on one goroutine. It holds the
+// network, frozen copies for the contrastive term and reusable buffers,
+// so that one Trainer per worker serves any number of clients.
+type Trainer struct {
+	cfg  Config
+	mcfg model.Config
+	net  *model.Model[float32]
+	st   *nn.State[float32]
+	refs []*frozen
+	tape *ag.Tape[float32]
+	xbuf [][]float32
+	pbuf [][]bool
+	ybuf []float32
+}
+
+type frozen struct {
+	net *model.Model[float32]
+	st  *nn.State[float32]
+}
+
+// New returns a Trainer for networks of configuration mcfg trained with cfg
+// (Defaults are applied to both).
+func New(mcfg model.Config, cfg Config) (*Trainer, error) {
+	mcfg, cfg = mcfg.Defaults(), cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Loss.KLForm == "learned" && !mcfg.LearnedSigma {
+		return nil, fmt.Errorf("train: loss.kl_form \"learned\" needs model learned_sigma: true")
+	}
+	net, err := model.New[float32](mcfg, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, err
+	}
+	return &Trainer{cfg: cfg, mcfg: net.Config, net: net, st: nn.Bind[float32](net), tape: ag.NewTape[float32]()}, nil
+}
+
+// InitialWeights returns the values of a freshly initialised network of
+// configuration mcfg, the first global model of a federation.
+func InitialWeights(mcfg model.Config, seed uint64) ([]float32, error) {
+	net, err := model.New[float32](mcfg, rand.New(rand.NewPCG(seed, 0x5eed)))
+	if err != nil {
+		return nil, err
+	}
+	return nn.Bind[float32](net).Values, nil
+}
+
+// Layout returns the names, offsets and kinds of the network's values, in
+// the order of the flat vector.
+func (t *Trainer) Layout() []nn.Entry[float32] { return t.st.Entries }
+
+// NumValues returns the length of the flat vector (weights and buffers).
+func (t *Trainer) NumValues() int { return len(t.st.Values) }
+
+// Config returns the training configuration with defaults applied.
+func (t *Trainer) Config() Config { return t.cfg }
+
+// ModelConfig returns the network configuration with defaults applied.
+func (t *Trainer) ModelConfig() model.Config { return t.mcfg }
+
+// Fit trains the model of task.Global on task.Data for the configured
+// number of epochs and returns the new weights.
+func (t *Trainer) Fit(task Task) (Result, error) {
+	r, err := t.Begin(task)
+	if err != nil {
+		return Result{}, err
+	}
+	for range t.cfg.Epochs {
+		r.Epoch()
+	}
+	return r.End(), nil
+}
+
+// Run is local training in progress; Begin starts one.
+type Run struct {
+	t       *Trainer
+	task    Task
+	rng     *rand.Rand
+	opt     optim.Optimizer
+	sched   *optim.Plateau
+	mi      loss.MIEstimator[float32]
+	miSt    *nn.State[float32]
+	miOpt   optim.Optimizer
+	cols    []int // dataset modality index for each model modality (−1: absent)
+	global  *frozen
+	negs    []*frozen
+	gw      []float32 // global weights for FedProx
+	epoch   int
+	last    Terms
+	nWeight int
+}
+
+// Begin loads task.Global (and the client's state) into the trainer and
+// prepares an epoch loop.
+func (t *Trainer) Begin(task Task) (*Run, error) {
+	if len(task.Global) != len(t.st.Values) {
+		return nil, fmt.Errorf("train: global model has %d values, the network needs %d", len(task.Global), len(t.st.Values))
+	}
+	if task.State == nil {
+		task.State = &ClientState{}
+	}
+	cols, err := t.columns(task.Data)
+	if err != nil {
+		return nil, err
+	}
+	if task.Data.Len() < 2 {
+		return nil, fmt.Errorf("train: %d training samples; at least 2 are needed", task.Data.Len())
+	}
+	r := &Run{t: t, task: task, cols: cols, rng: rand.New(rand.NewPCG(task.Seed, 0x7a1)), nWeight: t.st.NumWeights()}
+	copy(t.st.Values, task.Global)
+	st := task.State
+	if task.KeepNormLocal && st.Prev != nil {
+		for _, e := range t.st.Entries {
+			if e.Param.Norm {
+				copy(e.Param.Value, st.Prev[e.Offset:e.Offset+e.Param.Len()])
+			}
+		}
+	}
+	if r.opt, err = t.newOptimizer(st.Optim); err != nil {
+		return nil, err
+	}
+	if t.cfg.Schedule == "plateau" {
+		r.sched = &optim.Plateau{Opt: r.opt, Factor: 0.5, Patience: 2}
+		r.sched.Restore(st.Schedule)
+	}
+	if err := r.setupMI(); err != nil {
+		return nil, err
+	}
+	if t.cfg.Loss.Con > 0 && st.Prev != nil {
+		r.global = t.frozenCopy(0, t.st.Values) // the global model as loaded (with local norms under FedBN)
+		r.negs = append(r.negs, t.frozenCopy(1, st.Prev))
+		for i, g := range st.Globals {
+			if i >= t.cfg.Loss.OlderGlobals {
+				break
+			}
+			r.negs = append(r.negs, t.frozenCopy(2+i, g))
+		}
+	}
+	if task.Prox > 0 {
+		r.gw = append([]float32(nil), t.st.Values[:r.nWeight]...)
+	}
+	return r, nil
+}
+
+// frozenCopy loads values into the i-th frozen network, making it if needed.
+func (t *Trainer) frozenCopy(i int, values []float32) *frozen {
+	for len(t.refs) <= i {
+		net, _ := model.New[float32](t.mcfg, rand.New(rand.NewPCG(0, 0)))
+		t.refs = append(t.refs, &frozen{net: net, st: nn.Bind[float32](net)})
+	}
+	copy(t.refs[i].st.Values, values)
+	return t.refs[i]
+}
+
+func (t *Trainer) newOptimizer(s optim.Snapshot) (optim.Optimizer, error) {
+	var o optim.Optimizer
+	switch t.cfg.Optimizer {
+	case "adam":
+		a := optim.NewAdam(t.cfg.LR)
+		a.WeightDecay = t.cfg.WeightDecay
+		o = a
+	case "adamw":
+		o = optim.NewAdamW(t.cfg.LR, t.cfg.WeightDecay)
+	case "sgd":
+		o = &optim.SGD{Rate: t.cfg.LR, Momentum: t.cfg.Momentum, WeightDecay: t.cfg.WeightDecay}
+	}
+	if s.Kind != "" {
+		if err := o.Restore(s); err != nil {
+			return nil, fmt.Errorf("train: client optimiser state: %w", err)
+		}
+	}
+	return o, nil
+}
+
+func (r *Run) setupMI() error {
+	t, l := r.t, r.t.cfg.Loss
+	if l.MI == 0 {
+		return nil
+	}
+	mr := rand.New(rand.NewPCG(r.task.MISeed, 0x3113))
+	switch l.MIEstimator {
+	case "correlation":
+		r.mi = loss.NewCorrelationMI[float32](t.mcfg.Features, l.MIHidden, mr)
+	case "gaussian":
+		g := loss.NewGaussianMI[float32](t.mcfg.Features, mr)
+		r.mi = g
+		r.miSt = nn.Bind[float32](g)
+		if st := r.task.State; st.MI != nil {
+			if err := r.miSt.Load(st.MI); err != nil {
+				return fmt.Errorf("train: client MI estimator state: %w", err)
+			}
+		}
+		a := optim.NewAdam(t.cfg.LR)
+		if s := r.task.State.MIOptim; s.Kind != "" {
+			if err := a.Restore(s); err != nil {
+				return fmt.Errorf("train: client MI optimiser state: %w", err)
+			}
+		}
+		r.miOpt = a
+	}
+	return nil
+}
+
+// columns maps each model modality to its index in ds (−1 when ds lacks
+// it) and checks shapes, responses and that every sample has a modality.
+func (t *Trainer) columns(ds *data.Dataset) ([]int, error) {
+	if ds == nil || ds.Len() == 0 {
+		return nil, fmt.Errorf("train: no data")
+	}
+	if ds.NumResponses() != t.mcfg.Responses && ds.NumResponses() != 0 {
+		return nil, fmt.Errorf("train: data have %d responses, the network predicts %d", ds.NumResponses(), t.mcfg.Responses)
+	}
+	cols := make([]int, len(t.mcfg.Modalities))
+	for i, m := range t.mcfg.Modalities {
+		j := ds.ModalityIndex(m.Name)
+		cols[i] = j
+		if j < 0 {
+			continue
+		}
+		if got := ds.Modalities[j].SampleSize(); got != prod(m.Shape) {
+			return nil, fmt.Errorf("train: modality %q has %d values per sample (shape %v), the network expects shape %v",
+				m.Name, got, ds.Modalities[j].Shape, m.Shape)
+		}
+	}
+	for s := range ds.Len() {
+		has := false
+		for _, j := range cols {
+			if j >= 0 && ds.Modalities[j].Has(s) {
+				has = true
+				break
+			}
+		}
+		if !has {
+			return nil, fmt.Errorf("train: sample %d has none of the network's modalities", s)
+		}
+	}
+	return cols, nil
+}
+
+func prod(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// input gathers the samples idx of ds into tape constants.
+func (t *Trainer) input(ds *data.Dataset, cols []int, idx []int) model.Input[float32] {
+	tp := t.tape
+	nm := len(cols)
+	if len(t.xbuf) < nm {
+		t.xbuf, t.pbuf = make([][]float32, nm), make([][]bool, nm)
+	}
+	in := model.Input[float32]{N: len(idx), X: make([]*ag.Var[float32], nm), Present: make([][]bool, nm)}
+	for i, j := range cols {
+		if j < 0 {
+			continue
+		}
+		m := &ds.Modalities[j]
+		if m.Present != nil {
+			if cap(t.pbuf[i]) < len(idx) {
+				t.pbuf[i] = make([]bool, len(idx))
+			}
+			p := m.GatherPresent(t.pbuf[i][:len(idx)], idx)
+			some := false
+			for _, v := range p {
+				some = some || v
+			}
+			if !some {
+				continue
+			}
+			in.Present[i] = p
+		}
+		x := tp.Buffer(len(idx) * m.SampleSize())
+		m.Gather(x, idx)
+		in.X[i] = ag.Const(x, len(idx)*m.SampleSize())
+	}
+	return in
+}
+
+// Epoch runs one epoch of minibatches in a random order and returns its
+// mean loss terms. A final batch of one sample is skipped (batch
+// statistics and correlations need two).
+func (r *Run) Epoch() Terms {
+	t := r.t
+	ds := r.task.Data
+	n, bs := ds.Len(), t.cfg.BatchSize
+	perm := r.rng.Perm(n)
+	l := t.cfg.Loss
+	wMI, wKL, wCon := l.MI, l.KL, l.Con
+	if l.Phases {
+		if r.epoch < t.cfg.Epochs/2 {
+			wKL, wCon = 0.5*wKL, 0.5*wCon
+		} else {
+			wMI = 0.5 * wMI
+		}
+	}
+	var sum Terms
+	q := t.mcfg.Responses
+	for start := 0; start < n; start += bs {
+		idx := perm[start:min(start+bs, n)]
+		if len(idx) < 2 {
+			continue
+		}
+		b := len(idx)
+		tp := t.tape
+		tp.Reset()
+		tp.Train, tp.Rand = true, r.rng
+		in := t.input(ds, r.cols, idx)
+		yb := tp.Buffer(b * q)
+		ds.GatherY(yb, idx)
+		y := ag.Const(yb, b, q)
+		out := t.net.Forward(tp, in)
+		mse := loss.MSE(tp, out.Pred, y)
+		total := mse
+		var vMI, vKL, vCon float64
+		if wMI > 0 {
+			mi := r.mi.Loss(tp, out.Z, y)
+			vMI = float64(mi.Item())
+			total = tp.Add(total, tp.Scale(mi, float32(wMI)))
+		}
+		if wKL > 0 {
+			var lat []loss.Latent[float32]
+			for i, mu := range out.Mu {
+				if mu != nil {
+					var lv *ag.Var[float32]
+					if l.KLForm == "learned" {
+						lv = out.LogVar[i]
+					}
+					lat = append(lat, loss.Latent[float32]{Mu: mu, LogVar: lv, Present: in.Present[i]})
+				}
+			}
+			if kl := loss.SymmetricKL(tp, lat, l.Sigma); kl != nil {
+				vKL = float64(kl.Item())
+				total = tp.Add(total, tp.Scale(kl, float32(wKL)))
+			}
+		}
+		if wCon > 0 && r.global != nil {
+			zg := r.frozenZ(r.global, in)
+			negs := make([]*ag.Var[float32], len(r.negs))
+			for i, f := range r.negs {
+				negs[i] = r.frozenZ(f, in)
+			}
+			con := loss.Contrastive(tp, out.Z, zg, negs, l.Tau)
+			vCon = float64(con.Item())
+			total = tp.Add(total, tp.Scale(con, float32(wCon)))
+		}
+		t.st.ZeroGrad()
+		if r.miSt != nil {
+			r.miSt.ZeroGrad()
+		}
+		tp.Backward(total)
+		w, g := t.st.Values[:r.nWeight], t.st.Grads
+		if r.gw != nil { // FedProx: ∂/∂w μ/2‖w − w_g‖² = μ(w − w_g)
+			mu := float32(r.task.Prox)
+			for i := range g {
+				g[i] += mu * (w[i] - r.gw[i])
+			}
+		}
+		if t.cfg.ClipNorm > 0 {
+			optim.ClipGradNorm(g, t.cfg.ClipNorm)
+		}
+		r.opt.Step(w, g)
+		if r.miOpt != nil {
+			r.miOpt.Step(r.miSt.Values[:r.miSt.NumWeights()], r.miSt.Grads)
+		}
+		fb := float64(b)
+		sum.Total += fb * float64(total.Item())
+		sum.MSE += fb * float64(mse.Item())
+		sum.MI += fb * vMI
+		sum.KL += fb * vKL
+		sum.Con += fb * vCon
+		sum.N += b
+	}
+	if sum.N > 0 {
+		f := 1 / float64(sum.N)
+		sum.Total, sum.MSE, sum.MI, sum.KL, sum.Con = sum.Total*f, sum.MSE*f, sum.MI*f, sum.KL*f, sum.Con*f
+	}
+	if r.sched != nil && sum.N > 0 && !math.IsNaN(sum.Total) {
+		r.sched.Step(sum.Total)
+	}
+	r.epoch++
+	r.last = sum
+	return sum
+}
+
+// frozenZ returns the features of a frozen network for the batch, computed
+// in evaluation mode without recording gradients.
+func (r *Run) frozenZ(f *frozen, in model.Input[float32]) *ag.Var[float32] {
+	tp := r.t.tape
+	was := tp.SetGrad(false)
+	tp.Train = false
+	z := f.net.Forward(tp, in).Z
+	tp.Train = true
+	tp.SetGrad(was)
+	return z
+}
+
+// End finishes local training: it stores the client's state for the next
+// round and returns the trained weights.
+func (r *Run) End() Result {
+	t, st := r.t, r.task.State
+	w := append([]float32(nil), t.st.Values...)
+	if r.t.cfg.Loss.OlderGlobals > 0 {
+		st.Globals = append([][]float32{append([]float32(nil), r.task.Global...)}, st.Globals...)
+		if len(st.Globals) > r.t.cfg.Loss.OlderGlobals {
+			st.Globals = st.Globals[:r.t.cfg.Loss.OlderGlobals]
+		}
+	}
+	st.Prev = append(st.Prev[:0], w...)
+	st.Optim = r.opt.Snapshot()
+	if r.sched != nil {
+		st.Schedule = r.sched.Snapshot()
+	}
+	if r.miSt != nil {
+		st.MI = append([]float32(nil), r.miSt.Values...)
+		st.MIOptim = r.miOpt.Snapshot()
+	}
+	return Result{Weights: w, N: r.task.Data.Len(), Terms: r.last}
+}
