@@ -13,29 +13,29 @@ import (
 // index column.
 type Spec struct {
 	// Modalities lists the inputs, in the order the dataset keeps them.
-	Modalities []ModalitySpec `json:"modalities"`
+	Modalities []ModalitySpec `json:"modalities" yaml:"modalities"`
 	// ResponseFile is the CSV file holding the responses; empty for a
 	// dataset without responses.
-	ResponseFile string `json:"response_file,omitempty"`
+	ResponseFile string `json:"response_file,omitempty" yaml:"response_file"`
 	// Responses names the response columns to read; nil means every column
 	// of ResponseFile.
-	Responses []string `json:"responses,omitempty"`
+	Responses []string `json:"responses,omitempty" yaml:"responses"`
 }
 
 // ModalitySpec describes one modality stored in a CSV file.
 type ModalitySpec struct {
 	// Name names the modality.
-	Name string `json:"name"`
+	Name string `json:"name" yaml:"name"`
 	// File is the CSV file, a path within the fs.FS given to Read.
-	File string `json:"file"`
+	File string `json:"file" yaml:"file"`
 	// Kind is the modality's kind.
-	Kind Kind `json:"kind"`
+	Kind Kind `json:"kind" yaml:"kind"`
 	// Shape is the per-sample shape. It may be omitted for a Vector,
 	// taken as [p], and for a Signal, taken as [1, p] (one channel), where p
 	// is the number of columns read.
-	Shape []int `json:"shape,omitempty"`
+	Shape []int `json:"shape,omitempty" yaml:"shape"`
 	// Columns names the columns to read, in this order; nil means all.
-	Columns []string `json:"columns,omitempty"`
+	Columns []string `json:"columns,omitempty" yaml:"columns"`
 }
 
 // Read reads the dataset that spec describes from fsys.

@@ -1,0 +1,130 @@
+package fdrmfl
+
+import (
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/model"
+)
+
+// LoadData returns every sample the configuration names: the simulated
+// data, or the CSV files read from fsys (the configuration's data root).
+func LoadData(cfg Config, fsys fs.FS) (*data.Dataset, error) {
+	d := cfg.Data
+	if d.Source == "simulation" {
+		return data.Simulate(d.Function, d.Samples, rand.New(rand.NewPCG(seedFor(cfg.Seed, seedData), 0)))
+	}
+	if fsys == nil {
+		return nil, fmt.Errorf("data: source csv needs a folder to read from")
+	}
+	if d.Preset != "" {
+		return loadPreset(d.Preset, fsys)
+	}
+	return data.Read(fsys, data.Spec{Modalities: d.Modalities, ResponseFile: d.ResponseFile, Responses: d.Responses})
+}
+
+func loadPreset(p string, fsys fs.FS) (*data.Dataset, error) {
+	name, resp, _ := strings.Cut(p, "/")
+	switch name {
+	case "corn-p2":
+		return data.CornP2(fsys)
+	case "corn-p1":
+		return data.CornP1(fsys, resp)
+	case "tecator-p1":
+		return data.TecatorP1(fsys, resp)
+	case "tecator":
+		return data.TecatorSpectra(fsys)
+	}
+	return nil, fmt.Errorf("data.preset: %q is not one of %s", p, strings.Join(Presets, ", "))
+}
+
+// ModelFor completes a network configuration for a dataset: with no
+// modalities given it takes every modality of ds with an encoder chosen by
+// its kind (vector: MLP; signal: 1-D convolutions; image: 2-D
+// convolutions; sequence: BiLSTM); given modalities must exist in ds and
+// take their shapes from it when they name none. Responses is set to the
+// number of ds's responses.
+func ModelFor(mc model.Config, ds *data.Dataset) (model.Config, error) {
+	if len(mc.Modalities) == 0 {
+		for _, m := range ds.Modalities {
+			mc.Modalities = append(mc.Modalities, model.Modality{Name: m.Name, Shape: append([]int(nil), m.Shape...), Encoder: DefaultEncoder(m.Kind)})
+		}
+	} else {
+		mods := make([]model.Modality, len(mc.Modalities))
+		copy(mods, mc.Modalities)
+		mc.Modalities = mods
+		for i := range mc.Modalities {
+			mm := &mc.Modalities[i]
+			dm := ds.Modality(mm.Name)
+			if dm == nil {
+				return mc, fmt.Errorf("model.modalities[%d]: the data have no modality %q (they have %s)", i, mm.Name, strings.Join(ds.ModalityNames(), ", "))
+			}
+			if mm.Shape == nil {
+				mm.Shape = append([]int(nil), dm.Shape...)
+			} else if prod(mm.Shape) != dm.SampleSize() {
+				return mc, fmt.Errorf("model.modalities[%d] (%s): shape %v does not fit the data's %v", i, mm.Name, mm.Shape, dm.Shape)
+			}
+			if mm.Encoder.Type == "" {
+				enc := DefaultEncoder(dm.Kind)
+				enc.Hidden = mm.Encoder.Hidden
+				if enc.Hidden == nil {
+					enc.Hidden = DefaultEncoder(dm.Kind).Hidden
+				}
+				mm.Encoder = enc
+			}
+		}
+	}
+	if len(ds.ResponseNames) == 0 {
+		return mc, fmt.Errorf("data: no response to learn")
+	}
+	mc.Responses = len(ds.ResponseNames)
+	return mc, nil
+}
+
+// DefaultEncoder returns the encoder a modality of kind k gets when the
+// configuration names none.
+func DefaultEncoder(k data.Kind) model.Encoder {
+	switch k {
+	case data.Signal:
+		return model.Encoder{Type: model.EncConv1d, Channels: []int{8, 16}, Kernels: []int{7, 5}, Strides: []int{2, 2}, Hidden: []int{128}}
+	case data.Image:
+		return model.Encoder{Type: model.EncConv2d, Channels: []int{16, 32}, Strides: []int{1, 2}, BatchNorm: true}
+	case data.Sequence:
+		return model.Encoder{Type: model.EncBiLSTM}
+	}
+	return model.Encoder{Type: model.EncMLP, Hidden: []int{128}}
+}
+
+func prod(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// Seeds of the independent random streams of a run.
+const (
+	seedData uint64 = iota + 1
+	seedPartition
+	seedSplit
+	seedInit
+	seedStrategy
+	seedClient
+)
+
+// seedFor derives an independent seed from base and a path of integers
+// (splitmix64 steps), so that each purpose and client has its own stream.
+func seedFor(base uint64, path ...uint64) uint64 {
+	x := base
+	for _, p := range append([]uint64{0x9e3779b97f4a7c15}, path...) {
+		x += p + 0x9e3779b97f4a7c15
+		x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+		x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+		x ^= x >> 31
+	}
+	return x
+}

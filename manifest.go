@@ -1,0 +1,122 @@
+package fdrmfl
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/model"
+	"github.com/fdrmfl/fdrmfl/train"
+)
+
+// ManifestFormat identifies the manifest layout; it changes when a new
+// version could not read an old one.
+const ManifestFormat = "fdrmfl-model/1"
+
+// Manifest describes a trained model well enough to apply it to new data:
+// the network's architecture, the inputs it expects, the standardisation
+// fitted on the training data, and where the run came from. The weights
+// are stored beside it (a safetensors file).
+type Manifest struct {
+	Format       string             `json:"format"`
+	Model        model.Config       `json:"model"`
+	Modalities   []ModalityInfo     `json:"modalities"`
+	Responses    []string           `json:"responses"`
+	Standardizer *data.Standardizer `json:"standardizer"`
+	// Values is the length of the flat weight vector.
+	Values int `json:"values"`
+	// Provenance: the settings of the run that trained the model.
+	Seed       uint64       `json:"seed"`
+	Train      train.Config `json:"train"`
+	Federation Federation   `json:"federation"`
+	DataSource string       `json:"data_source"`
+}
+
+// ModalityInfo is one input the model expects.
+type ModalityInfo struct {
+	Name  string    `json:"name"`
+	Kind  data.Kind `json:"kind"`
+	Shape []int     `json:"shape"`
+}
+
+// Check reports whether the manifest is complete and consistent.
+func (m *Manifest) Check() error {
+	if m.Format != ManifestFormat {
+		return fmt.Errorf("manifest: format %q, this version reads %q", m.Format, ManifestFormat)
+	}
+	if m.Standardizer == nil {
+		return fmt.Errorf("manifest: no standardizer")
+	}
+	if len(m.Modalities) != len(m.Model.Modalities) {
+		return fmt.Errorf("manifest: %d modalities listed for a model of %d", len(m.Modalities), len(m.Model.Modalities))
+	}
+	for i, mi := range m.Modalities {
+		if mi.Name != m.Model.Modalities[i].Name || !slices.Equal(mi.Shape, m.Model.Modalities[i].Shape) {
+			return fmt.Errorf("manifest: modality %d is %s %v, the model's is %s %v", i, mi.Name, mi.Shape, m.Model.Modalities[i].Name, m.Model.Modalities[i].Shape)
+		}
+	}
+	return nil
+}
+
+// Extraction holds what a model makes of a dataset.
+type Extraction struct {
+	Z    []float32 // n×Features, row-major
+	Pred []float32 // n×Responses, in the responses' original units
+	// Stats compares Pred with the data's responses when it has them.
+	Stats *train.Stats
+}
+
+// Extract applies a trained model (manifest and flat weights) to raw data
+// ds: it standardises ds with the model's statistics, computes the
+// features Z and the predictions, and, if ds has responses, their error.
+// ds must have the model's modalities (by name, any order; a missing one
+// is treated as absent for every sample).
+func Extract(m *Manifest, weights []float32, ds *data.Dataset) (*Extraction, error) {
+	if err := m.Check(); err != nil {
+		return nil, err
+	}
+	for _, mi := range m.Modalities {
+		if dm := ds.Modality(mi.Name); dm != nil && dm.SampleSize() != prod(mi.Shape) {
+			return nil, fmt.Errorf("extract: modality %q has %d values per sample, the model expects shape %v", mi.Name, dm.SampleSize(), mi.Shape)
+		}
+	}
+	known := map[string]bool{}
+	for _, mi := range m.Modalities {
+		known[mi.Name] = true
+	}
+	for _, dm := range ds.Modalities {
+		if !known[dm.Name] {
+			return nil, fmt.Errorf("extract: the model has no modality %q (it has %v)", dm.Name, names(m.Modalities))
+		}
+	}
+	if ds.NumResponses() > 0 && !slices.Equal(ds.ResponseNames, m.Responses) {
+		return nil, fmt.Errorf("extract: data responses %v, the model predicts %v", ds.ResponseNames, m.Responses)
+	}
+	std, err := m.Standardizer.Apply(ds)
+	if err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
+	}
+	tr, err := train.New(m.Model, m.Train)
+	if err != nil {
+		return nil, err
+	}
+	z, pred, err := tr.Apply(weights, std)
+	if err != nil {
+		return nil, err
+	}
+	m.Standardizer.InverseY(pred)
+	out := &Extraction{Z: z, Pred: pred}
+	if ds.NumResponses() > 0 {
+		s := train.PredictionStats(pred, ds.Y, ds.NumResponses())
+		out.Stats = &s
+	}
+	return out, nil
+}
+
+func names(ms []ModalityInfo) []string {
+	var s []string
+	for _, m := range ms {
+		s = append(s, m.Name)
+	}
+	return s
+}

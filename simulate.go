@@ -1,0 +1,396 @@
+package fdrmfl
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"runtime"
+	"sort"
+
+	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/data/partition"
+	"github.com/fdrmfl/fdrmfl/fed"
+	"github.com/fdrmfl/fdrmfl/fed/sim"
+	"github.com/fdrmfl/fdrmfl/fed/strategy"
+	"github.com/fdrmfl/fdrmfl/train"
+)
+
+// Options are what a simulation needs from its caller besides the Config.
+type Options struct {
+	// FS is the folder CSV data are read from (the configuration's root).
+	FS fs.FS
+	// Store keeps the clients' states between rounds (nil: in memory).
+	Store StateStore
+	// Progress is called after every round.
+	Progress func(RoundMetrics)
+	// Log receives warnings (nil: discard).
+	Log *slog.Logger
+}
+
+// RoundMetrics summarise a round.
+type RoundMetrics struct {
+	Round    int
+	Clients  int                // updates merged
+	Rejected map[string]string  // client → reason
+	Train    map[string]float64 // loss terms of the last local epoch, weighted by samples
+	// Val holds the global model's validation error after the round, over
+	// all clients' validation samples, in the responses' units.
+	Val *Metrics
+}
+
+// Metrics are prediction errors per response.
+type Metrics struct {
+	N   int
+	MSE []float64
+	R2  []float64
+}
+
+func metricsOf(s train.Stats) *Metrics {
+	m := &Metrics{N: s.N}
+	for j := range s.SSE {
+		m.MSE = append(m.MSE, s.MSE(j))
+		m.R2 = append(m.R2, s.R2(j))
+	}
+	return m
+}
+
+// Result is the outcome of a simulated federation.
+type Result struct {
+	Config   Config // as run, with defaults
+	Manifest *Manifest
+	Weights  []float32 // the final global model
+	Rounds   []RoundMetrics
+	Clients  []ClientResult
+	// Test is the network head's error over every client's test samples.
+	Test *Metrics
+}
+
+// ClientResult is one client's share of the result.
+type ClientResult struct {
+	Name   string
+	Splits []Split // train, val, test
+	Test   *Metrics
+}
+
+// Split is a client's subset of samples with their features.
+type Split struct {
+	Name  string    // "train", "val" or "test"
+	Index []int     // each sample's row in the full dataset
+	Z     []float32 // features, len(Index)×d
+	Pred  []float32 // head predictions, len(Index)×q, in the responses' units
+	Y     []float32 // observed responses, len(Index)×q
+}
+
+// Simulate runs the federation cfg describes with every client in this
+// process, and returns the trained model, per-round metrics and the
+// features of every client's samples. The same Config gives the same
+// result, bit for bit, whatever the number of workers.
+func Simulate(ctx context.Context, cfg Config, opt Options) (*Result, error) {
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	ds, err := LoadData(cfg, opt.FS)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := splitClients(cfg, ds)
+	if err != nil {
+		return nil, err
+	}
+	std, err := standardizeClients(cfg, clients)
+	if err != nil {
+		return nil, err
+	}
+	mc := cfg.Model
+	if len(mc.Modalities) == 0 && cfg.Data.Source == "simulation" {
+		def := DefaultModel()
+		def.Latent, def.Features, def.Fusion, def.Head, def.LearnedSigma = mc.Latent, mc.Features, mc.Fusion, mc.Head, mc.LearnedSigma
+		if def.Latent == 0 {
+			def.Latent = 128
+		}
+		if def.Features == 0 {
+			def.Features = 16
+		}
+		mc = def
+	}
+	if mc, err = ModelFor(mc, ds); err != nil {
+		return nil, err
+	}
+	mc = mc.Defaults()
+	cfg.Model = mc
+	workers := cfg.Federation.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	pool, err := NewTrainerPool(mc, cfg.Train, workers)
+	if err != nil {
+		return nil, err
+	}
+	global, err := train.InitialWeights(mc, seedFor(cfg.Seed, seedInit))
+	if err != nil {
+		return nil, err
+	}
+	store := opt.Store
+	if store == nil {
+		store = &MemoryStore{}
+	}
+	sites := map[string]fed.Client{}
+	var siteList []*Site
+	for k, c := range clients {
+		s := &Site{Name: c.name, Train: c.train, Val: c.val, Test: c.test, Store: store, Trainers: pool, Seed: seedFor(cfg.Seed, seedClient, uint64(k))}
+		sites[c.name] = s
+		siteList = append(siteList, s)
+	}
+	strat, err := newStrategy(cfg, pool)
+	if err != nil {
+		return nil, err
+	}
+	fleet := sim.New(sites)
+	fleet.Workers = workers
+	res := &Result{Config: cfg}
+	ySD := std.Y.Std
+	server := &fed.Server{
+		Strategy: strat, Fleet: fleet, Evaluate: cfg.Data.ValFraction > 0, Log: opt.Log,
+		Progress: func(r fed.RoundReport) {
+			rm := RoundMetrics{Round: r.Round, Clients: len(r.Accepted), Rejected: r.Rejected, Train: r.Train}
+			if r.EvalClients > 0 && r.Eval["n"] > 0 {
+				rm.Val = unscale(metricsOf(metricsStats(r.Eval, mc.Responses)), ySD)
+			}
+			res.Rounds = append(res.Rounds, rm)
+			if opt.Progress != nil {
+				opt.Progress(rm)
+			}
+		},
+	}
+	final, err := server.Run(ctx, global, 1, cfg.Federation.Rounds)
+	if err != nil {
+		return nil, err
+	}
+	res.Weights = final
+	res.Manifest = &Manifest{
+		Format: ManifestFormat, Model: mc, Responses: ds.ResponseNames, Standardizer: std,
+		Values: len(final), Seed: cfg.Seed, Train: cfg.Train, Federation: cfg.Federation, DataSource: cfg.Data.Source,
+	}
+	for _, m := range mc.Modalities {
+		dm := ds.Modality(m.Name)
+		res.Manifest.Modalities = append(res.Manifest.Modalities, ModalityInfo{Name: m.Name, Kind: dm.Kind, Shape: m.Shape})
+	}
+	var pooled train.Stats
+	for k, s := range siteList {
+		cr, err := clientFeatures(s, clients[k], final, std)
+		if err != nil {
+			return nil, err
+		}
+		res.Clients = append(res.Clients, cr)
+		if cr.Test != nil {
+			pooled.Add(clientTestStats(cr))
+		}
+	}
+	if pooled.N > 0 {
+		res.Test = metricsOf(pooled)
+	}
+	return res, nil
+}
+
+// unscale converts metrics of standardised responses to original units.
+func unscale(m *Metrics, sd []float64) *Metrics {
+	for j := range m.MSE {
+		s := sd[j%len(sd)]
+		m.MSE[j] *= s * s
+	}
+	return m
+}
+
+// clientData is one client's raw split of the samples.
+type clientData struct {
+	name             string
+	trainIdx, valIdx []int
+	testIdx          []int
+	train, val, test *data.Dataset
+}
+
+// splitClients partitions ds among the clients and splits each client's
+// samples into train, validation and test sets.
+func splitClients(cfg Config, ds *data.Dataset) ([]*clientData, error) {
+	f := cfg.Federation
+	rng := rand.New(rand.NewPCG(seedFor(cfg.Seed, seedPartition), 0))
+	var parts [][]int
+	var err error
+	switch f.Partition {
+	case "iid":
+		parts, err = partition.IID(ds.Len(), f.Clients, rng)
+	case "response":
+		parts, err = partition.ByResponse(ds, "", f.Clients, f.Mix, rng)
+		if err != nil && len(ds.ResponseNames) > 1 {
+			parts, err = partition.ByResponse(ds, ds.ResponseNames[0], f.Clients, f.Mix, rng)
+		}
+	case "dirichlet":
+		parts, err = partition.Dirichlet(ds.Len(), f.Clients, f.Beta, f.MinSize, rng)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("federation.partition: %w", err)
+	}
+	width := len(fmt.Sprint(f.Clients))
+	var out []*clientData
+	for k, idx := range parts {
+		c := &clientData{name: fmt.Sprintf("client-%0*d", width, k+1)}
+		srng := rand.New(rand.NewPCG(seedFor(cfg.Seed, seedSplit, uint64(k)), 0))
+		tr, te, err := data.TrainTestSplit(len(idx), cfg.Data.TestFraction, srng)
+		if err != nil {
+			return nil, fmt.Errorf("%s: test split of %d samples: %w", c.name, len(idx), err)
+		}
+		var va []int
+		if cfg.Data.ValFraction > 0 {
+			var keep []int
+			keep, va, err = data.TrainTestSplit(len(tr), cfg.Data.ValFraction, srng)
+			if err != nil {
+				return nil, fmt.Errorf("%s: validation split of %d samples: %w", c.name, len(tr), err)
+			}
+			va = pick(tr, va)
+			tr = pick(tr, keep)
+		}
+		c.trainIdx, c.valIdx, c.testIdx = pick(idx, tr), pick(idx, va), pick(idx, te)
+		for _, s := range [][]int{c.trainIdx, c.valIdx, c.testIdx} {
+			sort.Ints(s)
+		}
+		if len(c.trainIdx) < 2 {
+			return nil, fmt.Errorf("%s has %d training samples; at least 2 are needed (fewer clients or a smaller test_fraction)", c.name, len(c.trainIdx))
+		}
+		c.train, c.val, c.test = ds.Subset(c.trainIdx), ds.Subset(c.valIdx), ds.Subset(c.testIdx)
+		for _, m := range f.Lacks[k+1] {
+			for _, d := range []*data.Dataset{c.train, c.val, c.test} {
+				if err := d.MarkAbsent(m); err != nil {
+					return nil, fmt.Errorf("federation.lacks.%d: %w", k+1, err)
+				}
+			}
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func pick(from, pos []int) []int {
+	out := make([]int, len(pos))
+	for i, p := range pos {
+		out[i] = from[p]
+	}
+	return out
+}
+
+// standardizeClients fits the scaling on the clients' training data —
+// pooled through summed statistics, or each client's own for the inputs
+// under "local" — and standardises every split in place. It returns the
+// pooled standardiser, which the saved model carries.
+func standardizeClients(cfg Config, clients []*clientData) (*data.Standardizer, error) {
+	modes, err := scaleModes(cfg.Data.Scale)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([][]Moments, len(clients))
+	for k, c := range clients {
+		for name := range modes {
+			if c.train.Modality(name) == nil {
+				return nil, fmt.Errorf("data.scale: the data have no modality %q", name)
+			}
+		}
+		parts[k] = ClientMoments(c.train, modes)
+	}
+	pooled, err := PooledStandardizer(clients[0].train.ResponseNames, parts)
+	if err != nil {
+		return nil, err
+	}
+	for k, c := range clients {
+		s := pooled
+		if cfg.Data.Standardize == "local" {
+			own, err := PooledStandardizer(c.train.ResponseNames, [][]Moments{parts[k]})
+			if err != nil {
+				return nil, err
+			}
+			own.Y = pooled.Y
+			s = own
+		}
+		for _, d := range []**data.Dataset{&c.train, &c.val, &c.test} {
+			if (*d).Len() == 0 {
+				continue
+			}
+			if *d, err = s.Apply(*d); err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+		}
+	}
+	return pooled, nil
+}
+
+func newStrategy(cfg Config, pool *TrainerPool) (fed.Strategy, error) {
+	f := cfg.Federation
+	s := &strategy.FedAvg{
+		Fraction: f.Fraction, Smoothing: f.Smoothing,
+		Rand: rand.New(rand.NewPCG(seedFor(cfg.Seed, seedStrategy), 0)),
+	}
+	if f.Strategy == "fedprox" {
+		s.Prox = f.Prox
+	}
+	if f.Strategy == "fedbn" {
+		tr, err := pool.get(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range tr.Layout() {
+			if e.Param.Norm {
+				s.Local = append(s.Local, strategy.Range{From: e.Offset, To: e.Offset + e.Param.Len()})
+			}
+		}
+		pool.put(tr)
+	}
+	return s, nil
+}
+
+// clientFeatures extracts Z and predictions for each split of a client
+// with the final model (its own normalisation layers under FedBN).
+func clientFeatures(s *Site, c *clientData, global []float32, std *data.Standardizer) (ClientResult, error) {
+	cr := ClientResult{Name: s.Name}
+	tr, err := s.Trainers.get(context.Background())
+	if err != nil {
+		return cr, err
+	}
+	defer s.Trainers.put(tr)
+	st, err := s.Store.Load(s.Name)
+	if err != nil {
+		return cr, err
+	}
+	w := s.localWeights(tr, global, st)
+	for _, sp := range []struct {
+		name string
+		idx  []int
+		ds   *data.Dataset
+	}{{"train", c.trainIdx, s.Train}, {"val", c.valIdx, s.Val}, {"test", c.testIdx, s.Test}} {
+		out := Split{Name: sp.name, Index: sp.idx}
+		if sp.ds.Len() > 0 {
+			z, pred, err := tr.Apply(w, sp.ds)
+			if err != nil {
+				return cr, fmt.Errorf("%s %s: %w", s.Name, sp.name, err)
+			}
+			std.InverseY(pred)
+			y := append([]float32(nil), sp.ds.Y...)
+			std.InverseY(y)
+			out.Z, out.Pred, out.Y = z, pred, y
+			if sp.name == "test" {
+				cr.Test = metricsOf(train.PredictionStats(pred, y, len(sp.ds.ResponseNames)))
+			}
+		}
+		cr.Splits = append(cr.Splits, out)
+	}
+	return cr, nil
+}
+
+func clientTestStats(cr ClientResult) train.Stats {
+	for _, sp := range cr.Splits {
+		if sp.Name == "test" {
+			return train.PredictionStats(sp.Pred, sp.Y, len(sp.Y)/len(sp.Index))
+		}
+	}
+	return train.Stats{}
+}
