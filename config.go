@@ -26,76 +26,76 @@ import (
 type Config struct {
 	// Seed makes the run reproducible: data, splits, initialisation,
 	// shuffling and dropout all derive from it.
-	Seed       uint64       `yaml:"seed"`
-	Data       Data         `yaml:"data"`
-	Federation Federation   `yaml:"federation"`
-	Model      model.Config `yaml:"model"`
-	Train      train.Config `yaml:"train"`
+	Seed       uint64       `yaml:"seed" json:"seed"`
+	Data       Data         `yaml:"data" json:"data"`
+	Federation Federation   `yaml:"federation" json:"federation"`
+	Model      model.Config `yaml:"model" json:"model"`
+	Train      train.Config `yaml:"train" json:"train"`
 	// Loss, when given, replaces the default loss weights (λ = 0.01 each,
 	// τ = 0.5, σ = 0.1); it is kept apart from Train so that an explicit
 	// zero weight (an ablation) is not mistaken for "default".
-	Loss *train.Loss `yaml:"loss"`
+	Loss *train.Loss `yaml:"loss" json:"loss"`
 }
 
 // Data says where the samples come from and how they are split and scaled.
 type Data struct {
 	// Source is "simulation" (method §5, the default) or "csv".
-	Source string `yaml:"source"`
+	Source string `yaml:"source" json:"source"`
 	// Function (1–3) and Samples (default 2500: the paper's 2000 training
 	// and 500 test samples) of the simulation.
-	Function int `yaml:"function"`
-	Samples  int `yaml:"samples"`
+	Function int `yaml:"function" json:"function"`
+	Samples  int `yaml:"samples" json:"samples"`
 	// Root is the folder the CSV files are read from; a relative path is
 	// taken from the configuration file's folder.
-	Root string `yaml:"root"`
+	Root string `yaml:"root" json:"root"`
 	// Modalities, ResponseFile and Responses describe the CSV files (see
 	// data.Spec). Preset may name a known layout instead: "corn-p2",
 	// "corn-p1/<response>", "tecator-p1/<response>", "tecator".
-	Modalities   []data.ModalitySpec `yaml:"modalities"`
-	ResponseFile string              `yaml:"response_file"`
-	Responses    []string            `yaml:"responses"`
-	Preset       string              `yaml:"preset"`
+	Modalities   []data.ModalitySpec `yaml:"modalities" json:"modalities"`
+	ResponseFile string              `yaml:"response_file" json:"response_file"`
+	Responses    []string            `yaml:"responses" json:"responses"`
+	Preset       string              `yaml:"preset" json:"preset"`
 	// TestFraction of each client's samples is held out for testing
 	// (default 0.2) and ValFraction of the rest for per-round validation
 	// (default 0.1).
-	TestFraction float64 `yaml:"test_fraction"`
-	ValFraction  float64 `yaml:"val_fraction"`
+	TestFraction float64 `yaml:"test_fraction" json:"test_fraction"`
+	ValFraction  float64 `yaml:"val_fraction" json:"val_fraction"`
 	// Standardize is "federated" (default: pooled statistics of every
 	// client's training data, computed from summed sufficient statistics)
 	// or "local" (each client uses its own). Responses always use pooled
 	// statistics, so that clients agree on the scale of y.
-	Standardize string `yaml:"standardize"`
+	Standardize string `yaml:"standardize" json:"standardize"`
 	// Scale maps a modality to "per-feature" (default), "global" (one
 	// mean and sd over all its values, the author's choice for spectra) or
 	// "none".
-	Scale map[string]string `yaml:"scale"`
+	Scale map[string]string `yaml:"scale" json:"scale"`
 }
 
 // Federation describes the clients and the server's policy.
 type Federation struct {
-	Clients int `yaml:"clients"` // default 3
-	Rounds  int `yaml:"rounds"`  // default 5
+	Clients int `yaml:"clients" json:"clients"` // default 3
+	Rounds  int `yaml:"rounds" json:"rounds"`   // default 5
 	// Partition is "iid" (default), "response" (each client a band of y;
 	// Mix in [0, 1] reassigns that share of samples at random) or
 	// "dirichlet" (client sizes ~ Dir(Beta), at least MinSize each).
-	Partition string  `yaml:"partition"`
-	Mix       float64 `yaml:"mix"`
-	Beta      float64 `yaml:"beta"`
-	MinSize   int     `yaml:"min_size"`
+	Partition string  `yaml:"partition" json:"partition"`
+	Mix       float64 `yaml:"mix" json:"mix"`
+	Beta      float64 `yaml:"beta" json:"beta"`
+	MinSize   int     `yaml:"min_size" json:"min_size"`
 	// Lacks lists, per client number (1-based), modalities that client
 	// does not have.
-	Lacks map[int][]string `yaml:"lacks"`
+	Lacks map[int][]string `yaml:"lacks" json:"lacks"`
 	// Strategy is "fedavg" (default), "fedprox" or "fedbn".
-	Strategy string `yaml:"strategy"`
+	Strategy string `yaml:"strategy" json:"strategy"`
 	// Smoothing is the server's β: w ← β·w + (1−β)·mean.
-	Smoothing float64 `yaml:"smoothing"`
+	Smoothing float64 `yaml:"smoothing" json:"smoothing"`
 	// Prox is FedProx's μ (default 0.01 with fedprox).
-	Prox float64 `yaml:"prox"`
+	Prox float64 `yaml:"prox" json:"prox"`
 	// Fraction of clients asked to train each round (default 1).
-	Fraction float64 `yaml:"fraction"`
+	Fraction float64 `yaml:"fraction" json:"fraction"`
 	// Workers is the number of clients trained at once (0: GOMAXPROCS);
 	// results do not depend on it.
-	Workers int `yaml:"workers"`
+	Workers int `yaml:"workers" json:"workers"`
 }
 
 // DefaultModel returns the network of the built-in simulation: an MLP

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+)
+
+// defaultConfig is the configuration file format, with every key at its
+// default. A test checks that it parses to the library's defaults.
+const defaultConfig = `# fdrmfl configuration. Every key is optional; shown are the defaults.
+# Unknown keys and bad values are errors that name the key.
+seed: 0                      # seeds data, splits, initialisation, shuffling, dropout
+
+data:
+  source: simulation         # simulation | csv
+  function: 1                # simulation: 1 tanh, 2 softplus, 3 sech (method §5)
+  samples: 2500              # simulation: samples drawn (the paper's 2000 + 500)
+  # csv: root is the folder of the files, relative to this file; then either
+  # preset: corn-p2 | corn-p1/<moisture|oil|protein|starch> | tecator-p1/<fat|water|protein> | tecator
+  # or the files themselves:
+  # modalities:
+  #   - {name: m5, file: corn/m5.csv, kind: signal}        # vector | signal | image | sequence
+  #   - {name: mp5, file: corn/mp5.csv, kind: signal, columns: [w1100, w1102]}
+  # response_file: corn/responses.csv
+  # responses: [protein]
+  test_fraction: 0.2         # of each client's samples, held out for testing
+  val_fraction: 0.1          # of the rest, for per-round validation
+  standardize: federated     # federated (pooled statistics) | local (each client's own)
+  # scale: {m5: global}      # per modality: per-feature (default) | global | none
+
+federation:
+  clients: 3
+  rounds: 5
+  partition: iid             # iid | response (bands of y) | dirichlet (client sizes)
+  mix: 0                     # response: share of samples reassigned at random
+  beta: 0.5                  # dirichlet: concentration
+  min_size: 0                # dirichlet: fewest samples per client (0: 2)
+  # lacks: {2: [mp6]}        # client number → modalities it does not have
+  strategy: fedavg           # fedavg | fedprox | fedbn
+  smoothing: 0               # server β: w ← β·w + (1−β)·mean
+  prox: 0                    # fedprox μ (0.01 when strategy is fedprox)
+  fraction: 0                # share of clients per round (0: all)
+  workers: 0                 # clients trained at once (0: all cores)
+
+model:
+  latent: 128                # e, size of each modality's latent
+  features: 16               # d, size of the extracted features Z
+  # modalities:              # default: every modality, encoder by kind
+  #   - name: m5
+  #     encoder: {type: conv1d, channels: [8, 16], kernels: [7, 5], strides: [2, 2], hidden: [128]}
+  #   encoder types: mlp | conv1d | conv2d | resnet | bilstm | conv-bilstm
+  fusion:
+    type: weighted           # weighted | concat | attention
+    hidden: [256]
+    batch_norm: false
+    heads: 4                 # attention
+    activation: ""           # "" | relu | tanh, applied to Z
+  head:
+    hidden: [64]
+    dropout: 0
+  learned_sigma: false       # encoders emit log-variances (kl_form: learned)
+
+train:
+  epochs: 3                  # local epochs per round
+  batch_size: 32
+  optimizer: adam            # adam | adamw | sgd
+  lr: 0.001
+  weight_decay: 0
+  momentum: 0                # sgd
+  clip_norm: 0               # gradient-norm clipping (0: none)
+  schedule: ""               # "" | plateau
+
+loss:                        # L = mse + mi·L_mi + kl·L_skl + con·L_con
+  mi: 0.01                   # λ_mi: how much response information Z retains
+  kl: 0.01                   # λ_kl: alignment of the modality latents
+  con: 0.01                  # λ_con: contrast against drift and forgetting
+  tau: 0.5                   # contrastive temperature
+  sigma: 0.1                 # fixed σ of the KL term
+  kl_form: fixed             # fixed | learned
+  mi_estimator: correlation  # correlation (frozen random projection) | gaussian (learned)
+  mi_hidden: 64
+  phases: false              # the author's real-data phase weighting
+  older_globals: 0           # older global models as extra contrastive negatives
+`
+
+func runConfig(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "config", "", "Prints the configuration file format with every key at its default.")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	_, err := fmt.Fprint(e.stdout, defaultConfig)
+	return err
+}

@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/fdrmfl/fdrmfl"
+	"github.com/fdrmfl/fdrmfl/data"
+)
+
+// modalityFlags collects repeated --modality name=file.csv flags.
+type modalityFlags []string
+
+func (m *modalityFlags) String() string     { return strings.Join(*m, ",") }
+func (m *modalityFlags) Set(v string) error { *m = append(*m, v); return nil }
+
+func runExtract(ctx context.Context, e *env, args []string) error {
+	return applyModel(e, args, "extract", "the features Z (z1…zd) of every sample")
+}
+
+func runPredict(ctx context.Context, e *env, args []string) error {
+	return applyModel(e, args, "predict", "the predicted responses of every sample")
+}
+
+func applyModel(e *env, args []string, name, what string) error {
+	fs := newFlags(e, name, "--model dir (--modality name=file.csv ... | --config file.yaml) [--out file.csv]", fmt.Sprintf(`
+Applies a trained model (a folder written by "fdrmfl simulate", e.g. out/model)
+to new data and writes %s as CSV, one row per sample
+in file order. The data are standardised with the statistics stored in the
+model. Each modality is a CSV file in the layout of the training data (one
+header line, one row per sample); --responses adds observed responses, and
+then the error of the predictions is printed.`, what))
+	modelDir := fs.String("model", "", "trained model `folder` (with manifest.json and model.safetensors)")
+	var mods modalityFlags
+	fs.Var(&mods, "modality", "a modality as `name=file.csv` (repeat for each)")
+	config := fs.String("config", "", "read the data as the `file`'s data section describes")
+	responses := fs.String("responses", "", "CSV `file` of observed responses (optional)")
+	out := fs.String("out", "", "output CSV `file` (default: standard output)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *modelDir == "" {
+		return fmt.Errorf("--model is required")
+	}
+	m, weights, err := loadModel(*modelDir)
+	if err != nil {
+		return err
+	}
+	ds, err := readApplyData(m, mods, *config, *responses)
+	if err != nil {
+		return err
+	}
+	x, err := fdrmfl.Extract(m, weights, ds)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	head := []string{"row"}
+	width := m.Model.Features
+	vals := x.Z
+	if name == "predict" {
+		width = len(m.Responses)
+		vals = x.Pred
+		for _, r := range m.Responses {
+			head = append(head, "pred_"+r)
+		}
+	} else {
+		for k := range width {
+			head = append(head, "z"+strconv.Itoa(k+1))
+		}
+	}
+	w.Write(head)
+	for i := range ds.Len() {
+		rec := []string{strconv.Itoa(i + 1)}
+		for _, v := range vals[i*width : (i+1)*width] {
+			rec = append(rec, f32(v))
+		}
+		w.Write(rec)
+	}
+	w.Flush()
+	if *out == "" {
+		_, err = e.stdout.Write(buf.Bytes())
+	} else {
+		err = writeFile(*out, buf.Bytes())
+	}
+	if err != nil {
+		return err
+	}
+	if x.Stats != nil {
+		for j, r := range m.Responses {
+			fmt.Fprintf(e.stderr, "%s: n = %d, MSE = %.5g, R² = %.4f\n", r, x.Stats.N, x.Stats.MSE(j), x.Stats.R2(j))
+		}
+	}
+	return nil
+}
+
+// readApplyData reads the data to apply a model to, from --modality flags
+// or a configuration's data section.
+func readApplyData(m *fdrmfl.Manifest, mods modalityFlags, config, responses string) (*data.Dataset, error) {
+	if config != "" {
+		if len(mods) > 0 {
+			return nil, fmt.Errorf("give either --config or --modality, not both")
+		}
+		cfg, err := loadConfig(config)
+		if err != nil {
+			return nil, err
+		}
+		cfg = cfg.Defaults()
+		root := cfg.Data.Root
+		if root == "" {
+			root = "."
+		}
+		return fdrmfl.LoadData(cfg, os.DirFS(root))
+	}
+	if len(mods) == 0 {
+		return nil, fmt.Errorf("name the data with --modality name=file.csv (the model has %s) or --config", modalityList(m))
+	}
+	var spec data.Spec
+	for _, s := range mods {
+		name, file, ok := strings.Cut(s, "=")
+		if !ok || name == "" || file == "" {
+			return nil, fmt.Errorf("--modality %q: want name=file.csv", s)
+		}
+		var info *fdrmfl.ModalityInfo
+		for i := range m.Modalities {
+			if m.Modalities[i].Name == name {
+				info = &m.Modalities[i]
+			}
+		}
+		if info == nil {
+			return nil, fmt.Errorf("--modality %q: the model has no modality %q (it has %s)", s, name, modalityList(m))
+		}
+		spec.Modalities = append(spec.Modalities, data.ModalitySpec{Name: name, File: file, Kind: info.Kind, Shape: info.Shape})
+	}
+	if responses != "" {
+		spec.ResponseFile, spec.Responses = responses, m.Responses
+	}
+	return data.Read(rootFS{}, spec)
+}
+
+func modalityList(m *fdrmfl.Manifest) string {
+	var s []string
+	for _, mi := range m.Modalities {
+		s = append(s, fmt.Sprintf("%s %v", mi.Name, mi.Shape))
+	}
+	return strings.Join(s, ", ")
+}
