@@ -1,0 +1,37 @@
+package fdrmfl_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fdrmfl/fdrmfl"
+	"github.com/fdrmfl/fdrmfl/model"
+	"github.com/fdrmfl/fdrmfl/train"
+)
+
+// Simulate a small federation on the paper's simulation function 1 and
+// read the features Z that the trained model gives each client's samples.
+func ExampleSimulate() {
+	cfg := fdrmfl.Config{
+		Seed:       1,
+		Data:       fdrmfl.Data{Function: 1, Samples: 300},
+		Federation: fdrmfl.Federation{Clients: 3, Rounds: 2, Partition: "response"},
+		Model:      model.Config{Latent: 32, Features: 4},
+		Train:      train.Config{Epochs: 1},
+	}
+	res, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("rounds:", len(res.Rounds))
+	for _, c := range res.Clients {
+		test := c.Splits[2]
+		fmt.Printf("%s: %d test samples, %d features each\n", c.Name, len(test.Index), len(test.Z)/len(test.Index))
+	}
+	// Output:
+	// rounds: 2
+	// client-1: 20 test samples, 4 features each
+	// client-2: 20 test samples, 4 features each
+	// client-3: 20 test samples, 4 features each
+}

@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/fdrmfl/fdrmfl"
+)
+
+// TestDefaultConfigIsTrue keeps "fdrmfl config" honest: the printed file
+// must parse to exactly the library's defaults.
+func TestDefaultConfigIsTrue(t *testing.T) {
+	var cfg fdrmfl.Config
+	if err := parseConfig("default.yaml", []byte(defaultConfig), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	got, want := cfg.Defaults(), fdrmfl.Config{}.Defaults()
+	got.Model, want.Model = fdrmfl.DefaultModel().Defaults(), fdrmfl.DefaultModel().Defaults() // the file leaves modalities to the data
+	got.Loss, want.Loss = nil, nil
+	if !reflect.DeepEqual(normalize(got), normalize(want)) {
+		t.Fatalf("the printed configuration parses to\n%+v\nthe defaults are\n%+v", got, want)
+	}
+}
+
+// normalize makes nil and empty collections compare equal.
+func normalize(c fdrmfl.Config) fdrmfl.Config {
+	if len(c.Data.Scale) == 0 {
+		c.Data.Scale = nil
+	}
+	if len(c.Federation.Lacks) == 0 {
+		c.Federation.Lacks = nil
+	}
+	return c
+}
+
+func TestConfigFileErrors(t *testing.T) {
+	cases := []struct{ yaml, want string }{
+		{"federation:\n  clientz: 3\n", `line 2: unknown key "clientz" in federation (allowed: beta, clients,`},
+		{"rounds: 3\n", `line 1: unknown key "rounds" in the top level`},
+		{"model:\n  modalities:\n    - name: a\n      encoder: {typ: mlp}\n", `unknown key "typ" in model.modalities[0].encoder`},
+		{"federation:\n  clients: many\n", "line 2"},
+		{"data: [1, 2]\n", "cannot unmarshal"},
+	}
+	for _, c := range cases {
+		var cfg fdrmfl.Config
+		err := parseConfig("c.yaml", []byte(c.yaml), &cfg)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want one containing %q", c.yaml, err, c.want)
+		}
+	}
+}
+
+// TestSimulateThenExtract runs the command line end to end on a small
+// federation, then applies the written model to the test rows of a client
+// and compares with the features the run wrote.
+func TestSimulateThenExtract(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "small.yaml")
+	os.WriteFile(cfgPath, []byte(`
+seed: 3
+data: {function: 2, samples: 200}
+federation: {clients: 2, rounds: 2}
+model: {latent: 16, features: 3}
+train: {epochs: 1}
+`), 0o644)
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	if err := Run(context.Background(), []string{"simulate", "--config", cfgPath, "--out", out}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	for _, f := range []string{"model/manifest.json", "model/model.safetensors", "rounds.csv", "rounds.json", "results.json", "config.yaml", "run.log", "features/client-1.csv", "features/client-2.csv"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing output %s", f)
+		}
+	}
+	if !strings.Contains(stdout.String(), "pooled") {
+		t.Errorf("no results table in:\n%s", stdout.String())
+	}
+	rows := readCSV(t, filepath.Join(out, "rounds.csv"))
+	if len(rows) != 3 || rows[0][0] != "round" {
+		t.Fatalf("rounds.csv has %d rows: %v", len(rows), rows)
+	}
+	// Extract every sample of the same data with the saved model and
+	// compare with the features the run wrote for client 1's samples.
+	zPath := filepath.Join(dir, "z.csv")
+	stderr.Reset()
+	if err := Run(context.Background(), []string{"extract", "--model", filepath.Join(out, "model"), "--config", cfgPath, "--out", zPath}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	z := readCSV(t, zPath)
+	if len(z) != 201 || strings.Join(z[0], ",") != "row,z1,z2,z3" {
+		t.Fatalf("extract wrote %d rows, header %v", len(z), z[0])
+	}
+	feats := readCSV(t, filepath.Join(out, "features", "client-1.csv"))
+	for _, rec := range feats[1:] {
+		row := rec[1]
+		var ext []string
+		for _, e := range z[1:] {
+			if e[0] == row {
+				ext = e[1:]
+			}
+		}
+		if len(ext) != 3 {
+			t.Fatalf("row %s missing from the extraction", row)
+		}
+		for k := range ext {
+			a, _ := strconv.ParseFloat(ext[k], 64)
+			b, _ := strconv.ParseFloat(rec[2+k], 64)
+			if math.Abs(a-b) > 1e-5*max(1, math.Abs(b)) {
+				t.Fatalf("row %s: extract gives %v, the run wrote %v", row, ext, rec[2:5])
+			}
+		}
+	}
+	if !strings.Contains(stderr.String(), "R²") {
+		t.Errorf("extract printed no error for data with responses: %q", stderr.String())
+	}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestUnknownCommandAndHelp(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := Run(context.Background(), []string{"simulat"}, &out, &errb); err == nil || !strings.Contains(err.Error(), "unknown command") {
+		t.Fatalf("error %v", err)
+	}
+	out.Reset()
+	if err := Run(context.Background(), []string{"--help"}, &out, &errb); err != nil || !strings.Contains(out.String(), "simulate") {
+		t.Fatalf("help: %v\n%s", err, out.String())
+	}
+	errb.Reset()
+	if err := Run(context.Background(), []string{"simulate", "-h"}, &out, &errb); err != nil || !strings.Contains(errb.String(), "--config") {
+		t.Fatalf("simulate -h: %v\n%s", err, errb.String())
+	}
+}
