@@ -131,27 +131,38 @@ func (o *Adam) Step(w, g []float32) {
 		o.m, o.v = make([]float32, len(w)), make([]float32, len(w))
 	}
 	o.t++
-	b1, b2 := float32(o.Beta1), float32(o.Beta2)
 	bc1 := 1 - math.Pow(o.Beta1, float64(o.t))
 	bc2 := 1 - math.Pow(o.Beta2, float64(o.t))
-	step := float32(o.Rate / bc1)
-	invSqrtBC2 := float32(1 / math.Sqrt(bc2))
-	eps := float32(o.Eps)
-	wd := float32(o.WeightDecay)
-	decay := float32(1 - o.Rate*o.WeightDecay)
+	c := adamConsts{
+		b1: float32(o.Beta1), omb1: float32(1 - o.Beta1), b2: float32(o.Beta2), omb2: float32(1 - o.Beta2),
+		step: float32(o.Rate / bc1), invSqrtBC2: float32(1 / math.Sqrt(bc2)), eps: float32(o.Eps), decay: 1,
+	}
+	if o.Decoupled {
+		c.decay = float32(1 - o.Rate*o.WeightDecay)
+	} else {
+		c.wd = float32(o.WeightDecay)
+	}
 	m, v := o.m[:len(w)], o.v[:len(w)]
 	g = g[:len(w)]
+	done := adamVector(w, g, m, v, &c)
+	adamScalar(w[done:], g[done:], m[done:], v[done:], &c)
+}
+
+// adamConsts are the per-step constants of the Adam update, laid out for
+// the vector kernel.
+type adamConsts struct {
+	b1, omb1, b2, omb2, step, invSqrtBC2, eps, wd, decay float32
+}
+
+// adamScalar is the reference form of the update, one element at a time.
+func adamScalar(w, g, m, v []float32, c *adamConsts) {
 	for i := range w {
-		gi := g[i]
-		if o.Decoupled {
-			w[i] *= decay
-		} else if wd != 0 {
-			gi += wd * w[i]
-		}
-		mi := b1*m[i] + (1-b1)*gi
-		vi := b2*v[i] + (1-b2)*gi*gi
+		gi := g[i] + c.wd*w[i]
+		wi := w[i] * c.decay
+		mi := c.b1*m[i] + c.omb1*gi
+		vi := c.b2*v[i] + c.omb2*gi*gi
 		m[i], v[i] = mi, vi
-		w[i] -= step * mi / (sqrt32(vi)*invSqrtBC2 + eps)
+		w[i] = wi - c.step*mi/(sqrt32(vi)*c.invSqrtBC2+c.eps)
 	}
 }
 
