@@ -140,9 +140,7 @@ func binaryGradA[T Float](op binop, ga []T, sa int, g, b []T, sb int) {
 		ga = ga[:len(g)]
 		switch {
 		case op == opAdd || op == opSub:
-			for i, v := range g {
-				ga[i] += v
-			}
+			addTo(ga, g)
 		case op == opMul && sb == 1:
 			for i, v := range g {
 				ga[i] += v * b[i]
@@ -182,9 +180,7 @@ func binaryGradB[T Float](op binop, gb []T, sb int, g, a []T, sa int, b, y []T) 
 		gb = gb[:len(g)]
 		switch op {
 		case opAdd:
-			for i, v := range g {
-				gb[i] += v
-			}
+			addTo(gb, g)
 		case opSub:
 			for i, v := range g {
 				gb[i] -= v

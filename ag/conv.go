@@ -112,11 +112,7 @@ func (tp *Tape[T]) conv(op string, x, w, b *Var[T], g convGeom, oshape []int) *V
 			if b != nil && b.needGrad {
 				gb := tp.gradOf(b)
 				for c := range g.cout {
-					var sum T
-					for _, v := range gs[c*n : (c+1)*n] {
-						sum += v
-					}
-					gb[c] += sum
+					gb[c] += sum(gs[c*n : (c+1)*n])
 				}
 			}
 			if x.needGrad { // dcols = Wᵀ·dY, scattered back onto dx
@@ -150,18 +146,24 @@ func im2col[T Float](col, x []T, g convGeom) {
 					}
 					xr := xc[iy*g.w : (iy+1)*g.w]
 					ix := j*g.pw.Dilation - g.pw.Padding
-					if g.pw.Stride == 1 && ix >= 0 && ix+ow <= g.w {
-						copy(row, xr[ix:ix+ow])
+					if g.pw.Stride == 1 { // a shifted copy with zeros where the tap is in the padding
+						lo, hi := max(0, -ix), min(ow, g.w-ix)
+						if hi <= lo {
+							clear(row)
+							continue
+						}
+						clear(row[:lo])
+						copy(row[lo:hi], xr[ix+lo:ix+hi])
+						clear(row[hi:])
 						continue
 					}
-					for ox := range ow {
-						if ix >= 0 && ix < g.w {
-							row[ox] = xr[ix]
-						} else {
-							row[ox] = 0
-						}
-						ix += g.pw.Stride
+					st := g.pw.Stride
+					lo, hi := validRange(ix, st, ow, g.w)
+					clear(row[:lo])
+					for ox, p := lo, ix+lo*st; ox < hi; ox, p = ox+1, p+st {
+						row[ox] = xr[p]
 					}
+					clear(row[hi:])
 				}
 			}
 		}
@@ -188,14 +190,33 @@ func col2im[T Float](dx, dcol []T, g convGeom) {
 					dr := dxc[iy*g.w : (iy+1)*g.w]
 					row := src[oy*ow : (oy+1)*ow]
 					ix := j*g.pw.Dilation - g.pw.Padding
-					for ox := range ow {
-						if ix >= 0 && ix < g.w {
-							dr[ix] += row[ox]
+					if g.pw.Stride == 1 {
+						if lo, hi := max(0, -ix), min(ow, g.w-ix); lo < hi {
+							addTo(dr[ix+lo:ix+hi], row[lo:hi])
 						}
-						ix += g.pw.Stride
+						continue
+					}
+					st := g.pw.Stride
+					lo, hi := validRange(ix, st, ow, g.w)
+					for ox, p := lo, ix+lo*st; ox < hi; ox, p = ox+1, p+st {
+						dr[p] += row[ox]
 					}
 				}
 			}
 		}
 	}
+}
+
+// validRange returns the output positions lo ≤ ox < hi whose input index
+// ix + ox·stride lies in [0, w), for ow outputs.
+func validRange(ix, stride, ow, w int) (lo, hi int) {
+	if ix < 0 {
+		lo = (-ix + stride - 1) / stride
+	}
+	if last := w - 1 - ix; last < 0 {
+		hi = 0
+	} else {
+		hi = min(ow, last/stride+1)
+	}
+	return min(lo, ow), max(min(lo, ow), hi)
 }

@@ -117,9 +117,7 @@ func (tp *Tape[T]) Linear(x, w, b *Var[T]) *Var[T] {
 		if b != nil && b.needGrad { // db += Σ_rows g
 			gb := tp.gradOf(b)
 			for i := range n {
-				for j, v := range g[i*outDim : (i+1)*outDim] {
-					gb[j] += v
-				}
+				addTo(gb, g[i*outDim:(i+1)*outDim])
 			}
 		}
 		if x.needGrad { // dx += g·W

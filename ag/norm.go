@@ -42,19 +42,20 @@ func (tp *Tape[T]) BatchNorm(x, gamma, beta *Var[T], runMean, runVar []T, moment
 	xhat := tp.Buffer(x.Len())
 	invStd := tp.Buffer(c)
 	for ch := range c {
+		block := func(s int) (int, int) { return (s*c + ch) * inner, (s*c + ch + 1) * inner }
 		var mean, variance float64
 		if train {
 			for s := range bs {
-				for _, v := range x.data[(s*c+ch)*inner : (s*c+ch+1)*inner] {
-					mean += float64(v)
-				}
+				a, b := block(s)
+				sum, _ := sumDot(x.data[a:b], x.data[a:b])
+				mean += float64(sum)
 			}
 			mean /= float64(cnt)
-			for s := range bs {
-				for _, v := range x.data[(s*c+ch)*inner : (s*c+ch+1)*inner] {
-					d := float64(v) - mean
-					variance += d * d
-				}
+			for s := range bs { // centred values, then their squares (two passes: no cancellation)
+				a, b := block(s)
+				affine(xhat[a:b], x.data[a:b], 1, T(-mean))
+				_, ss := sumDot(xhat[a:b], xhat[a:b])
+				variance += float64(ss)
 			}
 			variance /= float64(cnt)
 			if runMean != nil && runVar != nil {
@@ -73,28 +74,28 @@ func (tp *Tape[T]) BatchNorm(x, gamma, beta *Var[T], runMean, runVar []T, moment
 		if beta != nil {
 			bt = beta.data[ch]
 		}
-		m, ist := T(mean), T(is)
 		for s := range bs {
-			o := (s*c + ch) * inner
-			xs, xh, y := x.data[o:o+inner], xhat[o:o+inner], out.data[o:o+inner]
-			for i, v := range xs {
-				h := (v - m) * ist
-				xh[i] = h
-				y[i] = gm*h + bt
+			a, b := block(s)
+			if train {
+				affine(xhat[a:b], xhat[a:b], T(is), 0)
+			} else {
+				affine(xhat[a:b], x.data[a:b], T(is), T(-mean*is))
 			}
+			affine(out.data[a:b], xhat[a:b], gm, bt)
 		}
 	}
 	tp.record(out, func(g []T) {
+		var gx []T
+		if x.needGrad {
+			gx = tp.gradOf(x)
+		}
 		for ch := range c {
-			// sums of g and g·x̂ over the channel
-			var sg, sgx T
+			var sg, sgx T // sums of g and g·x̂ over the channel
 			for s := range bs {
 				o := (s*c + ch) * inner
-				xh := xhat[o : o+inner]
-				for i, v := range g[o : o+inner] {
-					sg += v
-					sgx += v * xh[i]
-				}
+				a, b := sumDot(g[o:o+inner], xhat[o:o+inner])
+				sg += a
+				sgx += b
 			}
 			if gamma != nil && gamma.needGrad {
 				tp.gradOf(gamma)[ch] += sgx
@@ -102,32 +103,22 @@ func (tp *Tape[T]) BatchNorm(x, gamma, beta *Var[T], runMean, runVar []T, moment
 			if beta != nil && beta.needGrad {
 				tp.gradOf(beta)[ch] += sg
 			}
-			if !x.needGrad {
+			if gx == nil {
 				continue
 			}
 			gm := T(1)
 			if gamma != nil {
 				gm = gamma.data[ch]
 			}
-			gx := tp.gradOf(x)
-			k := gm * invStd[ch]
-			if !train { // statistics are constants
-				for s := range bs {
-					o := (s*c + ch) * inner
-					for i, v := range g[o : o+inner] {
-						gx[o+i] += k * v
-					}
-				}
-				continue
+			// Training: dx = γ/σ·(g − mean(g) − x̂·mean(g·x̂)); evaluation,
+			// where the statistics are constants: dx = γ/σ·g.
+			k, mg, mgx := gm*invStd[ch], sg/T(cnt), sgx/T(cnt)
+			if !train {
+				mg, mgx = 0, 0
 			}
-			// dx = gamma/σ · (g − mean(g) − x̂·mean(g·x̂))
-			mg, mgx := sg/T(cnt), sgx/T(cnt)
 			for s := range bs {
 				o := (s*c + ch) * inner
-				xh := xhat[o : o+inner]
-				for i, v := range g[o : o+inner] {
-					gx[o+i] += k * (v - mg - xh[i]*mgx)
-				}
+				normBackward(gx[o:o+inner], g[o:o+inner], xhat[o:o+inner], k, mg, mgx)
 			}
 		}
 	})

@@ -40,31 +40,20 @@ func (tp *Tape[T]) Sum(x *Var[T], axes ...int) *Var[T] {
 	p.rows(func(o, _, bo, n, _, sb int) {
 		row := xs[o : o+n]
 		if sb == 0 {
-			var s T
-			for _, v := range row {
-				s += v
-			}
-			y[bo] += s
+			y[bo] += sum(row)
 			return
 		}
-		dst := y[bo : bo+n]
-		for i, v := range row {
-			dst[i] += v
-		}
+		addTo(y[bo:bo+n], row)
 	})
 	tp.record(out, func(g []T) {
 		gx := tp.gradOf(x)
 		p.rows(func(o, _, bo, n, _, sb int) {
 			dst := gx[o : o+n]
 			if sb == 0 {
-				for i := range dst {
-					dst[i] += g[bo]
-				}
+				addScalar(dst, g[bo])
 				return
 			}
-			for i, v := range g[bo : bo+n] {
-				dst[i] += v
-			}
+			addTo(dst, g[bo:bo+n])
 		})
 	})
 	return out

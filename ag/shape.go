@@ -11,12 +11,7 @@ import (
 func (tp *Tape[T]) Reshape(x *Var[T], shape ...int) *Var[T] {
 	shape = tensor.InferShape("ag.Reshape", x.shape, shape)
 	out := tp.newVarOn(shape, x.needGrad, x.data)
-	tp.record(out, func(g []T) {
-		gx := tp.gradOf(x)
-		for i, v := range g {
-			gx[i] += v
-		}
-	})
+	tp.record(out, func(g []T) { addTo(tp.gradOf(x), g) })
 	return out
 }
 
@@ -43,9 +38,7 @@ func (tp *Tape[T]) Transpose(x *Var[T], perm ...int) *Var[T] {
 		gx := tp.gradOf(x)
 		tmp := tp.Buffer(len(g))
 		permuteInto(tmp, gt)
-		for i, v := range tmp {
-			gx[i] += v
-		}
+		addTo(gx, tmp)
 	})
 	return out
 }
@@ -94,11 +87,7 @@ func (tp *Tape[T]) Concat(axis int, xs ...*Var[T]) *Var[T] {
 			if x.needGrad {
 				gx := tp.gradOf(x)
 				for o := range outer {
-					src := g[o*total+off : o*total+off+w]
-					dst := gx[o*w : (o+1)*w]
-					for i, v := range src {
-						dst[i] += v
-					}
+					addTo(gx[o*w:(o+1)*w], g[o*total+off:o*total+off+w])
 				}
 			}
 			off += w
@@ -123,10 +112,7 @@ func (tp *Tape[T]) Slice(x *Var[T], axis, from, to int) *Var[T] {
 	tp.record(out, func(g []T) {
 		gx := tp.gradOf(x)
 		for o := range outer {
-			dst := gx[o*d*inner+from*inner : o*d*inner+from*inner+w]
-			for i, v := range g[o*w : (o+1)*w] {
-				dst[i] += v
-			}
+			addTo(gx[o*d*inner+from*inner:o*d*inner+from*inner+w], g[o*w:(o+1)*w])
 		}
 	})
 	return out

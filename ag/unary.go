@@ -1,6 +1,10 @@
 package ag
 
-import "math"
+import (
+	"math"
+
+	"github.com/fdrmfl/fdrmfl/internal/vec"
+)
 
 // unary applies f elementwise and records a backward step that multiplies
 // the incoming gradient by the local derivative d(x, y) = ∂y/∂x.
@@ -72,11 +76,19 @@ func (tp *Tape[T]) Sigmoid(x *Var[T]) *Var[T] {
 func (tp *Tape[T]) ReLU(x *Var[T]) *Var[T] {
 	out := tp.newVar(x.shape, x.needGrad)
 	y := out.data
-	for i, v := range x.data {
-		y[i] = max(v, 0)
+	if yf, ok := any(y).([]float32); ok {
+		vec.ReLU(yf, any(x.data).([]float32))
+	} else {
+		for i, v := range x.data {
+			y[i] = max(v, 0)
+		}
 	}
 	tp.record(out, func(g []T) {
 		gx := tp.gradOf(x)
+		if gf, ok := any(gx).([]float32); ok {
+			vec.ReLUBackward(gf, any(g).([]float32), any(y).([]float32))
+			return
+		}
 		for i, v := range g {
 			if y[i] > 0 {
 				gx[i] += v
@@ -124,12 +136,7 @@ func (tp *Tape[T]) AddScalar(x *Var[T], c T) *Var[T] {
 	for i, v := range x.data {
 		y[i] = v + c
 	}
-	tp.record(out, func(g []T) {
-		gx := tp.gradOf(x)
-		for i, v := range g {
-			gx[i] += v
-		}
-	})
+	tp.record(out, func(g []T) { addTo(tp.gradOf(x), g) })
 	return out
 }
 

@@ -1,0 +1,90 @@
+package vec
+
+import "golang.org/x/sys/cpu"
+
+// useAVX2 selects the assembly kernels; tests turn it off to check the
+// loops they fall back to.
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func reluAVX2(y, x *float32, n int)
+
+//go:noescape
+func reluBackAVX2(gx, gr, y *float32, n int)
+
+//go:noescape
+func addAVX2(dst, x *float32, n int)
+
+//go:noescape
+func affineAVX2(y, x *float32, n int, a, b float32)
+
+//go:noescape
+func sumDotAVX2(gr, h *float32, n int) (sum, dot float32)
+
+//go:noescape
+func normBackAVX2(gx, gr, h *float32, n int, k, mg, mgh float32)
+
+func reluVec(y, x []float32) int {
+	n := len(y) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	reluAVX2(&y[0], &x[0], n)
+	return n
+}
+
+func reluBackVec(gx, g, y []float32) int {
+	n := len(gx) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	reluBackAVX2(&gx[0], &g[0], &y[0], n)
+	return n
+}
+
+func addVec(dst, x []float32) int {
+	n := len(dst) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	addAVX2(&dst[0], &x[0], n)
+	return n
+}
+
+func affineVec(y, x []float32, a, b float32) int {
+	n := len(y) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	affineAVX2(&y[0], &x[0], n, a, b)
+	return n
+}
+
+func sumDotVec(g, h []float32) (int, float32, float32) {
+	n := len(g) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0, 0, 0
+	}
+	s, d := sumDotAVX2(&g[0], &h[0], n)
+	return n, s, d
+}
+
+func normBackVec(gx, g, h []float32, k, mg, mgh float32) int {
+	n := len(gx) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	normBackAVX2(&gx[0], &g[0], &h[0], n, k, mg, mgh)
+	return n
+}
+
+//go:noescape
+func sumAVX2(x *float32, n int) float32
+
+func sumVec(x []float32) (int, float32) {
+	n := len(x) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0, 0
+	}
+	return n, sumAVX2(&x[0], n)
+}

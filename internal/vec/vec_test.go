@@ -1,0 +1,88 @@
+package vec
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestKernelsMatchLoops runs each kernel with and without the vector path
+// on lengths around the vector width and compares with the formula.
+func TestKernelsMatchLoops(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	rnd := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(r.NormFloat64())
+		}
+		return s
+	}
+	for _, vector := range []bool{false, true} {
+		saved := useAVX2
+		useAVX2 = useAVX2 && vector
+		for _, n := range []int{0, 1, 7, 8, 9, 16, 31, 100} {
+			x, g, h, acc := rnd(n), rnd(n), rnd(n), rnd(n)
+			y := make([]float32, n)
+			ReLU(y, x)
+			for i := range y {
+				if y[i] != max(x[i], 0) {
+					t.Fatalf("ReLU n=%d: %v at %d", n, y[i], i)
+				}
+			}
+			gx := append([]float32(nil), acc...)
+			ReLUBackward(gx, g, y)
+			for i := range gx {
+				want := acc[i]
+				if y[i] > 0 {
+					want += g[i]
+				}
+				if gx[i] != want {
+					t.Fatalf("ReLUBackward n=%d: %v at %d, want %v", n, gx[i], i, want)
+				}
+			}
+			d := append([]float32(nil), acc...)
+			Add(d, x)
+			for i := range d {
+				if d[i] != acc[i]+x[i] {
+					t.Fatalf("Add n=%d", n)
+				}
+			}
+			Affine(y, x, 1.5, -0.25)
+			for i := range y {
+				if !near(y[i], 1.5*x[i]-0.25) {
+					t.Fatalf("Affine n=%d: %v, want %v", n, y[i], 1.5*x[i]-0.25)
+				}
+			}
+			if got := Sum(g); math.Abs(float64(got)-sumOf(g)) > 1e-4 {
+				t.Fatalf("Sum n=%d: %v, want %v", n, got, sumOf(g))
+			}
+			s, dot := SumDot(g, h)
+			var ws, wd float64
+			for i := range g {
+				ws += float64(g[i])
+				wd += float64(g[i]) * float64(h[i])
+			}
+			if math.Abs(float64(s)-ws) > 1e-4 || math.Abs(float64(dot)-wd) > 1e-4 {
+				t.Fatalf("SumDot n=%d: %v %v, want %v %v", n, s, dot, ws, wd)
+			}
+			gx = append([]float32(nil), acc...)
+			NormBackward(gx, g, h, 0.7, 0.1, -0.2)
+			for i := range gx {
+				if want := acc[i] + 0.7*(g[i]-0.1-h[i]*-0.2); !near(gx[i], want) {
+					t.Fatalf("NormBackward n=%d: %v, want %v", n, gx[i], want)
+				}
+			}
+		}
+		useAVX2 = saved
+	}
+}
+
+func near(a, b float32) bool { return math.Abs(float64(a-b)) <= 1e-5*max(1, math.Abs(float64(b))) }
+
+func sumOf(x []float32) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	return s
+}
