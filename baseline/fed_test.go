@@ -10,7 +10,7 @@ import (
 // clientData makes pooled rows with latent structure, large column offsets
 // (as spectra have) and q responses, split into clients of the given
 // sizes; it returns the pooled matrices and each client's statistics.
-func clientData(t *testing.T, seed uint64, sizes []int, p, q int) (x, y *mat.Dense, stats []*SuffStats) {
+func clientData(t testing.TB, seed uint64, sizes []int, p, q int) (x, y *mat.Dense, stats []*SuffStats) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 7))
 	n := 0
