@@ -17,7 +17,7 @@ import (
 //
 // The decomposition is of the smaller Gram matrix (X̃ᵀX̃ or X̃X̃ᵀ) by a
 // symmetric eigensolver, about twice as fast as an SVD of X̃ at the sizes of
-// the study (docs/decisions/0001-baseline-linear-algebra.md). Each
+// the study (docs/decisions/0003-baseline-linear-algebra.md). Each
 // component's sign makes its largest-magnitude loading positive.
 type PCA struct {
 	Components  int     // fixed number of components; 0: use Variance

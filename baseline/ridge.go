@@ -38,7 +38,7 @@ type Ridge struct {
 	Coef      *mat.Dense // p×q coefficients B, in the units of x
 	Intercept []float64  // q intercepts b0
 	AlphaUsed float64    // the α of the final fit
-	CVMSE     []float64  // cross-validated MSE per entry of Alphas; nil without Alphas
+	CVMSE     []float64  // CV MSE per candidate α (Alphas, or Alpha in FitFolds); nil when no CV ran
 }
 
 // Fit fits a single response y (len(y) = rows of x).

@@ -16,7 +16,7 @@ import (
 // Centred sums are kept rather than raw ones because forming a covariance
 // as XᵀX − N·x̄x̄ᵀ cancels catastrophically when the means are large against
 // the spread (spectra), while merging centred blocks (Merge) is exact
-// algebra with no cancellation; see docs/decisions/0001-baseline-linear-algebra.md.
+// algebra with no cancellation; see docs/decisions/0003-baseline-linear-algebra.md.
 //
 // The zero value holds no rows and is ready to Merge into. Sxx and Syy are
 // stored as full symmetric matrices (mat.SymDense) and every field is a
