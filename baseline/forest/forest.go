@@ -122,7 +122,7 @@ func (f *Forest) Fit(x *mat.Dense, y []float64) error {
 }
 
 // Predict returns the mean over trees, in tree order, of each row's leaf
-// value.
+// value. A NaN feature value goes to the right child.
 func (f *Forest) Predict(x *mat.Dense) ([]float64, error) {
 	const fn = "Forest.Predict"
 	if f.trees == nil {
@@ -174,10 +174,16 @@ func (f *Forest) config(p int) (config, error) {
 	const fn = "Forest.Fit"
 	c := config{trees: f.Trees, minLeaf: f.MinSamplesLeaf, minSplit: f.MinSamplesSplit,
 		maxDepth: f.MaxDepth, maxBins: f.MaxBins, workers: f.Workers, bootstrap: !f.NoBootstrap}
+	for _, v := range []struct {
+		name string
+		v    int
+	}{{"Trees", f.Trees}, {"MaxFeatures", f.MaxFeatures}, {"MinSamplesLeaf", f.MinSamplesLeaf},
+		{"MinSamplesSplit", f.MinSamplesSplit}, {"MaxDepth", f.MaxDepth}, {"Workers", f.Workers}} {
+		if v.v < 0 {
+			return c, errorf(fn, "%s = %d, must not be negative", v.name, v.v)
+		}
+	}
 	switch {
-	case f.Trees < 0, f.MaxFeatures < 0, f.MinSamplesLeaf < 0, f.MinSamplesSplit < 0,
-		f.MaxDepth < 0, f.Workers < 0:
-		return c, errorf(fn, "negative setting in %+v", *f)
 	case f.MaxFeatures > 0 && f.FeatureFraction != 0:
 		return c, errorf(fn, "both MaxFeatures (%d) and FeatureFraction (%g) set", f.MaxFeatures, f.FeatureFraction)
 	case f.FeatureFraction < 0 || f.FeatureFraction > 1 || math.IsNaN(f.FeatureFraction):

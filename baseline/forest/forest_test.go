@@ -175,7 +175,7 @@ func TestErrors(t *testing.T) {
 		{"both features", Forest{MaxFeatures: 2, FeatureFraction: 0.5}, x, y, "both MaxFeatures"},
 		{"fraction", Forest{FeatureFraction: 1.5}, x, y, "FeatureFraction = 1.5"},
 		{"bins", Forest{MaxBins: 300}, x, y, "MaxBins = 300"},
-		{"negative", Forest{Trees: -1}, x, y, "negative setting"},
+		{"negative", Forest{Trees: -1}, x, y, "forest: Forest.Fit: Trees = -1, must not be negative"},
 		{"nan", Forest{}, x, append(append([]float64{}, y[:19]...), math.NaN()), "y[19] = NaN"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
