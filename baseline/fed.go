@@ -4,31 +4,6 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// Federated fitting. A client computes its SuffStats (or one per fold,
-// FoldStats) and sends only those; the server merges them (Merge is
-// exact) and fits. Fits from merged statistics equal fits on the pooled
-// rows up to rounding.
-//
-// Choosing α or the number of PLS components needs held-out errors, and
-// the server has no rows. FitFolds takes folds of statistics: folds[f]
-// lists the statistics whose rows form fold f (from any clients). For each
-// f the server fits on the merge of the other folds and computes the
-// held-out squared error of fold f from its statistics alone
-// (SSE = tr Syy − 2tr(BᵀSxy) + tr(BᵀSxxB) + N‖ȳ − b0 − Bᵀx̄‖²), then
-// picks the candidate with the least Σ SSE/(N·q) and refits on everything.
-// Two schemes fit this form:
-//
-//   - Within-client k-fold (the default we recommend): each client splits
-//     its rows with KFold and sends FoldStats; the server sets folds[f] =
-//     {client_1[f], …, client_K[f]}. This is exactly pooled k-fold CV with
-//     folds stratified by client (ByFold builds it).
-//   - Leave-one-client-out: folds[k] = {client_k}. No extra statistics are
-//     sent, and the score measures transfer to an unseen client (harsh
-//     under non-IID clients; with 3 clients each fit sees 2/3 of the rows).
-//
-// Privacy: statistics of few rows reveal much about them (N = 1 reveals
-// the row), so folds should hold many rows; that is the caller's call.
-
 // ByFold turns per-client fold statistics (clients[c][f] = client c's fold
 // f, as from FoldStats) into the folds FitFolds takes: folds[f] lists every
 // client's fold f, in client order. Clients with fewer folds contribute to
@@ -185,11 +160,11 @@ func newStatsSpectrum(g *mat.SymDense, xty *mat.Dense, n int) (*spectrum, error)
 }
 
 // FitFolds chooses α among Alphas (or scores the fixed Alpha if Alphas is
-// empty) by cross-validation over folds of statistics, as described above,
-// then fits on the merge of all folds. Standardisation, if any, uses the
-// sds of each training part, so with FoldStats of the KFold that Fit uses,
-// CVMSE and the choice equal Fit's k-fold CV on the pooled rows. Folds and
-// Seed are not used.
+// empty) by cross-validation over folds of statistics (see "Federated
+// forms" in the package doc), then fits on the merge of all folds.
+// Standardisation, if any, uses the sds of each training part, so with
+// FoldStats of the KFold that Fit uses, CVMSE and the choice equal Fit's
+// k-fold CV on the pooled rows. Folds and Seed are not used.
 func (r *Ridge) FitFolds(folds [][]*SuffStats) error {
 	const fn = "Ridge.FitFolds"
 	if err := r.checkConfig(fn, 0); err != nil {

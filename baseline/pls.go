@@ -212,7 +212,7 @@ func (m *PLS) statsScale(s *SuffStats) []float64 {
 }
 
 // FitFolds chooses the number of components by cross-validation over folds
-// of statistics (see Ridge.FitFolds and the package's federated notes),
+// of statistics (see "Federated forms" in the package doc),
 // trying 1..MaxComponents (0: 10, clamped to the smallest training part),
 // or scores the fixed Components if set; then it fits on the merge of all
 // folds. With FoldStats of the KFold that Fit uses it reproduces Fit's CV.
