@@ -1,6 +1,10 @@
 package ag
 
-import "github.com/fdrmfl/fdrmfl/internal/vec"
+import (
+	"math"
+
+	"github.com/fdrmfl/fdrmfl/internal/vec"
+)
 
 // These helpers send float32 work to the vector kernels of internal/vec
 // and run the same formula as a loop for float64.
@@ -69,3 +73,33 @@ func sum[T Float](x []T) T {
 
 // addScalar sets dst[i] += c.
 func addScalar[T Float](dst []T, c T) { affine(dst, dst, 1, c) }
+
+// mapInto sets y[i] = f(x[i]), with the float32 vector kernel vf when T is
+// float32 and the float64 function f otherwise.
+func mapInto[T Float](y, x []T, vf func(y, x []float32), f func(float64) float64) {
+	if yf, ok := any(y).([]float32); ok {
+		vf(yf, any(x).([]float32))
+		return
+	}
+	x = x[:len(y)]
+	for i, v := range x {
+		y[i] = T(f(float64(v)))
+	}
+}
+
+func sigmoid64(v float64) float64 {
+	if v >= 0 {
+		return 1 / (1 + math.Exp(-v))
+	}
+	e := math.Exp(v)
+	return e / (1 + e)
+}
+
+// sigmoidInto sets y = 1/(1+e^−x).
+func sigmoidInto[T Float](y, x []T) { mapInto(y, x, vec.Sigmoid, sigmoid64) }
+
+// tanhInto sets y = tanh(x).
+func tanhInto[T Float](y, x []T) { mapInto(y, x, vec.Tanh, math.Tanh) }
+
+// expInto sets y = eˣ.
+func expInto[T Float](y, x []T) { mapInto(y, x, vec.Exp, math.Exp) }

@@ -70,19 +70,20 @@ func (tp *Tape[T]) LSTM(x, wih, whh, bih, bhh *Var[T], reverse bool) *Var[T] {
 				rp := b*steps + order(k-1)
 				cprev = cs[rp*hid : (rp+1)*hid]
 			}
+			sigmoidInto(gt[:2*hid], gt[:2*hid]) // i, f
+			tanhInto(gt[2*hid:3*hid], gt[2*hid:3*hid])
+			sigmoidInto(gt[3*hid:], gt[3*hid:]) // o
+			ig, fg, gg, og := gt[:hid], gt[hid:2*hid], gt[2*hid:3*hid], gt[3*hid:4*hid]
 			for j := range hid {
-				ig := sigmoid(gt[j])
-				fg := sigmoid(gt[hid+j])
-				gg := tanh(gt[2*hid+j])
-				og := sigmoid(gt[3*hid+j])
-				gt[j], gt[hid+j], gt[2*hid+j], gt[3*hid+j] = ig, fg, gg, og
-				cv := ig * gg
+				cv := ig[j] * gg[j]
 				if cprev != nil {
-					cv += fg * cprev[j]
+					cv += fg[j] * cprev[j]
 				}
 				c[j] = cv
-				tc[j] = tanh(cv)
-				h[j] = og * tc[j]
+			}
+			tanhInto(tc, c)
+			for j := range hid {
+				h[j] = og[j] * tc[j]
 			}
 		}
 	}

@@ -24,8 +24,20 @@ func (tp *Tape[T]) unary(x *Var[T], f func(x T) T, d func(x, y T) T) *Var[T] {
 }
 
 // Exp returns eˣ elementwise.
-func (tp *Tape[T]) Exp(x *Var[T]) *Var[T] {
-	return tp.unary(x, func(v T) T { return T(math.Exp(float64(v))) }, func(_, y T) T { return y })
+func (tp *Tape[T]) Exp(x *Var[T]) *Var[T] { return tp.mapped(x, expInto[T], func(_, y T) T { return y }) }
+
+// mapped is unary with a whole-slice forward kernel.
+func (tp *Tape[T]) mapped(x *Var[T], f func(y, x []T), d func(x, y T) T) *Var[T] {
+	out := tp.newVar(x.shape, x.needGrad)
+	y, xs := out.data, x.data
+	f(y, xs)
+	tp.record(out, func(g []T) {
+		gx := tp.gradOf(x)
+		for i, v := range g {
+			gx[i] += v * d(xs[i], y[i])
+		}
+	})
+	return out
 }
 
 // Log returns the natural logarithm elementwise.
@@ -64,12 +76,12 @@ func (tp *Tape[T]) Clamp(x *Var[T], lo, hi T) *Var[T] {
 
 // Tanh returns tanh(x) elementwise.
 func (tp *Tape[T]) Tanh(x *Var[T]) *Var[T] {
-	return tp.unary(x, tanh[T], func(_, y T) T { return 1 - y*y })
+	return tp.mapped(x, tanhInto[T], func(_, y T) T { return 1 - y*y })
 }
 
 // Sigmoid returns 1/(1+e⁻ˣ) elementwise.
 func (tp *Tape[T]) Sigmoid(x *Var[T]) *Var[T] {
-	return tp.unary(x, sigmoid[T], func(_, y T) T { return y * (1 - y) })
+	return tp.mapped(x, sigmoidInto[T], func(_, y T) T { return y * (1 - y) })
 }
 
 // ReLU returns max(x, 0) elementwise; its derivative at 0 is taken as 0.
@@ -156,14 +168,4 @@ func (tp *Tape[T]) Pow(x *Var[T], p float64) *Var[T] {
 // flows (the value is shared, not copied).
 func (tp *Tape[T]) StopGradient(x *Var[T]) *Var[T] {
 	return &Var[T]{shape: x.shape, data: x.data}
-}
-
-func tanh[T Float](v T) T { return T(math.Tanh(float64(v))) }
-
-func sigmoid[T Float](v T) T {
-	if v >= 0 {
-		return T(1 / (1 + math.Exp(-float64(v))))
-	}
-	e := math.Exp(float64(v))
-	return T(e / (1 + e))
 }

@@ -4,7 +4,10 @@
 // formula; the Go loop beside it is the reference.
 package vec
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 func check(op string, n int, others ...int) {
 	for _, m := range others {
@@ -80,4 +83,29 @@ func Sum(x []float32) float32 {
 		s += v
 	}
 	return s
+}
+
+// Exp sets y[i] = e^x[i]. The vector path is accurate to a few units in
+// the last place and saturates outside [−87.3, 88.0].
+func Exp(y, x []float32) {
+	check("Exp", len(y), len(x))
+	for i := expVec(y, x); i < len(y); i++ {
+		y[i] = float32(math.Exp(float64(x[i])))
+	}
+}
+
+// Sigmoid sets y[i] = 1/(1 + e^−x[i]).
+func Sigmoid(y, x []float32) {
+	check("Sigmoid", len(y), len(x))
+	for i := sigmoidVec(y, x); i < len(y); i++ {
+		y[i] = float32(1 / (1 + math.Exp(-float64(x[i]))))
+	}
+}
+
+// Tanh sets y[i] = tanh(x[i]).
+func Tanh(y, x []float32) {
+	check("Tanh", len(y), len(x))
+	for i := tanhVec(y, x); i < len(y); i++ {
+		y[i] = float32(math.Tanh(float64(x[i])))
+	}
 }

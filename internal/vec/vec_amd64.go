@@ -88,3 +88,26 @@ func sumVec(x []float32) (int, float32) {
 	}
 	return n, sumAVX2(&x[0], n)
 }
+
+//go:noescape
+func expAVX2(y, x *float32, n int)
+
+//go:noescape
+func sigmoidAVX2(y, x *float32, n int)
+
+//go:noescape
+func tanhAVX2(y, x *float32, n int)
+
+// mapVec applies an 8-lane kernel to the first multiple of 8 elements.
+func mapVec(k func(y, x *float32, n int), y, x []float32) int {
+	n := len(y) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	k(&y[0], &x[0], n)
+	return n
+}
+
+func expVec(y, x []float32) int     { return mapVec(expAVX2, y, x) }
+func sigmoidVec(y, x []float32) int { return mapVec(sigmoidAVX2, y, x) }
+func tanhVec(y, x []float32) int    { return mapVec(tanhAVX2, y, x) }

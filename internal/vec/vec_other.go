@@ -12,3 +12,7 @@ func sumDotVec(g, h []float32) (int, float32, float32)       { return 0, 0, 0 }
 func normBackVec(gx, g, h []float32, k, mg, mgh float32) int { return 0 }
 
 func sumVec(x []float32) (int, float32) { return 0, 0 }
+
+func expVec(y, x []float32) int     { return 0 }
+func sigmoidVec(y, x []float32) int { return 0 }
+func tanhVec(y, x []float32) int    { return 0 }

@@ -86,3 +86,39 @@ func sumOf(x []float32) float64 {
 	}
 	return s
 }
+
+// TestTranscendentals compares the vector exp, sigmoid and tanh with the
+// float64 library functions over the range networks use.
+func TestTranscendentals(t *testing.T) {
+	n := 4000
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = -100 + 200*float32(i)/float32(n-1)
+	}
+	x = append(x, 0, 1e-7, -1e-7, 0.5, -0.5, 30, -30)
+	y := make([]float32, len(x))
+	for _, c := range []struct {
+		name string
+		f    func(y, x []float32)
+		ref  func(float64) float64
+	}{
+		{"Exp", Exp, math.Exp},
+		{"Sigmoid", Sigmoid, func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }},
+		{"Tanh", Tanh, math.Tanh},
+	} {
+		c.f(y, x)
+		for i, v := range x {
+			want := c.ref(float64(v))
+			if c.name == "Exp" && (v > 88 || v < -87.3) {
+				continue // saturated
+			}
+			tol := 4e-7 * math.Abs(want)
+			if c.name != "Exp" {
+				tol = max(tol, 1.2e-7) // absolute near zero
+			}
+			if d := math.Abs(float64(y[i]) - want); d > tol || math.IsNaN(float64(y[i])) {
+				t.Fatalf("%s(%v) = %v, want %v (error %.3g)", c.name, v, y[i], want, d)
+			}
+		}
+	}
+}
