@@ -328,7 +328,7 @@ func newStrategy(cfg Config, pool *TrainerPool) (fed.Strategy, error) {
 	f := cfg.Federation
 	s := &strategy.FedAvg{
 		Fraction: f.Fraction, Smoothing: f.Smoothing,
-		Rand: rand.New(rand.NewPCG(seedFor(cfg.Seed, seedStrategy), 0)),
+		Rand: rand.NewPCG(seedFor(cfg.Seed, seedStrategy), 0),
 	}
 	if f.Strategy == "fedprox" {
 		s.Prox = f.Prox
