@@ -17,8 +17,8 @@ import (
 // small is a quick federation on simulated data.
 func small() fdrmfl.Config {
 	return fdrmfl.Config{
-		Seed: 7,
-		Data: fdrmfl.Data{Function: 1, Samples: 240},
+		Seed:       7,
+		Data:       fdrmfl.Data{Function: 1, Samples: 240},
 		Federation: fdrmfl.Federation{Clients: 3, Rounds: 2},
 		Model: model.Config{Latent: 16, Features: 4, Modalities: []model.Modality{
 			{Name: "image", Encoder: model.Encoder{Type: model.EncMLP, Hidden: []int{16}}},
