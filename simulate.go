@@ -14,6 +14,7 @@ import (
 	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/fed/sim"
 	"github.com/fdrmfl/fdrmfl/fed/strategy"
+	"github.com/fdrmfl/fdrmfl/nn"
 	"github.com/fdrmfl/fdrmfl/train"
 )
 
@@ -104,22 +105,10 @@ func Simulate(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	mc := cfg.Model
-	if len(mc.Modalities) == 0 && cfg.Data.Source == "simulation" {
-		def := DefaultModel()
-		def.Latent, def.Features, def.Fusion, def.Head, def.LearnedSigma = mc.Latent, mc.Features, mc.Fusion, mc.Head, mc.LearnedSigma
-		if def.Latent == 0 {
-			def.Latent = 128
-		}
-		if def.Features == 0 {
-			def.Features = 16
-		}
-		mc = def
-	}
-	if mc, err = ModelFor(mc, ds); err != nil {
+	mc, err := completeModel(cfg, ds)
+	if err != nil {
 		return nil, err
 	}
-	mc = mc.Defaults()
 	cfg.Model = mc
 	workers := cfg.Federation.Workers
 	if workers <= 0 {
@@ -144,10 +133,12 @@ func Simulate(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		sites[c.name] = s
 		siteList = append(siteList, s)
 	}
-	strat, err := newStrategy(cfg, pool)
+	tr, err := pool.get(ctx)
 	if err != nil {
 		return nil, err
 	}
+	strat := newStrategy(cfg, tr.Layout())
+	pool.put(tr)
 	fleet := sim.New(sites)
 	fleet.Workers = workers
 	res := &Result{Config: cfg}
@@ -155,10 +146,7 @@ func Simulate(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	server := &fed.Server{
 		Strategy: strat, Fleet: fleet, Evaluate: cfg.Data.ValFraction > 0, Log: opt.Log,
 		Progress: func(r fed.RoundReport) {
-			rm := RoundMetrics{Round: r.Round, Clients: len(r.Accepted), Rejected: r.Rejected, Train: r.Train}
-			if r.EvalClients > 0 && r.Eval["n"] > 0 {
-				rm.Val = unscale(metricsOf(metricsStats(r.Eval, mc.Responses)), ySD)
-			}
+			rm := roundMetrics(r, mc.Responses, ySD)
 			res.Rounds = append(res.Rounds, rm)
 			if opt.Progress != nil {
 				opt.Progress(rm)
@@ -170,14 +158,7 @@ func Simulate(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		return nil, err
 	}
 	res.Weights = final
-	res.Manifest = &Manifest{
-		Format: ManifestFormat, Model: mc, Responses: ds.ResponseNames, Standardizer: std,
-		Values: len(final), Seed: cfg.Seed, Train: cfg.Train, Federation: cfg.Federation, DataSource: cfg.Data.Source,
-	}
-	for _, m := range mc.Modalities {
-		dm := ds.Modality(m.Name)
-		res.Manifest.Modalities = append(res.Manifest.Modalities, ModalityInfo{Name: m.Name, Kind: dm.Kind, Shape: m.Shape})
-	}
+	res.Manifest = newManifest(cfg, ds, std, len(final))
 	var pooled train.Stats
 	for k, s := range siteList {
 		cr, err := clientFeatures(s, clients[k], final, std)
@@ -236,40 +217,52 @@ func splitClients(cfg Config, ds *data.Dataset) ([]*clientData, error) {
 	width := len(fmt.Sprint(f.Clients))
 	var out []*clientData
 	for k, idx := range parts {
-		c := &clientData{name: fmt.Sprintf("client-%0*d", width, k+1)}
-		srng := rand.New(rand.NewPCG(seedFor(cfg.Seed, seedSplit, uint64(k)), 0))
-		tr, te, err := data.TrainTestSplit(len(idx), cfg.Data.TestFraction, srng)
+		c, err := splitClient(fmt.Sprintf("client-%0*d", width, k+1), cfg.statsRequest(k), ds, idx)
 		if err != nil {
-			return nil, fmt.Errorf("%s: test split of %d samples: %w", c.name, len(idx), err)
-		}
-		var va []int
-		if cfg.Data.ValFraction > 0 {
-			var keep []int
-			keep, va, err = data.TrainTestSplit(len(tr), cfg.Data.ValFraction, srng)
-			if err != nil {
-				return nil, fmt.Errorf("%s: validation split of %d samples: %w", c.name, len(tr), err)
-			}
-			va = pick(tr, va)
-			tr = pick(tr, keep)
-		}
-		c.trainIdx, c.valIdx, c.testIdx = pick(idx, tr), pick(idx, va), pick(idx, te)
-		for _, s := range [][]int{c.trainIdx, c.valIdx, c.testIdx} {
-			sort.Ints(s)
-		}
-		if len(c.trainIdx) < 2 {
-			return nil, fmt.Errorf("%s has %d training samples; at least 2 are needed (fewer clients or a smaller test_fraction)", c.name, len(c.trainIdx))
-		}
-		c.train, c.val, c.test = ds.Subset(c.trainIdx), ds.Subset(c.valIdx), ds.Subset(c.testIdx)
-		for _, m := range f.Lacks[k+1] {
-			for _, d := range []*data.Dataset{c.train, c.val, c.test} {
-				if err := d.MarkAbsent(m); err != nil {
-					return nil, fmt.Errorf("federation.lacks.%d: %w", k+1, err)
-				}
-			}
+			return nil, err
 		}
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// splitClient splits a client's samples idx of ds into train, validation
+// and test sets, as req says, and marks the modalities it lacks absent.
+// The simulation and a real client run this same code, so that a client
+// with the same samples and request gets the same sets.
+func splitClient(name string, req StatsRequest, ds *data.Dataset, idx []int) (*clientData, error) {
+	c := &clientData{name: name}
+	srng := rand.New(rand.NewPCG(seedFor(req.Seed, seedSplit, uint64(req.Index)), 0))
+	tr, te, err := data.TrainTestSplit(len(idx), req.TestFraction, srng)
+	if err != nil {
+		return nil, fmt.Errorf("%s: test split of %d samples: %w", c.name, len(idx), err)
+	}
+	var va []int
+	if req.ValFraction > 0 {
+		var keep []int
+		keep, va, err = data.TrainTestSplit(len(tr), req.ValFraction, srng)
+		if err != nil {
+			return nil, fmt.Errorf("%s: validation split of %d samples: %w", c.name, len(tr), err)
+		}
+		va = pick(tr, va)
+		tr = pick(tr, keep)
+	}
+	c.trainIdx, c.valIdx, c.testIdx = pick(idx, tr), pick(idx, va), pick(idx, te)
+	for _, s := range [][]int{c.trainIdx, c.valIdx, c.testIdx} {
+		sort.Ints(s)
+	}
+	if len(c.trainIdx) < 2 {
+		return nil, fmt.Errorf("%s has %d training samples; at least 2 are needed (fewer clients or a smaller test_fraction)", c.name, len(c.trainIdx))
+	}
+	c.train, c.val, c.test = ds.Subset(c.trainIdx), ds.Subset(c.valIdx), ds.Subset(c.testIdx)
+	for _, m := range req.Lacks {
+		for _, d := range []*data.Dataset{c.train, c.val, c.test} {
+			if err := d.MarkAbsent(m); err != nil {
+				return nil, fmt.Errorf("federation.lacks.%d: %w", req.Index+1, err)
+			}
+		}
+	}
+	return c, nil
 }
 
 func pick(from, pos []int) []int {
@@ -291,61 +284,76 @@ func standardizeClients(cfg Config, clients []*clientData) (*data.Standardizer, 
 	}
 	parts := make([][]Moments, len(clients))
 	for k, c := range clients {
-		for name := range modes {
-			if c.train.Modality(name) == nil {
-				return nil, fmt.Errorf("data.scale: the data have no modality %q", name)
-			}
+		if parts[k], err = c.moments(modes); err != nil {
+			return nil, err
 		}
-		parts[k] = ClientMoments(c.train, modes)
 	}
 	pooled, err := PooledStandardizer(clients[0].train.ResponseNames, parts)
 	if err != nil {
 		return nil, err
 	}
 	for k, c := range clients {
-		s := pooled
-		if cfg.Data.Standardize == "local" {
-			own, err := PooledStandardizer(c.train.ResponseNames, [][]Moments{parts[k]})
-			if err != nil {
-				return nil, err
-			}
-			own.Y = pooled.Y
-			s = own
-		}
-		for _, d := range []**data.Dataset{&c.train, &c.val, &c.test} {
-			if (*d).Len() == 0 {
-				continue
-			}
-			if *d, err = s.Apply(*d); err != nil {
-				return nil, fmt.Errorf("%s: %w", c.name, err)
-			}
+		if err := c.standardize(pooled, parts[k], cfg.Data.Standardize); err != nil {
+			return nil, err
 		}
 	}
 	return pooled, nil
 }
 
-func newStrategy(cfg Config, pool *TrainerPool) (fed.Strategy, error) {
+// moments returns the standardisation statistics of the client's
+// training set.
+func (c *clientData) moments(modes map[string]data.Mode) ([]Moments, error) {
+	for name := range modes {
+		if c.train.Modality(name) == nil {
+			return nil, fmt.Errorf("data.scale: the data have no modality %q", name)
+		}
+	}
+	return ClientMoments(c.train, modes), nil
+}
+
+// standardize scales every split of the client with the pooled
+// statistics, or, under "local", its inputs with its own (own) and its
+// responses with the pooled ones.
+func (c *clientData) standardize(pooled *data.Standardizer, own []Moments, mode string) error {
+	s := pooled
+	if mode == "local" {
+		var err error
+		if s, err = PooledStandardizer(c.train.ResponseNames, [][]Moments{own}); err != nil {
+			return err
+		}
+		s.Y = pooled.Y
+	}
+	for _, d := range []**data.Dataset{&c.train, &c.val, &c.test} {
+		if (*d).Len() == 0 {
+			continue
+		}
+		var err error
+		if *d, err = s.Apply(*d); err != nil {
+			return fmt.Errorf("%s: %w", c.name, err)
+		}
+	}
+	return nil
+}
+
+// newStrategy returns the server's policy for cfg over a model of the
+// given layout.
+func newStrategy(cfg Config, layout []nn.Entry[float32]) *strategy.FedAvg {
 	f := cfg.Federation
 	s := &strategy.FedAvg{
 		Fraction: f.Fraction, Smoothing: f.Smoothing,
-		Rand: rand.New(rand.NewPCG(seedFor(cfg.Seed, seedStrategy), 0)),
+		Rand: rand.NewPCG(seedFor(cfg.Seed, seedStrategy), 0),
 	}
 	if f.Strategy == "fedprox" {
 		s.Prox = f.Prox
 	}
 	if f.Strategy == "fedbn" {
-		tr, err := pool.get(context.Background())
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range tr.Layout() {
+		for _, e := range layout {
 			if e.Param.Norm {
 				s.Local = append(s.Local, strategy.Range{From: e.Offset, To: e.Offset + e.Param.Len()})
 			}
 		}
-		pool.put(tr)
 	}
-	return s, nil
+	return s
 }
 
 // clientFeatures extracts Z and predictions for each split of a client

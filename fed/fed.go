@@ -32,13 +32,28 @@ const (
 	// Evaluate asks the client to measure the global model on its
 	// validation data and send back statistics, not weights.
 	Evaluate
+	// Stats asks the client, before training starts, for sufficient
+	// statistics of its data (for instance standardisation moments) in
+	// Update.Payload; Task.Payload says what to compute.
+	Stats
+	// Setup hands the client, in Task.Payload, what it needs before its
+	// first fit or evaluate task (the model, the pooled statistics).
+	Setup
 )
 
+// String returns the kind's name: "fit", "evaluate", "stats" or "setup".
 func (k Kind) String() string {
-	if k == Evaluate {
+	switch k {
+	case Fit:
+		return "fit"
+	case Evaluate:
 		return "evaluate"
+	case Stats:
+		return "stats"
+	case Setup:
+		return "setup"
 	}
-	return "fit"
+	return fmt.Sprintf("kind(%d)", int(k))
 }
 
 // Task is what one client is asked to do in a round.
@@ -52,6 +67,9 @@ type Task struct {
 	// KeepNormLocal asks the client to keep its own normalisation layers
 	// instead of the global ones (FedBN).
 	KeepNormLocal bool
+	// Payload is the application's data of a Stats or Setup task, opaque
+	// to the protocol.
+	Payload []byte
 }
 
 // Update is a client's answer to a Task.
@@ -67,6 +85,9 @@ type Update struct {
 	// Metrics are numbers the client reports (loss terms for Fit,
 	// prediction statistics for Evaluate).
 	Metrics map[string]float64
+	// Payload is the application's answer to a Stats task, opaque to the
+	// protocol.
+	Payload []byte
 	// Err is the client's failure; a failed update carries nothing else.
 	Err error
 }

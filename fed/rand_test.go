@@ -2,4 +2,4 @@ package fed_test
 
 import "math/rand/v2"
 
-func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0)) }
+func newRand(seed uint64) *rand.PCG { return rand.NewPCG(seed, 0) }

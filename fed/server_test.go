@@ -142,3 +142,38 @@ func TestFractionIsSeededAndSorted(t *testing.T) {
 		}
 	}
 }
+
+// TestStrategyStateResumes saves FedAvg's state after one pick and
+// restores it into a fresh strategy: the next picks are the same.
+func TestStrategyStateResumes(t *testing.T) {
+	avail := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
+	names := func(s *strategy.FedAvg) string {
+		tasks, err := s.Configure(1, fed.Weights{0}, avail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n []string
+		for _, tk := range tasks {
+			n = append(n, tk.Client)
+		}
+		return strings.Join(n, ",")
+	}
+	a := &strategy.FedAvg{Fraction: 0.3, Rand: newRand(7)}
+	names(a)
+	state, err := a.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &strategy.FedAvg{Fraction: 0.3, Rand: newRand(99)}
+	if err := b.UnmarshalBinary(state); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if x, y := names(a), names(b); x != y {
+			t.Fatalf("after restoring, picks %s and %s differ", x, y)
+		}
+	}
+	if err := (&strategy.FedAvg{}).UnmarshalBinary(state); err == nil {
+		t.Fatal("a strategy without a random source accepted a saved one")
+	}
+}

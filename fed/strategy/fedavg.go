@@ -40,8 +40,11 @@ type FedAvg struct {
 	Prox float64
 	// Local spans are kept by the clients (FedBN).
 	Local []Range
-	// Rand picks clients when 0 < Fraction < 1.
-	Rand *rand.Rand
+	// Rand picks clients when 0 < Fraction < 1. It is the strategy's only
+	// state: MarshalBinary saves it and UnmarshalBinary restores it, so that
+	// a federation resumed from a checkpoint picks the clients it would
+	// have picked.
+	Rand *rand.PCG
 }
 
 // Configure asks a random Fraction of the available clients (all of them
@@ -57,7 +60,7 @@ func (s *FedAvg) Configure(round int, global fed.Weights, available []string) ([
 		}
 		k := max(int(s.Fraction*float64(len(available))+0.5), s.MinFit, 1)
 		k = min(k, len(available))
-		s.Rand.Shuffle(len(pick), func(i, j int) { pick[i], pick[j] = pick[j], pick[i] })
+		rand.New(s.Rand).Shuffle(len(pick), func(i, j int) { pick[i], pick[j] = pick[j], pick[i] })
 		pick = pick[:k]
 		slices.Sort(pick)
 	}
@@ -99,4 +102,30 @@ func (s *FedAvg) Aggregate(_ int, global fed.Weights, ups []fed.Update) (fed.Wei
 		copy(next[r.From:r.To], global[r.From:r.To])
 	}
 	return next, nil
+}
+
+// MarshalBinary returns the strategy's state: its random source (empty
+// without one).
+func (s *FedAvg) MarshalBinary() ([]byte, error) {
+	if s.Rand == nil {
+		return nil, nil
+	}
+	return s.Rand.MarshalBinary()
+}
+
+// UnmarshalBinary restores a state written by MarshalBinary. The strategy
+// must have a random source exactly when the saved one had.
+func (s *FedAvg) UnmarshalBinary(b []byte) error {
+	switch {
+	case s.Rand == nil && len(b) == 0:
+		return nil
+	case s.Rand == nil:
+		return errors.New("fedavg: the saved state has a random source, this strategy has none")
+	case len(b) == 0:
+		return errors.New("fedavg: the saved state has no random source, this strategy has one")
+	}
+	if err := s.Rand.UnmarshalBinary(b); err != nil {
+		return fmt.Errorf("fedavg: restoring the random source: %w", err)
+	}
+	return nil
 }
