@@ -6,13 +6,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
-	"runtime"
 	"sort"
 
 	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/data/partition"
-	"github.com/fdrmfl/fdrmfl/fed"
-	"github.com/fdrmfl/fdrmfl/fed/sim"
 	"github.com/fdrmfl/fdrmfl/fed/strategy"
 	"github.com/fdrmfl/fdrmfl/nn"
 	"github.com/fdrmfl/fdrmfl/train"
@@ -97,83 +94,11 @@ func Simulate(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	clients, err := splitClients(cfg, ds)
+	p, err := Prepare(cfg, ds)
 	if err != nil {
 		return nil, err
 	}
-	std, err := standardizeClients(cfg, clients)
-	if err != nil {
-		return nil, err
-	}
-	mc, err := completeModel(cfg, ds)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Model = mc
-	workers := cfg.Federation.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	pool, err := NewTrainerPool(mc, cfg.Train, workers)
-	if err != nil {
-		return nil, err
-	}
-	global, err := train.InitialWeights(mc, seedFor(cfg.Seed, seedInit))
-	if err != nil {
-		return nil, err
-	}
-	store := opt.Store
-	if store == nil {
-		store = &MemoryStore{}
-	}
-	sites := map[string]fed.Client{}
-	var siteList []*Site
-	for k, c := range clients {
-		s := &Site{Name: c.name, Train: c.train, Val: c.val, Test: c.test, Store: store, Trainers: pool, Seed: seedFor(cfg.Seed, seedClient, uint64(k))}
-		sites[c.name] = s
-		siteList = append(siteList, s)
-	}
-	tr, err := pool.get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	strat := newStrategy(cfg, tr.Layout())
-	pool.put(tr)
-	fleet := sim.New(sites)
-	fleet.Workers = workers
-	res := &Result{Config: cfg}
-	ySD := std.Y.Std
-	server := &fed.Server{
-		Strategy: strat, Fleet: fleet, Evaluate: cfg.Data.ValFraction > 0, Log: opt.Log,
-		Progress: func(r fed.RoundReport) {
-			rm := roundMetrics(r, mc.Responses, ySD)
-			res.Rounds = append(res.Rounds, rm)
-			if opt.Progress != nil {
-				opt.Progress(rm)
-			}
-		},
-	}
-	final, err := server.Run(ctx, global, 1, cfg.Federation.Rounds)
-	if err != nil {
-		return nil, err
-	}
-	res.Weights = final
-	res.Manifest = newManifest(cfg, ds, std, len(final))
-	var pooled train.Stats
-	for k, s := range siteList {
-		cr, err := clientFeatures(s, clients[k], final, std)
-		if err != nil {
-			return nil, err
-		}
-		res.Clients = append(res.Clients, cr)
-		if cr.Test != nil {
-			pooled.Add(clientTestStats(cr))
-		}
-	}
-	if pooled.N > 0 {
-		res.Test = metricsOf(pooled)
-	}
-	return res, nil
+	return p.Train(ctx, cfg, Federated, opt)
 }
 
 // unscale converts metrics of standardised responses to original units.

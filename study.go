@@ -1,0 +1,252 @@
+package fdrmfl
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+
+	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/fed"
+	"github.com/fdrmfl/fdrmfl/fed/sim"
+	"github.com/fdrmfl/fdrmfl/train"
+)
+
+// Mode says who trains with whom.
+type Mode int
+
+const (
+	// Federated: the clients train one model by federated rounds.
+	Federated Mode = iota
+	// Local: each client trains its own model on its own data alone, for
+	// the same rounds and epochs (what a client gets without federation).
+	Local
+	// Central: one model trained on the pooled training data of every
+	// client (what pooling the raw data would give).
+	Central
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Local:
+		return "local"
+	case Central:
+		return "central"
+	}
+	return "federated"
+}
+
+// Prepared is a dataset split among clients — each client's samples cut
+// into train, validation and test sets — and standardised, so that
+// several trainings (federated, local, central, with different settings)
+// see exactly the same data.
+type Prepared struct {
+	// Config holds the data and federation settings the split was made
+	// with (defaults applied).
+	Config Config
+	// Data is the full, raw dataset.
+	Data *data.Dataset
+	// Standardizer is the pooled standardisation of the clients' training data.
+	Standardizer *data.Standardizer
+	clients      []*clientData
+}
+
+// Prepare splits ds among the clients cfg describes and standardises it.
+func Prepare(cfg Config, ds *data.Dataset) (*Prepared, error) {
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	clients, err := splitClients(cfg, ds)
+	if err != nil {
+		return nil, err
+	}
+	std, err := standardizeClients(cfg, clients)
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{Config: cfg, Data: ds, Standardizer: std, clients: clients}, nil
+}
+
+// ClientSplit is one client's standardised data and the rows of the full
+// dataset each set holds.
+type ClientSplit struct {
+	Name                            string
+	Train, Val, Test                *data.Dataset
+	TrainIndex, ValIndex, TestIndex []int
+}
+
+// Clients returns the clients' data (shared, not copied: do not modify).
+func (p *Prepared) Clients() []ClientSplit {
+	out := make([]ClientSplit, len(p.clients))
+	for i, c := range p.clients {
+		out[i] = ClientSplit{Name: c.name, Train: c.train, Val: c.val, Test: c.test, TrainIndex: c.trainIdx, ValIndex: c.valIdx, TestIndex: c.testIdx}
+	}
+	return out
+}
+
+// Train trains on the prepared clients with the model, training and
+// federation settings of cfg (its data settings are those the split was
+// made with) and returns the features and predictions of every client's
+// samples. Under Local, Result.Weights is nil: each client has its own
+// model, and its features come from it.
+func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options) (*Result, error) {
+	cfg = cfg.Defaults()
+	cfg.Data, cfg.Federation.Clients, cfg.Federation.Partition = p.Config.Data, p.Config.Federation.Clients, p.Config.Federation.Partition
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	mc, err := completeModel(cfg, p.Data)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Model = mc
+	workers := cfg.Federation.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	pool, err := NewTrainerPool(mc, cfg.Train, workers)
+	if err != nil {
+		return nil, err
+	}
+	store := opt.Store
+	if store == nil {
+		store = &MemoryStore{}
+	}
+	sites := make([]*Site, len(p.clients))
+	for k, c := range p.clients {
+		sites[k] = &Site{Name: c.name, Train: c.train, Val: c.val, Test: c.test, Store: store, Trainers: pool, Seed: seedFor(cfg.Seed, seedClient, uint64(k))}
+	}
+	res := &Result{Config: cfg}
+	var pooled train.Stats
+	addClient := func(cr ClientResult) {
+		res.Clients = append(res.Clients, cr)
+		if cr.Test != nil {
+			pooled.Add(clientTestStats(cr))
+		}
+	}
+	switch mode {
+	case Federated:
+		final, err := p.federate(ctx, cfg, sites, pool, workers, res, opt)
+		if err != nil {
+			return nil, err
+		}
+		res.Weights = final
+		for k, s := range sites {
+			cr, err := clientFeatures(s, p.clients[k], final, p.Standardizer)
+			if err != nil {
+				return nil, err
+			}
+			addClient(cr)
+		}
+	case Local:
+		for k, s := range sites {
+			final, err := p.federate(ctx, cfg, []*Site{s}, pool, workers, res, opt)
+			if err != nil {
+				return nil, fmt.Errorf("%s alone: %w", s.Name, err)
+			}
+			cr, err := clientFeatures(s, p.clients[k], final, p.Standardizer)
+			if err != nil {
+				return nil, err
+			}
+			addClient(cr)
+		}
+	case Central:
+		all := &Site{Name: "central", Store: store, Trainers: pool, Seed: seedFor(cfg.Seed, seedClient, 1<<32)}
+		var trains, vals []*data.Dataset
+		for _, c := range p.clients {
+			trains, vals = append(trains, c.train), append(vals, c.val)
+		}
+		if all.Train, err = concat(trains); err != nil {
+			return nil, err
+		}
+		if all.Val, err = concat(vals); err != nil {
+			return nil, err
+		}
+		final, err := p.federate(ctx, cfg, []*Site{all}, pool, workers, res, opt)
+		if err != nil {
+			return nil, fmt.Errorf("central: %w", err)
+		}
+		res.Weights = final
+		for k, s := range sites {
+			cr, err := clientFeatures(s, p.clients[k], final, p.Standardizer)
+			if err != nil {
+				return nil, err
+			}
+			addClient(cr)
+		}
+	default:
+		return nil, fmt.Errorf("unknown training mode %d", mode)
+	}
+	if res.Weights != nil {
+		res.Manifest = newManifest(cfg, p.Data, p.Standardizer, len(res.Weights))
+	}
+	if pooled.N > 0 {
+		res.Test = metricsOf(pooled)
+	}
+	return res, nil
+}
+
+// federate runs cfg's rounds over the given sites and returns the final
+// global model; round metrics are appended to res.
+func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*Site, pool *TrainerPool, workers int, res *Result, opt Options) ([]float32, error) {
+	global, err := train.InitialWeights(cfg.Model, seedFor(cfg.Seed, seedInit))
+	if err != nil {
+		return nil, err
+	}
+	tr, err := pool.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	strat := newStrategy(cfg, tr.Layout())
+	pool.put(tr)
+	clients := map[string]fed.Client{}
+	for _, s := range sites {
+		clients[s.Name] = s
+	}
+	fleet := sim.New(clients)
+	fleet.Workers = workers
+	ySD := p.Standardizer.Y.Std
+	server := &fed.Server{
+		Strategy: strat, Fleet: fleet, Evaluate: cfg.Data.ValFraction > 0, Log: opt.Log,
+		Progress: func(r fed.RoundReport) {
+			rm := roundMetrics(r, cfg.Model.Responses, ySD)
+			res.Rounds = append(res.Rounds, rm)
+			if opt.Progress != nil {
+				opt.Progress(rm)
+			}
+		},
+	}
+	return server.Run(ctx, global, 1, cfg.Federation.Rounds)
+}
+
+// concat returns the samples of several datasets of the same layout, in order.
+func concat(parts []*data.Dataset) (*data.Dataset, error) {
+	first := parts[0]
+	n := 0
+	for _, d := range parts {
+		n += d.Len()
+	}
+	mods := make([]data.Modality, len(first.Modalities))
+	for i, m := range first.Modalities {
+		mods[i] = data.Modality{Name: m.Name, Kind: m.Kind, Shape: slices.Clone(m.Shape)}
+		some := false
+		for _, d := range parts {
+			some = some || d.Modalities[i].Present != nil
+		}
+		for _, d := range parts {
+			dm := d.Modalities[i]
+			mods[i].Data = append(mods[i].Data, dm.Data...)
+			if some {
+				for s := range d.Len() {
+					mods[i].Present = append(mods[i].Present, dm.Has(s))
+				}
+			}
+		}
+	}
+	var y []float32
+	for _, d := range parts {
+		y = append(y, d.Y...)
+	}
+	return data.New(n, mods, slices.Clone(first.ResponseNames), y)
+}
