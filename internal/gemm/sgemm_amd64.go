@@ -1,0 +1,219 @@
+//go:build amd64 && !purego
+
+package gemm
+
+// Drivers for the assembly microkernels. Both follow the GotoBLAS loop
+// order with two twists that matter for the small shapes of the engine:
+//
+//   - A is never packed: the kernels broadcast A elements straight from the
+//     caller's matrix through (rsA, csA) strides, so op(A) = A and op(A) = Aᵀ
+//     cost the same and nothing is copied per call.
+//   - B is packed into [kc][NR] panels only when it has to be (op(B) = Bᵀ,
+//     whose columns are not contiguous) or when there are enough rows of A
+//     to amortise the copy; otherwise the kernels read B rows in place.
+//
+// Loops: for each kc-block of k (beta applies to the first block only), for
+// each nc-block of columns (packed if needed), for each MR-row tile of C
+// (its A micro-panel stays in L1), for each NR-column panel: one kernel
+// call computing the MR×NR tile over the whole kc-block.
+
+const (
+	mr512 = 12  // rows per AVX-512 tile
+	nr512 = 32  // columns per AVX-512 tile (two zmm)
+	kc512 = 256 // k-block: A micro-panel 12×256×4 B = 12 KiB stays in L1
+	nc512 = 512 // column block: packed B block 256×512×4 B = 512 KiB in L2
+
+	mr256 = 6   // rows per AVX2 tile
+	nr256 = 16  // columns per AVX2 tile (two ymm)
+	kc256 = 256 // as above
+	nc256 = 512
+
+	// packBMinM is the number of rows of C from which a plain (not
+	// transposed) B is packed rather than read in place.
+	packBMinM = 64
+)
+
+type kernel512 func(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+
+type kernel256 func(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+
+// avx512Kernels[nv-1][mr] computes an mr×(≤16·nv) tile.
+var avx512Kernels = [2][mr512 + 1]kernel512{
+	{nil, sgemmAvx512MR1NV1, sgemmAvx512MR2NV1, sgemmAvx512MR3NV1, sgemmAvx512MR4NV1, sgemmAvx512MR5NV1, sgemmAvx512MR6NV1,
+		sgemmAvx512MR7NV1, sgemmAvx512MR8NV1, sgemmAvx512MR9NV1, sgemmAvx512MR10NV1, sgemmAvx512MR11NV1, sgemmAvx512MR12NV1},
+	{nil, sgemmAvx512MR1NV2, sgemmAvx512MR2NV2, sgemmAvx512MR3NV2, sgemmAvx512MR4NV2, sgemmAvx512MR5NV2, sgemmAvx512MR6NV2,
+		sgemmAvx512MR7NV2, sgemmAvx512MR8NV2, sgemmAvx512MR9NV2, sgemmAvx512MR10NV2, sgemmAvx512MR11NV2, sgemmAvx512MR12NV2},
+}
+
+// avx2Kernels[mr] computes an mr×16 tile.
+var avx2Kernels = [mr256 + 1]kernel256{nil, sgemmAvx2MR1, sgemmAvx2MR2, sgemmAvx2MR3, sgemmAvx2MR4, sgemmAvx2MR5, sgemmAvx2MR6}
+
+// aStrides returns the element strides (rsA, csA) of op(A)[i,p] in a.
+func aStrides(transA bool, lda int) (rsA, csA int) {
+	if transA {
+		return 1, lda // op(A)[i,p] = A[p,i]
+	}
+	return lda, 1
+}
+
+// sgemmAvx512 computes C = alpha·op(A)·op(B) + beta·C with the AVX-512
+// kernels. Arguments are validated; m, n, k > 0.
+func sgemmAvx512(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	rsA, csA := aStrides(transA, lda)
+	packB := transB || m >= packBMinM
+	var bufp *[]float32
+	var bp []float32
+	if packB {
+		bufp = getBuf[float32](kc512 * nc512)
+		bp = *bufp
+	}
+	for pc := 0; pc < k; pc += kc512 {
+		kb := min(kc512, k-pc)
+		be := beta
+		if pc > 0 {
+			be = 1
+		}
+		for jc := 0; jc < n; jc += nc512 {
+			nb := min(nc512, n-jc)
+			if packB {
+				packB512(transB, kb, nb, b, ldb, pc, jc, bp)
+			}
+			for ic := 0; ic < m; ic += mr512 {
+				mr := min(mr512, m-ic)
+				ap := &a[ic*rsA+pc*csA]
+				for jr := 0; jr < nb; jr += nr512 {
+					nr := min(nr512, nb-jr)
+					var bptr *float32
+					bld := nr512
+					if packB {
+						bptr = &bp[jr*kb]
+					} else {
+						bptr, bld = &b[pc*ldb+jc+jr], ldb
+					}
+					mask := uint32(uint64(1)<<nr - 1)
+					avx512Kernels[(nr-1)/16][mr](kb, ap, rsA, csA, bptr, bld, &c[ic*ldc+jc+jr], ldc, mask, alpha, be)
+				}
+			}
+		}
+	}
+	if bufp != nil {
+		putBuf(bufp)
+	}
+}
+
+// packB512 packs op(B)[pc:pc+kb, jc:jc+nb] into 32-column panels:
+// panel q (columns jc+32q..) is dst[32q·kb + p·32 + j]. Columns past nb are
+// left as they are: the kernels mask them.
+func packB512(transB bool, kb, nb int, b []float32, ldb, pc, jc int, dst []float32) {
+	for q := 0; q < nb; q += nr512 {
+		pan := dst[q*kb : q*kb+nr512*kb]
+		nr := min(nr512, nb-q)
+		if !transB {
+			for p := 0; p < kb; p++ {
+				copy(pan[p*nr512:p*nr512+nr], b[(pc+p)*ldb+jc+q:])
+			}
+			continue
+		}
+		// op(B)[p,j] = B[j,p]: transpose 16 rows of B at a time.
+		for h := 0; h < nr; h += 16 {
+			rows := min(16, nr-h)
+			j0 := jc + q + h
+			if rows == 16 {
+				packBTAvx512(&pan[h], nr512, &b[j0*ldb+pc], ldb, kb)
+				continue
+			}
+			for j := 0; j < rows; j++ {
+				src := b[(j0+j)*ldb+pc : (j0+j)*ldb+pc+kb]
+				for p, v := range src {
+					pan[p*nr512+h+j] = v
+				}
+			}
+		}
+	}
+}
+
+// sgemmAvx2 computes C = alpha·op(A)·op(B) + beta·C with the AVX2+FMA
+// kernels. The kernels have no lane masks, so a partial column panel of B
+// is always packed (zero-padded to 16) and a partial C tile goes through a
+// 6×16 scratch tile.
+func sgemmAvx2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	rsA, csA := aStrides(transA, lda)
+	packAll := transB || m >= packBMinM
+	bufp := getBuf[float32](kc256*nc256 + mr256*nr256)
+	bp := *bufp
+	tile := bp[kc256*nc256:]
+	for pc := 0; pc < k; pc += kc256 {
+		kb := min(kc256, k-pc)
+		be := beta
+		if pc > 0 {
+			be = 1
+		}
+		for jc := 0; jc < n; jc += nc256 {
+			nb := min(nc256, n-jc)
+			// Pack every panel, or only the partial last one.
+			from := 0
+			if !packAll {
+				from = nb / nr256 * nr256
+			}
+			packBGeneric(transB, kb, nb, b, ldb, pc, jc, from, nr256, bp)
+			for ic := 0; ic < m; ic += mr256 {
+				mr := min(mr256, m-ic)
+				ap := &a[ic*rsA+pc*csA]
+				kern := avx2Kernels[mr]
+				for jr := 0; jr < nb; jr += nr256 {
+					nr := min(nr256, nb-jr)
+					bptr, bld := &bp[0], nr256
+					if jr >= from {
+						bptr = &bp[jr*kb]
+					} else {
+						bptr, bld = &b[pc*ldb+jc+jr], ldb
+					}
+					if nr == nr256 {
+						kern(kb, ap, rsA, csA, bptr, bld, &c[ic*ldc+jc+jr], ldc, alpha, be)
+						continue
+					}
+					// Partial tile: compute into the scratch tile, copy back nr columns.
+					if be != 0 {
+						for r := 0; r < mr; r++ {
+							copy(tile[r*nr256:r*nr256+nr], c[(ic+r)*ldc+jc+jr:])
+						}
+					}
+					kern(kb, ap, rsA, csA, bptr, bld, &tile[0], nr256, alpha, be)
+					for r := 0; r < mr; r++ {
+						copy(c[(ic+r)*ldc+jc+jr:(ic+r)*ldc+jc+jr+nr], tile[r*nr256:])
+					}
+				}
+			}
+		}
+	}
+	putBuf(bufp)
+}
+
+// packBGeneric packs the panels from column `from` on of
+// op(B)[pc:pc+kb, jc:jc+nb] into nrp-wide zero-padded panels: the panel at
+// column q is dst[q·kb + p·nrp + j].
+func packBGeneric(transB bool, kb, nb int, b []float32, ldb, pc, jc, from, nrp int, dst []float32) {
+	for q := from; q < nb; q += nrp {
+		pan := dst[q*kb : q*kb+nrp*kb]
+		nr := min(nrp, nb-q)
+		if transB { // op(B)[p,j] = B[j,p]
+			for j := 0; j < nr; j++ {
+				src := b[(jc+q+j)*ldb+pc : (jc+q+j)*ldb+pc+kb]
+				for p, v := range src {
+					pan[p*nrp+j] = v
+				}
+			}
+			if nr < nrp {
+				for p := 0; p < kb; p++ {
+					clear(pan[p*nrp+nr : p*nrp+nrp])
+				}
+			}
+			continue
+		}
+		for p := 0; p < kb; p++ {
+			d := pan[p*nrp : p*nrp+nrp]
+			copy(d[:nr], b[(pc+p)*ldb+jc+q:])
+			clear(d[nr:])
+		}
+	}
+}
