@@ -39,9 +39,11 @@ func main() {
 	emit("//go:build amd64 && !purego")
 	emit("")
 	emit("#include \"textflag.h\"")
-	for nv := 1; nv <= 2; nv++ {
-		for mr := 1; mr <= 12; mr++ {
-			avx512Kernel(mr, nv)
+	for _, pack := range []bool{false, true} {
+		for nv := 1; nv <= 2; nv++ {
+			for mr := 1; mr <= 12; mr++ {
+				avx512Kernel(mr, nv, pack)
+			}
 		}
 	}
 	for mr := 1; mr <= 6; mr++ {
@@ -89,19 +91,31 @@ func advanceA(mr int) {
 	}
 }
 
-func avx512Kernel(mr, nv int) {
+// avx512Kernel emits sgemmAvx512MR<mr>NV<nv>, and with pack the variant
+// sgemmAvx512MR<mr>NV<nv>Pack that also stores every B row it loads to
+// pk + p·32 floats, so the first row tile of a block packs B for the others
+// at no extra pass over memory.
+func avx512Kernel(mr, nv int, pack bool) {
 	name := fmt.Sprintf("sgemmAvx512MR%dNV%d", mr, nv)
+	sig, frame := "", 76
+	if pack {
+		name += "Pack"
+		sig, frame = ", pk *float32", 88
+	}
 	acc := func(r, v int) string { return fmt.Sprintf("Z%d", r*nv+v) }
 	bReg := []string{"Z24", "Z25"}
 	tmp := []string{"Z26", "Z27", "Z28", "Z29"}
 	mask := []string{"K1", "K2"}
 	emit("")
-	emit("// func %s(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)", name)
+	emit("// func %s(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32%s)", name, sig)
 	emit("// Tile %d×%d: accumulators Z0–Z%d (row r, vector v in Z[r·%d+v]), B row in %s, broadcasts of A in Z26–Z29.",
 		mr, nv*16, mr*nv-1, nv, bReg[0]+map[bool]string{true: "/" + bReg[1], false: ""}[nv == 2])
-	emit("TEXT ·%s(SB), NOSPLIT, $0-76", name)
+	emit("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
 	emit("\tMOVQ k+0(FP), AX")
 	loadA(mr)
+	if pack {
+		emit("\tMOVQ pk+80(FP), R14")
+	}
 	emit("\tMOVQ b+32(FP), BX")
 	emit("\tMOVQ ldb+40(FP), DX")
 	emit("\tSHLQ $2, DX")
@@ -121,6 +135,12 @@ func avx512Kernel(mr, nv int) {
 	emit("\t// B row p: %d columns", nv*16)
 	for v := 0; v < nv; v++ {
 		emit("\tVMOVUPS.Z %d(BX), %s, %s", 64*v, mask[v], bReg[v])
+	}
+	if pack {
+		for v := 0; v < nv; v++ {
+			emit("\tVMOVUPS %s, %d(R14)", bReg[v], 64*v)
+		}
+		emit("\tADDQ $128, R14")
 	}
 	for r := 0; r < mr; r++ {
 		t := tmp[r%len(tmp)]

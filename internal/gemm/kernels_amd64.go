@@ -100,3 +100,75 @@ func sgemmAvx2MR5(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float
 
 //go:noescape
 func sgemmAvx2MR6(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512MR1NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR2NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR3NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR4NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR5NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR6NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR7NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR8NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR9NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR10NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR11NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR12NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR1NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR2NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR3NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR4NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR5NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR6NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR7NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR8NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR9NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR10NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR11NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR12NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)

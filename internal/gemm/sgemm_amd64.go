@@ -35,6 +35,8 @@ const (
 
 type kernel512 func(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
+type kernel512Pack func(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
 type kernel256 func(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
 // avx512Kernels[nv-1][mr] computes an mr×(≤16·nv) tile.
@@ -43,6 +45,14 @@ var avx512Kernels = [2][mr512 + 1]kernel512{
 		sgemmAvx512MR7NV1, sgemmAvx512MR8NV1, sgemmAvx512MR9NV1, sgemmAvx512MR10NV1, sgemmAvx512MR11NV1, sgemmAvx512MR12NV1},
 	{nil, sgemmAvx512MR1NV2, sgemmAvx512MR2NV2, sgemmAvx512MR3NV2, sgemmAvx512MR4NV2, sgemmAvx512MR5NV2, sgemmAvx512MR6NV2,
 		sgemmAvx512MR7NV2, sgemmAvx512MR8NV2, sgemmAvx512MR9NV2, sgemmAvx512MR10NV2, sgemmAvx512MR11NV2, sgemmAvx512MR12NV2},
+}
+
+// avx512PackKernels[nv-1][mr] is avx512Kernels[nv-1][mr] that also packs B.
+var avx512PackKernels = [2][mr512 + 1]kernel512Pack{
+	{nil, sgemmAvx512MR1NV1Pack, sgemmAvx512MR2NV1Pack, sgemmAvx512MR3NV1Pack, sgemmAvx512MR4NV1Pack, sgemmAvx512MR5NV1Pack, sgemmAvx512MR6NV1Pack,
+		sgemmAvx512MR7NV1Pack, sgemmAvx512MR8NV1Pack, sgemmAvx512MR9NV1Pack, sgemmAvx512MR10NV1Pack, sgemmAvx512MR11NV1Pack, sgemmAvx512MR12NV1Pack},
+	{nil, sgemmAvx512MR1NV2Pack, sgemmAvx512MR2NV2Pack, sgemmAvx512MR3NV2Pack, sgemmAvx512MR4NV2Pack, sgemmAvx512MR5NV2Pack, sgemmAvx512MR6NV2Pack,
+		sgemmAvx512MR7NV2Pack, sgemmAvx512MR8NV2Pack, sgemmAvx512MR9NV2Pack, sgemmAvx512MR10NV2Pack, sgemmAvx512MR11NV2Pack, sgemmAvx512MR12NV2Pack},
 }
 
 // avx2Kernels[mr] computes an mr×16 tile.
@@ -58,12 +68,18 @@ func aStrides(transA bool, lda int) (rsA, csA int) {
 
 // sgemmAvx512 computes C = alpha·op(A)·op(B) + beta·C with the AVX-512
 // kernels. Arguments are validated; m, n, k > 0.
+//
+// B panels: when op(B) = Bᵀ they are transposed into the pack buffer before
+// use. Otherwise the first row tile reads B in place and, when more row
+// tiles follow, its kernel stores each B row it loads into the pack buffer
+// (the Pack kernels), so the other tiles read contiguous panels without a
+// separate packing pass.
 func sgemmAvx512(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	rsA, csA := aStrides(transA, lda)
-	packB := transB || m >= packBMinM
+	pack := transB || m > mr512
 	var bufp *[]float32
 	var bp []float32
-	if packB {
+	if pack {
 		bufp = getBuf[float32](kc512 * nc512)
 		bp = *bufp
 	}
@@ -75,23 +91,25 @@ func sgemmAvx512(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		}
 		for jc := 0; jc < n; jc += nc512 {
 			nb := min(nc512, n-jc)
-			if packB {
-				packB512(transB, kb, nb, b, ldb, pc, jc, bp)
+			if transB {
+				packBT512(kb, nb, b, ldb, pc, jc, bp)
 			}
 			for ic := 0; ic < m; ic += mr512 {
 				mr := min(mr512, m-ic)
 				ap := &a[ic*rsA+pc*csA]
 				for jr := 0; jr < nb; jr += nr512 {
 					nr := min(nr512, nb-jr)
-					var bptr *float32
-					bld := nr512
-					if packB {
-						bptr = &bp[jr*kb]
-					} else {
-						bptr, bld = &b[pc*ldb+jc+jr], ldb
-					}
 					mask := uint32(uint64(1)<<nr - 1)
-					avx512Kernels[(nr-1)/16][mr](kb, ap, rsA, csA, bptr, bld, &c[ic*ldc+jc+jr], ldc, mask, alpha, be)
+					nv := (nr - 1) / 16
+					cp := &c[ic*ldc+jc+jr]
+					switch {
+					case transB || (pack && ic > 0):
+						avx512Kernels[nv][mr](kb, ap, rsA, csA, &bp[jr*kb], nr512, cp, ldc, mask, alpha, be)
+					case pack:
+						avx512PackKernels[nv][mr](kb, ap, rsA, csA, &b[pc*ldb+jc+jr], ldb, cp, ldc, mask, alpha, be, &bp[jr*kb])
+					default:
+						avx512Kernels[nv][mr](kb, ap, rsA, csA, &b[pc*ldb+jc+jr], ldb, cp, ldc, mask, alpha, be)
+					}
 				}
 			}
 		}
@@ -101,20 +119,14 @@ func sgemmAvx512(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	}
 }
 
-// packB512 packs op(B)[pc:pc+kb, jc:jc+nb] into 32-column panels:
-// panel q (columns jc+32q..) is dst[32q·kb + p·32 + j]. Columns past nb are
-// left as they are: the kernels mask them.
-func packB512(transB bool, kb, nb int, b []float32, ldb, pc, jc int, dst []float32) {
+// packBT512 packs op(B)[pc:pc+kb, jc:jc+nb] = Bᵀ into 32-column panels:
+// panel q (columns jc+32q..) is dst[32q·kb + p·32 + j], transposed 16 rows
+// of B at a time. Columns past nb are left as they are: the kernels mask
+// them.
+func packBT512(kb, nb int, b []float32, ldb, pc, jc int, dst []float32) {
 	for q := 0; q < nb; q += nr512 {
 		pan := dst[q*kb : q*kb+nr512*kb]
 		nr := min(nr512, nb-q)
-		if !transB {
-			for p := 0; p < kb; p++ {
-				copy(pan[p*nr512:p*nr512+nr], b[(pc+p)*ldb+jc+q:])
-			}
-			continue
-		}
-		// op(B)[p,j] = B[j,p]: transpose 16 rows of B at a time.
 		for h := 0; h < nr; h += 16 {
 			rows := min(16, nr-h)
 			j0 := jc + q + h
