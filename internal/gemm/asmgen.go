@@ -7,11 +7,13 @@
 //
 // Kernels (all compute a tile of C = alpha·Σ_p a(r,p)·b(p,j) + beta·C):
 //
-//	sgemmAvx512MR<mr>NV<nv>: mr ≤ 12 rows × nv·16 ≤ 32 columns, zmm registers.
+//	sgemmAvx512MR<mr>N<nc>[Pack]: mr ≤ 12 rows × nc ∈ {8, 16, 32} columns,
+//	  in one ymm, one zmm or two zmm registers per row.
 //	  A element (r,p) is read at a + r·rsA + p·csA (so A may be the caller's
 //	  matrix, plain or transposed, or a packed panel); B row p is read at
-//	  b + p·ldb as nv zmm vectors, masked to the tile's nr columns by
-//	  mask (bits 0–15 vector 0, bits 16–31 vector 1). C is stored masked.
+//	  b + p·ldb, masked to the tile's nr ≤ nc columns by mask (bits 0–15
+//	  vector 0, bits 16–31 vector 1). C is stored masked. The Pack variant
+//	  also copies each B row to pk + p·32.
 //	sgemmAvx2MR<mr>: mr ≤ 6 rows × 16 columns, ymm registers, no masking:
 //	  the caller hands it full 16-column B rows and C tiles.
 //	packBTAvx512: transposes a 16×k block of B (16 rows of length k, row
@@ -40,9 +42,9 @@ func main() {
 	emit("")
 	emit("#include \"textflag.h\"")
 	for _, pack := range []bool{false, true} {
-		for nv := 1; nv <= 2; nv++ {
+		for _, nc := range []int{8, 16, 32} {
 			for mr := 1; mr <= 12; mr++ {
-				avx512Kernel(mr, nv, pack)
+				avx512Kernel(mr, nc, pack)
 			}
 		}
 	}
@@ -91,25 +93,32 @@ func advanceA(mr int) {
 	}
 }
 
-// avx512Kernel emits sgemmAvx512MR<mr>NV<nv>, and with pack the variant
-// sgemmAvx512MR<mr>NV<nv>Pack that also stores every B row it loads to
-// pk + p·32 floats, so the first row tile of a block packs B for the others
-// at no extra pass over memory.
-func avx512Kernel(mr, nv int, pack bool) {
-	name := fmt.Sprintf("sgemmAvx512MR%dNV%d", mr, nv)
+// avx512Kernel emits sgemmAvx512MR<mr>N<nc>, an mr×nc tile kernel for
+// nc = 8 (one ymm, EVEX-masked), 16 (one zmm) or 32 (two zmm), and with
+// pack the variant sgemmAvx512MR<mr>N<nc>Pack that also stores every B row
+// it loads to pk + p·32 floats, so the first row tile of a block packs B
+// for the others at no extra pass over memory.
+func avx512Kernel(mr, nc int, pack bool) {
+	name := fmt.Sprintf("sgemmAvx512MR%dN%d", mr, nc)
 	sig, frame := "", 76
 	if pack {
 		name += "Pack"
 		sig, frame = ", pk *float32", 88
 	}
-	acc := func(r, v int) string { return fmt.Sprintf("Z%d", r*nv+v) }
-	bReg := []string{"Z24", "Z25"}
-	tmp := []string{"Z26", "Z27", "Z28", "Z29"}
+	reg, width, nv := "Z", 64, nc/16
+	if nc == 8 {
+		reg, width, nv = "Y", 32, 1
+	}
+	r := func(i int) string { return fmt.Sprintf("%s%d", reg, i) }
+	acc := func(row, v int) string { return r(row*nv + v) }
+	bReg := []string{r(24), r(25)}
+	tmp := []string{r(26), r(27), r(28), r(29)}
+	alpha, beta := r(30), r(31)
 	mask := []string{"K1", "K2"}
 	emit("")
 	emit("// func %s(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32%s)", name, sig)
-	emit("// Tile %d×%d: accumulators Z0–Z%d (row r, vector v in Z[r·%d+v]), B row in %s, broadcasts of A in Z26–Z29.",
-		mr, nv*16, mr*nv-1, nv, bReg[0]+map[bool]string{true: "/" + bReg[1], false: ""}[nv == 2])
+	emit("// Tile %d×%d: accumulators %s–%s (row r, vector v in %s[r·%d+v]), B row in %s..%s, broadcasts of A in %s–%s.",
+		mr, nc, acc(0, 0), acc(mr-1, nv-1), reg, nv, bReg[0], bReg[nv-1], tmp[0], tmp[3])
 	emit("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
 	emit("\tMOVQ k+0(FP), AX")
 	loadA(mr)
@@ -125,28 +134,28 @@ func avx512Kernel(mr, nv int, pack bool) {
 		emit("\tSHRL $16, CX")
 		emit("\tKMOVW CX, K2")
 	}
-	for r := 0; r < mr; r++ {
+	for row := 0; row < mr; row++ {
 		for v := 0; v < nv; v++ {
-			emit("\tVPXORD %s, %s, %s", acc(r, v), acc(r, v), acc(r, v))
+			emit("\tVPXORD %s, %s, %s", acc(row, v), acc(row, v), acc(row, v))
 		}
 	}
 	emit("")
 	emit("loop:")
-	emit("\t// B row p: %d columns", nv*16)
+	emit("\t// B row p: %d columns", nc)
 	for v := 0; v < nv; v++ {
-		emit("\tVMOVUPS.Z %d(BX), %s, %s", 64*v, mask[v], bReg[v])
+		emit("\tVMOVUPS.Z %d(BX), %s, %s", width*v, mask[v], bReg[v])
 	}
 	if pack {
 		for v := 0; v < nv; v++ {
-			emit("\tVMOVUPS %s, %d(R14)", bReg[v], 64*v)
+			emit("\tVMOVUPS %s, %d(R14)", bReg[v], width*v)
 		}
 		emit("\tADDQ $128, R14")
 	}
-	for r := 0; r < mr; r++ {
-		t := tmp[r%len(tmp)]
-		emit("\tVBROADCASTSS %s, %s", aAddr(aPtrs, r), t)
+	for row := 0; row < mr; row++ {
+		t := tmp[row%len(tmp)]
+		emit("\tVBROADCASTSS %s, %s", aAddr(aPtrs, row), t)
 		for v := 0; v < nv; v++ {
-			emit("\tVFMADD231PS %s, %s, %s", t, bReg[v], acc(r, v))
+			emit("\tVFMADD231PS %s, %s, %s", t, bReg[v], acc(row, v))
 		}
 	}
 	emit("\tADDQ DX, BX")
@@ -158,19 +167,19 @@ func avx512Kernel(mr, nv int, pack bool) {
 	emit("\tMOVQ c+48(FP), SI")
 	emit("\tMOVQ ldc+56(FP), DI")
 	emit("\tSHLQ $2, DI")
-	emit("\tVBROADCASTSS alpha+68(FP), Z30")
-	emit("\tVBROADCASTSS beta+72(FP), Z31")
+	emit("\tVBROADCASTSS alpha+68(FP), %s", alpha)
+	emit("\tVBROADCASTSS beta+72(FP), %s", beta)
 	emit("\tMOVL beta+72(FP), CX")
 	emit("\tANDL $0x7fffffff, CX")
 	emit("\tJZ nobeta")
-	for r := 0; r < mr; r++ {
+	for row := 0; row < mr; row++ {
 		for v := 0; v < nv; v++ {
-			emit("\tVMOVUPS.Z %d(SI), %s, %s", 64*v, mask[v], bReg[v])
-			emit("\tVMULPS Z31, %s, %s", bReg[v], bReg[v])
-			emit("\tVFMADD231PS Z30, %s, %s", acc(r, v), bReg[v])
-			emit("\tVMOVUPS %s, %s, %d(SI)", bReg[v], mask[v], 64*v)
+			emit("\tVMOVUPS.Z %d(SI), %s, %s", width*v, mask[v], bReg[v])
+			emit("\tVMULPS %s, %s, %s", beta, bReg[v], bReg[v])
+			emit("\tVFMADD231PS %s, %s, %s", alpha, acc(row, v), bReg[v])
+			emit("\tVMOVUPS %s, %s, %d(SI)", bReg[v], mask[v], width*v)
 		}
-		if r < mr-1 {
+		if row < mr-1 {
 			emit("\tADDQ DI, SI")
 		}
 	}
@@ -178,12 +187,12 @@ func avx512Kernel(mr, nv int, pack bool) {
 	emit("\tRET")
 	emit("")
 	emit("nobeta:")
-	for r := 0; r < mr; r++ {
+	for row := 0; row < mr; row++ {
 		for v := 0; v < nv; v++ {
-			emit("\tVMULPS Z30, %s, %s", acc(r, v), acc(r, v))
-			emit("\tVMOVUPS %s, %s, %d(SI)", acc(r, v), mask[v], 64*v)
+			emit("\tVMULPS %s, %s, %s", alpha, acc(row, v), acc(row, v))
+			emit("\tVMOVUPS %s, %s, %d(SI)", acc(row, v), mask[v], width*v)
 		}
-		if r < mr-1 {
+		if row < mr-1 {
 			emit("\tADDQ DI, SI")
 		}
 	}
@@ -261,15 +270,17 @@ func avx2Kernel(mr int) {
 	emit("\tRET")
 }
 
-// packBT512 emits packBTAvx512, which transposes 16 rows × k columns of B
-// (row j at src + j·ldb) into k rows of 16 at dst + p·dstStride, 16×16
-// blocks at a time through the 32 zmm registers; the last block of k is
-// loaded with a lane mask and only its first k%16 rows are stored.
+// packBT512 emits packBTAvx512, which transposes rows ≤ 16 rows × k
+// columns of B (row j at src + j·ldb) into k rows of 16 at
+// dst + p·dstStride, 16×16 blocks at a time through the 32 zmm registers.
+// Rows past `rows` read as zero and are never touched in memory; the last
+// block of k is loaded with a lane mask and only its first k%16 rows are
+// stored.
 func packBT512() {
 	emit("")
-	emit("// func packBTAvx512(dst *float32, dstStride int, src *float32, ldb int, k int)")
-	emit("// Transposes the 16×k block src[j·ldb + p] into dst[p·dstStride + j].")
-	emit("TEXT ·packBTAvx512(SB), NOSPLIT, $0-40")
+	emit("// func packBTAvx512(dst *float32, dstStride int, src *float32, ldb int, k int, rows int)")
+	emit("// Transposes the rows×k block src[j·ldb + p] into dst[p·dstStride + j], j < 16 (zero for j ≥ rows).")
+	emit("TEXT ·packBTAvx512(SB), NOSPLIT, $0-48")
 	emit("\tMOVQ dst+0(FP), DI")
 	emit("\tMOVQ dstStride+8(FP), R8")
 	emit("\tSHLQ $2, R8")
@@ -282,8 +293,8 @@ func packBT512() {
 	emit("\tLEAQ (R9)(DX*4), R11 // 7·ldb")
 	emit("\tLEAQ (SI)(DX*8), BX  // row 8")
 	emit("\tLEAQ (R8)(R8*2), R12 // 3·dstStride")
-	emit("\tMOVL $0xffff, AX")
-	emit("\tKMOVW AX, K1")
+	emit("\tLEAQ (R8)(R8*4), R14 // 5·dstStride")
+	emit("\tLEAQ (R12)(R8*4), R15 // 7·dstStride")
 	// row r of the 16: base (SI or BX) + offset
 	rowAddr := func(r int) string {
 		base := "SI"
@@ -291,23 +302,18 @@ func packBT512() {
 			base = "BX"
 			r -= 8
 		}
-		switch r {
-		case 0:
-			return "(" + base + ")"
-		case 1:
-			return "(" + base + ")(DX*1)"
-		case 2:
-			return "(" + base + ")(DX*2)"
-		case 3:
-			return "(" + base + ")(R9*1)"
-		case 4:
-			return "(" + base + ")(DX*4)"
-		case 5:
-			return "(" + base + ")(R10*1)"
-		case 6:
-			return "(" + base + ")(R9*2)"
+		off := []string{"", "(DX*1)", "(DX*2)", "(R9*1)", "(DX*4)", "(R10*1)", "(R9*2)", "(R11*1)"}[r]
+		return "(" + base + ")" + off
+	}
+	// dst row c: DI + c·dstStride for c < 8, R13 + (c-8)·dstStride after.
+	outAddr := func(c int) string {
+		base := "DI"
+		if c >= 8 {
+			base = "R13"
+			c -= 8
 		}
-		return "(" + base + ")(R11*1)"
+		off := []string{"", "(R8*1)", "(R8*2)", "(R12*1)", "(R8*4)", "(R14*1)", "(R12*2)", "(R15*1)"}[c]
+		return "(" + base + ")" + off
 	}
 	z := func(i int) string { return fmt.Sprintf("Z%d", i) }
 	transpose := func() {
@@ -342,69 +348,70 @@ func packBT512() {
 			emit("\tVSHUFF32X4 $0xDD, %s, %s, %s", z(e+3), z(e+1), z(12+q))
 		}
 	}
-	outAddr := func(c int) string {
-		// dst row c: DI + c·dstStride, c in 0..15, with R8 = stride, R12 = 3·stride.
-		base := "DI"
-		if c >= 8 {
-			base = "R13"
-			c -= 8
+	// load reads the 16 (or rows) rows of the current block; masked uses K1.
+	load := func(label string, masked, partial bool) {
+		op := "VMOVUPS"
+		mask := ""
+		if masked {
+			op, mask = "VMOVUPS.Z", "K1, "
 		}
-		switch c {
-		case 0:
-			return "(" + base + ")"
-		case 1:
-			return "(" + base + ")(R8*1)"
-		case 2:
-			return "(" + base + ")(R8*2)"
-		case 3:
-			return "(" + base + ")(R12*1)"
-		case 4:
-			return "(" + base + ")(R8*4)"
-		case 5:
-			return "(" + base + ")(R14*1)"
-		case 6:
-			return "(" + base + ")(R12*2)"
+		if !partial {
+			for r := 0; r < 16; r++ {
+				emit("\t%s %s, %s%s", op, rowAddr(r), mask, z(r))
+			}
+			return
 		}
-		return "(" + base + ")(R15*1)"
+		for r := 1; r < 16; r++ {
+			emit("\tVPXORD %s, %s, %s", z(r), z(r), z(r))
+		}
+		for r := 0; r < 15; r++ {
+			emit("\t%s %s, %s%s", op, rowAddr(r), mask, z(r))
+			emit("\tCMPQ rows+40(FP), $%d", r+1)
+			emit("\tJEQ %s", label)
+		}
+		emit("%s:", label)
 	}
-	emit("\tLEAQ (R8)(R8*4), R14 // 5·dstStride")
-	emit("\tLEAQ (R12)(R8*4), R15 // 7·dstStride")
-	emit("\tCMPQ CX, $16")
-	emit("\tJLT tail")
+	body := func(p string, partial bool) {
+		emit("\tCMPQ CX, $16")
+		emit("\tJLT %stail", p)
+		emit("")
+		emit("%sblock:", p)
+		load(p+"loaded", false, partial)
+		transpose()
+		emit("\tLEAQ (DI)(R8*8), R13")
+		for c := 0; c < 16; c++ {
+			emit("\tVMOVUPS %s, %s", z(c), outAddr(c))
+		}
+		emit("\tADDQ $64, SI")
+		emit("\tADDQ $64, BX")
+		emit("\tLEAQ (R13)(R8*8), DI")
+		emit("\tSUBQ $16, CX")
+		emit("\tCMPQ CX, $16")
+		emit("\tJGE %sblock", p)
+		emit("")
+		emit("%stail:", p)
+		emit("\tTESTQ CX, CX")
+		emit("\tJZ done")
+		emit("\tMOVL $1, AX")
+		emit("\tSHLL CX, AX")
+		emit("\tDECL AX")
+		emit("\tKMOVW AX, K1")
+		load(p+"tailloaded", true, partial)
+		transpose()
+		emit("\tLEAQ (DI)(R8*8), R13")
+		for c := 0; c < 15; c++ {
+			emit("\tVMOVUPS %s, %s", z(c), outAddr(c))
+			emit("\tCMPQ CX, $%d", c+1)
+			emit("\tJEQ done")
+		}
+		emit("\tJMP done")
+	}
+	emit("\tCMPQ rows+40(FP), $16")
+	emit("\tJLT partial")
+	body("", false)
 	emit("")
-	emit("block:")
-	for r := 0; r < 16; r++ {
-		emit("\tVMOVUPS %s, %s", rowAddr(r), z(r))
-	}
-	transpose()
-	emit("\tLEAQ (DI)(R8*8), R13")
-	for c := 0; c < 16; c++ {
-		emit("\tVMOVUPS %s, %s", z(c), outAddr(c))
-	}
-	emit("\tADDQ $64, SI")
-	emit("\tADDQ $64, BX")
-	emit("\tLEAQ (R13)(R8*8), DI")
-	emit("\tSUBQ $16, CX")
-	emit("\tCMPQ CX, $16")
-	emit("\tJGE block")
-	emit("")
-	emit("tail:")
-	emit("\tTESTQ CX, CX")
-	emit("\tJZ done")
-	emit("\tMOVL $1, AX")
-	emit("\tSHLL CX, AX")
-	emit("\tDECL AX")
-	emit("\tKMOVW AX, K1")
-	for r := 0; r < 16; r++ {
-		emit("\tVMOVUPS.Z %s, K1, %s", rowAddr(r), z(r))
-	}
-	transpose()
-	emit("\tLEAQ (DI)(R8*8), R13")
-	for c := 0; c < 15; c++ {
-		emit("\tVMOVUPS %s, %s", z(c), outAddr(c))
-		emit("\tCMPQ CX, $%d", c+1)
-		emit("\tJEQ done")
-	}
+	emit("partial:")
+	body("p", true)
 	emit("")
 	emit("done:")
 	emit("\tVZEROUPPER")

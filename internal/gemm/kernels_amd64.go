@@ -9,79 +9,7 @@ package gemm
 // every access the kernel makes (the drivers guarantee this).
 
 //go:noescape
-func packBTAvx512(dst *float32, dstStride int, src *float32, ldb int, k int)
-
-//go:noescape
-func sgemmAvx512MR1NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR2NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR3NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR4NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR5NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR6NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR7NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR8NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR9NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR10NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR11NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR12NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR1NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR2NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR3NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR4NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR5NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR6NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR7NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR8NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR9NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR10NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR11NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-
-//go:noescape
-func sgemmAvx512MR12NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+func packBTAvx512(dst *float32, dstStride int, src *float32, ldb int, k int, rows int)
 
 //go:noescape
 func sgemmAvx2MR1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
@@ -102,73 +30,217 @@ func sgemmAvx2MR5(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float
 func sgemmAvx2MR6(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR1NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR1N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR2NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR2N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR3NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR3N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR4NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR4N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR5NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR5N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR6NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR6N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR7NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR7N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR8NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR8N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR9NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR9N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR10NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR10N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR11NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR11N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR12NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR12N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR1NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR1N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR2NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR2N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR3NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR3N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR4NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR4N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR5NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR5N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR6NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR6N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR7NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR7N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR8NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR8N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR9NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR9N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR10NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR10N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR11NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR11N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
 
 //go:noescape
-func sgemmAvx512MR12NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+func sgemmAvx512MR12N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512MR1N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512MR2N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512MR3N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512MR4N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512MR5N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512MR6N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512MR7N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512MR8N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512MR9N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512MR10N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512MR11N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512MR12N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+
+//go:noescape
+func sgemmAvx512MR1N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR2N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR3N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR4N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR5N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR6N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR7N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR8N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR9N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR10N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR11N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR12N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR1N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR2N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR3N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR4N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR5N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR6N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR7N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR8N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR9N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR10N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR11N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR12N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR1N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR2N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR3N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR4N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR5N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR6N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR7N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR8N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR9N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR10N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR11N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx512MR12N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)

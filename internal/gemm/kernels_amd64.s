@@ -4,9 +4,1365 @@
 
 #include "textflag.h"
 
-// func sgemmAvx512MR1NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 1×16: accumulators Z0–Z0 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR1NV1(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR1N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 1×8: accumulators Y0–Y0 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR1N8(SB), NOSPLIT, $0-76
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	ADDQ DX, BX
+	ADDQ R13, R8
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR2N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 2×8: accumulators Y0–Y1 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR2N8(SB), NOSPLIT, $0-76
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	ADDQ DX, BX
+	ADDQ R13, R8
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR3N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 3×8: accumulators Y0–Y2 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR3N8(SB), NOSPLIT, $0-76
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	ADDQ DX, BX
+	ADDQ R13, R8
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR4N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 4×8: accumulators Y0–Y3 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR4N8(SB), NOSPLIT, $0-76
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR5N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 5×8: accumulators Y0–Y4 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR5N8(SB), NOSPLIT, $0-76
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR6N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 6×8: accumulators Y0–Y5 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR6N8(SB), NOSPLIT, $0-76
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	VBROADCASTSS (R10)(R9*2), Y27
+	VFMADD231PS Y27, Y24, Y5
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y5, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y5, Y5
+	VMOVUPS Y5, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR7N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 7×8: accumulators Y0–Y6 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR7N8(SB), NOSPLIT, $0-76
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+	VPXORD Y6, Y6, Y6
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	VBROADCASTSS (R10)(R9*2), Y27
+	VFMADD231PS Y27, Y24, Y5
+	VBROADCASTSS (R11), Y28
+	VFMADD231PS Y28, Y24, Y6
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	ADDQ R13, R11
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y5, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y6, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y5, Y5
+	VMOVUPS Y5, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y6, Y6
+	VMOVUPS Y6, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR8N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 8×8: accumulators Y0–Y7 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR8N8(SB), NOSPLIT, $0-76
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+	VPXORD Y6, Y6, Y6
+	VPXORD Y7, Y7, Y7
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	VBROADCASTSS (R10)(R9*2), Y27
+	VFMADD231PS Y27, Y24, Y5
+	VBROADCASTSS (R11), Y28
+	VFMADD231PS Y28, Y24, Y6
+	VBROADCASTSS (R11)(R9*1), Y29
+	VFMADD231PS Y29, Y24, Y7
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	ADDQ R13, R11
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y5, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y6, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y7, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y5, Y5
+	VMOVUPS Y5, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y6, Y6
+	VMOVUPS Y6, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y7, Y7
+	VMOVUPS Y7, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR9N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 9×8: accumulators Y0–Y8 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR9N8(SB), NOSPLIT, $0-76
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+	VPXORD Y6, Y6, Y6
+	VPXORD Y7, Y7, Y7
+	VPXORD Y8, Y8, Y8
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	VBROADCASTSS (R10)(R9*2), Y27
+	VFMADD231PS Y27, Y24, Y5
+	VBROADCASTSS (R11), Y28
+	VFMADD231PS Y28, Y24, Y6
+	VBROADCASTSS (R11)(R9*1), Y29
+	VFMADD231PS Y29, Y24, Y7
+	VBROADCASTSS (R11)(R9*2), Y26
+	VFMADD231PS Y26, Y24, Y8
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	ADDQ R13, R11
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y5, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y6, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y7, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y8, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y5, Y5
+	VMOVUPS Y5, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y6, Y6
+	VMOVUPS Y6, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y7, Y7
+	VMOVUPS Y7, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y8, Y8
+	VMOVUPS Y8, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR10N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 10×8: accumulators Y0–Y9 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR10N8(SB), NOSPLIT, $0-76
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+	LEAQ (R11)(R9*2), R12
+	ADDQ R9, R12
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+	VPXORD Y6, Y6, Y6
+	VPXORD Y7, Y7, Y7
+	VPXORD Y8, Y8, Y8
+	VPXORD Y9, Y9, Y9
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	VBROADCASTSS (R10)(R9*2), Y27
+	VFMADD231PS Y27, Y24, Y5
+	VBROADCASTSS (R11), Y28
+	VFMADD231PS Y28, Y24, Y6
+	VBROADCASTSS (R11)(R9*1), Y29
+	VFMADD231PS Y29, Y24, Y7
+	VBROADCASTSS (R11)(R9*2), Y26
+	VFMADD231PS Y26, Y24, Y8
+	VBROADCASTSS (R12), Y27
+	VFMADD231PS Y27, Y24, Y9
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	ADDQ R13, R11
+	ADDQ R13, R12
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y5, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y6, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y7, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y8, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y9, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y5, Y5
+	VMOVUPS Y5, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y6, Y6
+	VMOVUPS Y6, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y7, Y7
+	VMOVUPS Y7, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y8, Y8
+	VMOVUPS Y8, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y9, Y9
+	VMOVUPS Y9, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR11N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 11×8: accumulators Y0–Y10 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR11N8(SB), NOSPLIT, $0-76
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+	LEAQ (R11)(R9*2), R12
+	ADDQ R9, R12
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+	VPXORD Y6, Y6, Y6
+	VPXORD Y7, Y7, Y7
+	VPXORD Y8, Y8, Y8
+	VPXORD Y9, Y9, Y9
+	VPXORD Y10, Y10, Y10
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	VBROADCASTSS (R10)(R9*2), Y27
+	VFMADD231PS Y27, Y24, Y5
+	VBROADCASTSS (R11), Y28
+	VFMADD231PS Y28, Y24, Y6
+	VBROADCASTSS (R11)(R9*1), Y29
+	VFMADD231PS Y29, Y24, Y7
+	VBROADCASTSS (R11)(R9*2), Y26
+	VFMADD231PS Y26, Y24, Y8
+	VBROADCASTSS (R12), Y27
+	VFMADD231PS Y27, Y24, Y9
+	VBROADCASTSS (R12)(R9*1), Y28
+	VFMADD231PS Y28, Y24, Y10
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	ADDQ R13, R11
+	ADDQ R13, R12
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y5, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y6, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y7, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y8, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y9, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y10, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y5, Y5
+	VMOVUPS Y5, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y6, Y6
+	VMOVUPS Y6, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y7, Y7
+	VMOVUPS Y7, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y8, Y8
+	VMOVUPS Y8, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y9, Y9
+	VMOVUPS Y9, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y10, Y10
+	VMOVUPS Y10, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR12N8(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 12×8: accumulators Y0–Y11 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR12N8(SB), NOSPLIT, $0-76
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+	LEAQ (R11)(R9*2), R12
+	ADDQ R9, R12
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+	VPXORD Y6, Y6, Y6
+	VPXORD Y7, Y7, Y7
+	VPXORD Y8, Y8, Y8
+	VPXORD Y9, Y9, Y9
+	VPXORD Y10, Y10, Y10
+	VPXORD Y11, Y11, Y11
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	VBROADCASTSS (R10)(R9*2), Y27
+	VFMADD231PS Y27, Y24, Y5
+	VBROADCASTSS (R11), Y28
+	VFMADD231PS Y28, Y24, Y6
+	VBROADCASTSS (R11)(R9*1), Y29
+	VFMADD231PS Y29, Y24, Y7
+	VBROADCASTSS (R11)(R9*2), Y26
+	VFMADD231PS Y26, Y24, Y8
+	VBROADCASTSS (R12), Y27
+	VFMADD231PS Y27, Y24, Y9
+	VBROADCASTSS (R12)(R9*1), Y28
+	VFMADD231PS Y28, Y24, Y10
+	VBROADCASTSS (R12)(R9*2), Y29
+	VFMADD231PS Y29, Y24, Y11
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	ADDQ R13, R11
+	ADDQ R13, R12
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y5, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y6, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y7, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y8, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y9, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y10, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y11, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y5, Y5
+	VMOVUPS Y5, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y6, Y6
+	VMOVUPS Y6, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y7, Y7
+	VMOVUPS Y7, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y8, Y8
+	VMOVUPS Y8, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y9, Y9
+	VMOVUPS Y9, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y10, Y10
+	VMOVUPS Y10, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y11, Y11
+	VMOVUPS Y11, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR1N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 1×16: accumulators Z0–Z0 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR1N16(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -52,9 +1408,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR2NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 2×16: accumulators Z0–Z1 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR2NV1(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR2N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 2×16: accumulators Z0–Z1 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR2N16(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -111,9 +1467,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR3NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 3×16: accumulators Z0–Z2 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR3NV1(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR3N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 3×16: accumulators Z0–Z2 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR3N16(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -181,9 +1537,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR4NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 4×16: accumulators Z0–Z3 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR4NV1(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR4N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 4×16: accumulators Z0–Z3 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR4N16(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -265,9 +1621,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR5NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 5×16: accumulators Z0–Z4 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR5NV1(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR5N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 5×16: accumulators Z0–Z4 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR5N16(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -360,9 +1716,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR6NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 6×16: accumulators Z0–Z5 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR6NV1(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR6N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 6×16: accumulators Z0–Z5 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR6N16(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -466,9 +1822,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR7NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 7×16: accumulators Z0–Z6 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR7NV1(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR7N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 7×16: accumulators Z0–Z6 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR7N16(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -586,9 +1942,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR8NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 8×16: accumulators Z0–Z7 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR8NV1(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR8N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 8×16: accumulators Z0–Z7 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR8N16(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -717,9 +2073,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR9NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 9×16: accumulators Z0–Z8 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR9NV1(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR9N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 9×16: accumulators Z0–Z8 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR9N16(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -859,9 +2215,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR10NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 10×16: accumulators Z0–Z9 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR10NV1(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR10N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 10×16: accumulators Z0–Z9 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR10N16(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -1015,9 +2371,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR11NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 11×16: accumulators Z0–Z10 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR11NV1(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR11N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 11×16: accumulators Z0–Z10 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR11N16(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -1182,9 +2538,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR12NV1(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 12×16: accumulators Z0–Z11 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR12NV1(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR12N16(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 12×16: accumulators Z0–Z11 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR12N16(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -1360,9 +2716,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR1NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 1×32: accumulators Z0–Z1 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR1NV2(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR1N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 1×32: accumulators Z0–Z1 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR1N32(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -1419,9 +2775,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR2NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 2×32: accumulators Z0–Z3 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR2NV2(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR2N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 2×32: accumulators Z0–Z3 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR2N32(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -1497,9 +2853,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR3NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 3×32: accumulators Z0–Z5 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR3NV2(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR3N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 3×32: accumulators Z0–Z5 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR3N32(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -1594,9 +2950,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR4NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 4×32: accumulators Z0–Z7 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR4NV2(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR4N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 4×32: accumulators Z0–Z7 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR4N32(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -1713,9 +3069,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR5NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 5×32: accumulators Z0–Z9 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR5NV2(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR5N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 5×32: accumulators Z0–Z9 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR5N32(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -1851,9 +3207,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR6NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 6×32: accumulators Z0–Z11 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR6NV2(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR6N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 6×32: accumulators Z0–Z11 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR6N32(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -2008,9 +3364,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR7NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 7×32: accumulators Z0–Z13 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR7NV2(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR7N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 7×32: accumulators Z0–Z13 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR7N32(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -2187,9 +3543,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR8NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 8×32: accumulators Z0–Z15 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR8NV2(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR8N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 8×32: accumulators Z0–Z15 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR8N32(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -2385,9 +3741,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR9NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 9×32: accumulators Z0–Z17 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR9NV2(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR9N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 9×32: accumulators Z0–Z17 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR9N32(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -2602,9 +3958,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR10NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 10×32: accumulators Z0–Z19 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR10NV2(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR10N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 10×32: accumulators Z0–Z19 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR10N32(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -2841,9 +4197,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR11NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 11×32: accumulators Z0–Z21 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR11NV2(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR11N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 11×32: accumulators Z0–Z21 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR11N32(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -3099,9 +4455,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR12NV2(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
-// Tile 12×32: accumulators Z0–Z23 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR12NV2(SB), NOSPLIT, $0-76
+// func sgemmAvx512MR12N32(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
+// Tile 12×32: accumulators Z0–Z23 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR12N32(SB), NOSPLIT, $0-76
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -3376,9 +4732,1401 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR1NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 1×16: accumulators Z0–Z0 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR1NV1Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR1N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 1×8: accumulators Y0–Y0 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR1N8Pack(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	MOVQ pk+80(FP), R14
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VMOVUPS Y24, 0(R14)
+	ADDQ $128, R14
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	ADDQ DX, BX
+	ADDQ R13, R8
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR2N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 2×8: accumulators Y0–Y1 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR2N8Pack(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	MOVQ pk+80(FP), R14
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VMOVUPS Y24, 0(R14)
+	ADDQ $128, R14
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	ADDQ DX, BX
+	ADDQ R13, R8
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR3N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 3×8: accumulators Y0–Y2 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR3N8Pack(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	MOVQ pk+80(FP), R14
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VMOVUPS Y24, 0(R14)
+	ADDQ $128, R14
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	ADDQ DX, BX
+	ADDQ R13, R8
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR4N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 4×8: accumulators Y0–Y3 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR4N8Pack(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	MOVQ pk+80(FP), R14
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VMOVUPS Y24, 0(R14)
+	ADDQ $128, R14
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR5N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 5×8: accumulators Y0–Y4 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR5N8Pack(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	MOVQ pk+80(FP), R14
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VMOVUPS Y24, 0(R14)
+	ADDQ $128, R14
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR6N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 6×8: accumulators Y0–Y5 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR6N8Pack(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	MOVQ pk+80(FP), R14
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VMOVUPS Y24, 0(R14)
+	ADDQ $128, R14
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	VBROADCASTSS (R10)(R9*2), Y27
+	VFMADD231PS Y27, Y24, Y5
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y5, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y5, Y5
+	VMOVUPS Y5, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR7N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 7×8: accumulators Y0–Y6 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR7N8Pack(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+	MOVQ pk+80(FP), R14
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+	VPXORD Y6, Y6, Y6
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VMOVUPS Y24, 0(R14)
+	ADDQ $128, R14
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	VBROADCASTSS (R10)(R9*2), Y27
+	VFMADD231PS Y27, Y24, Y5
+	VBROADCASTSS (R11), Y28
+	VFMADD231PS Y28, Y24, Y6
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	ADDQ R13, R11
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y5, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y6, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y5, Y5
+	VMOVUPS Y5, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y6, Y6
+	VMOVUPS Y6, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR8N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 8×8: accumulators Y0–Y7 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR8N8Pack(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+	MOVQ pk+80(FP), R14
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+	VPXORD Y6, Y6, Y6
+	VPXORD Y7, Y7, Y7
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VMOVUPS Y24, 0(R14)
+	ADDQ $128, R14
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	VBROADCASTSS (R10)(R9*2), Y27
+	VFMADD231PS Y27, Y24, Y5
+	VBROADCASTSS (R11), Y28
+	VFMADD231PS Y28, Y24, Y6
+	VBROADCASTSS (R11)(R9*1), Y29
+	VFMADD231PS Y29, Y24, Y7
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	ADDQ R13, R11
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y5, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y6, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y7, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y5, Y5
+	VMOVUPS Y5, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y6, Y6
+	VMOVUPS Y6, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y7, Y7
+	VMOVUPS Y7, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR9N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 9×8: accumulators Y0–Y8 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR9N8Pack(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+	MOVQ pk+80(FP), R14
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+	VPXORD Y6, Y6, Y6
+	VPXORD Y7, Y7, Y7
+	VPXORD Y8, Y8, Y8
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VMOVUPS Y24, 0(R14)
+	ADDQ $128, R14
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	VBROADCASTSS (R10)(R9*2), Y27
+	VFMADD231PS Y27, Y24, Y5
+	VBROADCASTSS (R11), Y28
+	VFMADD231PS Y28, Y24, Y6
+	VBROADCASTSS (R11)(R9*1), Y29
+	VFMADD231PS Y29, Y24, Y7
+	VBROADCASTSS (R11)(R9*2), Y26
+	VFMADD231PS Y26, Y24, Y8
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	ADDQ R13, R11
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y5, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y6, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y7, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y8, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y5, Y5
+	VMOVUPS Y5, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y6, Y6
+	VMOVUPS Y6, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y7, Y7
+	VMOVUPS Y7, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y8, Y8
+	VMOVUPS Y8, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR10N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 10×8: accumulators Y0–Y9 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR10N8Pack(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+	LEAQ (R11)(R9*2), R12
+	ADDQ R9, R12
+	MOVQ pk+80(FP), R14
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+	VPXORD Y6, Y6, Y6
+	VPXORD Y7, Y7, Y7
+	VPXORD Y8, Y8, Y8
+	VPXORD Y9, Y9, Y9
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VMOVUPS Y24, 0(R14)
+	ADDQ $128, R14
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	VBROADCASTSS (R10)(R9*2), Y27
+	VFMADD231PS Y27, Y24, Y5
+	VBROADCASTSS (R11), Y28
+	VFMADD231PS Y28, Y24, Y6
+	VBROADCASTSS (R11)(R9*1), Y29
+	VFMADD231PS Y29, Y24, Y7
+	VBROADCASTSS (R11)(R9*2), Y26
+	VFMADD231PS Y26, Y24, Y8
+	VBROADCASTSS (R12), Y27
+	VFMADD231PS Y27, Y24, Y9
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	ADDQ R13, R11
+	ADDQ R13, R12
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y5, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y6, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y7, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y8, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y9, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y5, Y5
+	VMOVUPS Y5, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y6, Y6
+	VMOVUPS Y6, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y7, Y7
+	VMOVUPS Y7, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y8, Y8
+	VMOVUPS Y8, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y9, Y9
+	VMOVUPS Y9, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR11N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 11×8: accumulators Y0–Y10 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR11N8Pack(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+	LEAQ (R11)(R9*2), R12
+	ADDQ R9, R12
+	MOVQ pk+80(FP), R14
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+	VPXORD Y6, Y6, Y6
+	VPXORD Y7, Y7, Y7
+	VPXORD Y8, Y8, Y8
+	VPXORD Y9, Y9, Y9
+	VPXORD Y10, Y10, Y10
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VMOVUPS Y24, 0(R14)
+	ADDQ $128, R14
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	VBROADCASTSS (R10)(R9*2), Y27
+	VFMADD231PS Y27, Y24, Y5
+	VBROADCASTSS (R11), Y28
+	VFMADD231PS Y28, Y24, Y6
+	VBROADCASTSS (R11)(R9*1), Y29
+	VFMADD231PS Y29, Y24, Y7
+	VBROADCASTSS (R11)(R9*2), Y26
+	VFMADD231PS Y26, Y24, Y8
+	VBROADCASTSS (R12), Y27
+	VFMADD231PS Y27, Y24, Y9
+	VBROADCASTSS (R12)(R9*1), Y28
+	VFMADD231PS Y28, Y24, Y10
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	ADDQ R13, R11
+	ADDQ R13, R12
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y5, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y6, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y7, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y8, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y9, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y10, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y5, Y5
+	VMOVUPS Y5, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y6, Y6
+	VMOVUPS Y6, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y7, Y7
+	VMOVUPS Y7, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y8, Y8
+	VMOVUPS Y8, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y9, Y9
+	VMOVUPS Y9, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y10, Y10
+	VMOVUPS Y10, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR12N8Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 12×8: accumulators Y0–Y11 (row r, vector v in Y[r·1+v]), B row in Y24..Y24, broadcasts of A in Y26–Y29.
+TEXT ·sgemmAvx512MR12N8Pack(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), R8
+	MOVQ rsA+16(FP), R9
+	SHLQ $2, R9
+	MOVQ csA+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (R8)(R9*2), R10
+	ADDQ R9, R10
+	LEAQ (R10)(R9*2), R11
+	ADDQ R9, R11
+	LEAQ (R11)(R9*2), R12
+	ADDQ R9, R12
+	MOVQ pk+80(FP), R14
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), DX
+	SHLQ $2, DX
+	MOVL mask+64(FP), CX
+	KMOVW CX, K1
+	VPXORD Y0, Y0, Y0
+	VPXORD Y1, Y1, Y1
+	VPXORD Y2, Y2, Y2
+	VPXORD Y3, Y3, Y3
+	VPXORD Y4, Y4, Y4
+	VPXORD Y5, Y5, Y5
+	VPXORD Y6, Y6, Y6
+	VPXORD Y7, Y7, Y7
+	VPXORD Y8, Y8, Y8
+	VPXORD Y9, Y9, Y9
+	VPXORD Y10, Y10, Y10
+	VPXORD Y11, Y11, Y11
+
+loop:
+	// B row p: 8 columns
+	VMOVUPS.Z 0(BX), K1, Y24
+	VMOVUPS Y24, 0(R14)
+	ADDQ $128, R14
+	VBROADCASTSS (R8), Y26
+	VFMADD231PS Y26, Y24, Y0
+	VBROADCASTSS (R8)(R9*1), Y27
+	VFMADD231PS Y27, Y24, Y1
+	VBROADCASTSS (R8)(R9*2), Y28
+	VFMADD231PS Y28, Y24, Y2
+	VBROADCASTSS (R10), Y29
+	VFMADD231PS Y29, Y24, Y3
+	VBROADCASTSS (R10)(R9*1), Y26
+	VFMADD231PS Y26, Y24, Y4
+	VBROADCASTSS (R10)(R9*2), Y27
+	VFMADD231PS Y27, Y24, Y5
+	VBROADCASTSS (R11), Y28
+	VFMADD231PS Y28, Y24, Y6
+	VBROADCASTSS (R11)(R9*1), Y29
+	VFMADD231PS Y29, Y24, Y7
+	VBROADCASTSS (R11)(R9*2), Y26
+	VFMADD231PS Y26, Y24, Y8
+	VBROADCASTSS (R12), Y27
+	VFMADD231PS Y27, Y24, Y9
+	VBROADCASTSS (R12)(R9*1), Y28
+	VFMADD231PS Y28, Y24, Y10
+	VBROADCASTSS (R12)(R9*2), Y29
+	VFMADD231PS Y29, Y24, Y11
+	ADDQ DX, BX
+	ADDQ R13, R8
+	ADDQ R13, R10
+	ADDQ R13, R11
+	ADDQ R13, R12
+	DECQ AX
+	JNZ loop
+
+	// C = alpha·acc + beta·C, or alpha·acc without reading C when beta == 0.
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), DI
+	SHLQ $2, DI
+	VBROADCASTSS alpha+68(FP), Y30
+	VBROADCASTSS beta+72(FP), Y31
+	MOVL beta+72(FP), CX
+	ANDL $0x7fffffff, CX
+	JZ nobeta
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y0, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y1, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y2, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y3, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y4, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y5, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y6, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y7, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y8, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y9, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y10, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	ADDQ DI, SI
+	VMOVUPS.Z 0(SI), K1, Y24
+	VMULPS Y31, Y24, Y24
+	VFMADD231PS Y30, Y11, Y24
+	VMOVUPS Y24, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+nobeta:
+	VMULPS Y30, Y0, Y0
+	VMOVUPS Y0, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y1, Y1
+	VMOVUPS Y1, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y2, Y2
+	VMOVUPS Y2, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y3, Y3
+	VMOVUPS Y3, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y4, Y4
+	VMOVUPS Y4, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y5, Y5
+	VMOVUPS Y5, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y6, Y6
+	VMOVUPS Y6, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y7, Y7
+	VMOVUPS Y7, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y8, Y8
+	VMOVUPS Y8, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y9, Y9
+	VMOVUPS Y9, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y10, Y10
+	VMOVUPS Y10, K1, 0(SI)
+	ADDQ DI, SI
+	VMULPS Y30, Y11, Y11
+	VMOVUPS Y11, K1, 0(SI)
+	VZEROUPPER
+	RET
+
+// func sgemmAvx512MR1N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 1×16: accumulators Z0–Z0 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR1N16Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -3427,9 +6175,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR2NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 2×16: accumulators Z0–Z1 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR2NV1Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR2N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 2×16: accumulators Z0–Z1 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR2N16Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -3489,9 +6237,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR3NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 3×16: accumulators Z0–Z2 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR3NV1Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR3N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 3×16: accumulators Z0–Z2 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR3N16Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -3562,9 +6310,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR4NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 4×16: accumulators Z0–Z3 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR4NV1Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR4N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 4×16: accumulators Z0–Z3 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR4N16Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -3649,9 +6397,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR5NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 5×16: accumulators Z0–Z4 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR5NV1Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR5N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 5×16: accumulators Z0–Z4 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR5N16Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -3747,9 +6495,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR6NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 6×16: accumulators Z0–Z5 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR6NV1Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR6N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 6×16: accumulators Z0–Z5 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR6N16Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -3856,9 +6604,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR7NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 7×16: accumulators Z0–Z6 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR7NV1Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR7N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 7×16: accumulators Z0–Z6 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR7N16Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -3979,9 +6727,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR8NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 8×16: accumulators Z0–Z7 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR8NV1Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR8N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 8×16: accumulators Z0–Z7 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR8N16Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -4113,9 +6861,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR9NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 9×16: accumulators Z0–Z8 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR9NV1Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR9N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 9×16: accumulators Z0–Z8 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR9N16Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -4258,9 +7006,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR10NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 10×16: accumulators Z0–Z9 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR10NV1Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR10N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 10×16: accumulators Z0–Z9 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR10N16Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -4417,9 +7165,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR11NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 11×16: accumulators Z0–Z10 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR11NV1Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR11N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 11×16: accumulators Z0–Z10 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR11N16Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -4587,9 +7335,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR12NV1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 12×16: accumulators Z0–Z11 (row r, vector v in Z[r·1+v]), B row in Z24, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR12NV1Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR12N16Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 12×16: accumulators Z0–Z11 (row r, vector v in Z[r·1+v]), B row in Z24..Z24, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR12N16Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -4768,9 +7516,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR1NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 1×32: accumulators Z0–Z1 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR1NV2Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR1N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 1×32: accumulators Z0–Z1 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR1N32Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -4831,9 +7579,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR2NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 2×32: accumulators Z0–Z3 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR2NV2Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR2N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 2×32: accumulators Z0–Z3 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR2N32Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -4913,9 +7661,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR3NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 3×32: accumulators Z0–Z5 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR3NV2Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR3N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 3×32: accumulators Z0–Z5 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR3N32Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -5014,9 +7762,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR4NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 4×32: accumulators Z0–Z7 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR4NV2Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR4N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 4×32: accumulators Z0–Z7 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR4N32Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -5137,9 +7885,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR5NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 5×32: accumulators Z0–Z9 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR5NV2Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR5N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 5×32: accumulators Z0–Z9 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR5N32Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -5279,9 +8027,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR6NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 6×32: accumulators Z0–Z11 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR6NV2Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR6N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 6×32: accumulators Z0–Z11 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR6N32Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -5440,9 +8188,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR7NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 7×32: accumulators Z0–Z13 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR7NV2Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR7N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 7×32: accumulators Z0–Z13 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR7N32Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -5623,9 +8371,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR8NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 8×32: accumulators Z0–Z15 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR8NV2Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR8N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 8×32: accumulators Z0–Z15 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR8N32Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -5825,9 +8573,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR9NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 9×32: accumulators Z0–Z17 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR9NV2Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR9N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 9×32: accumulators Z0–Z17 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR9N32Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -6046,9 +8794,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR10NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 10×32: accumulators Z0–Z19 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR10NV2Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR10N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 10×32: accumulators Z0–Z19 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR10N32Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -6289,9 +9037,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR11NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 11×32: accumulators Z0–Z21 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR11NV2Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR11N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 11×32: accumulators Z0–Z21 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR11N32Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -6551,9 +9299,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx512MR12NV2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
-// Tile 12×32: accumulators Z0–Z23 (row r, vector v in Z[r·2+v]), B row in Z24/Z25, broadcasts of A in Z26–Z29.
-TEXT ·sgemmAvx512MR12NV2Pack(SB), NOSPLIT, $0-88
+// func sgemmAvx512MR12N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+// Tile 12×32: accumulators Z0–Z23 (row r, vector v in Z[r·2+v]), B row in Z24..Z25, broadcasts of A in Z26–Z29.
+TEXT ·sgemmAvx512MR12N32Pack(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), R9
@@ -7408,9 +10156,9 @@ nobeta:
 	VZEROUPPER
 	RET
 
-// func packBTAvx512(dst *float32, dstStride int, src *float32, ldb int, k int)
-// Transposes the 16×k block src[j·ldb + p] into dst[p·dstStride + j].
-TEXT ·packBTAvx512(SB), NOSPLIT, $0-40
+// func packBTAvx512(dst *float32, dstStride int, src *float32, ldb int, k int, rows int)
+// Transposes the rows×k block src[j·ldb + p] into dst[p·dstStride + j], j < 16 (zero for j ≥ rows).
+TEXT ·packBTAvx512(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ dstStride+8(FP), R8
 	SHLQ $2, R8
@@ -7423,10 +10171,10 @@ TEXT ·packBTAvx512(SB), NOSPLIT, $0-40
 	LEAQ (R9)(DX*4), R11 // 7·ldb
 	LEAQ (SI)(DX*8), BX  // row 8
 	LEAQ (R8)(R8*2), R12 // 3·dstStride
-	MOVL $0xffff, AX
-	KMOVW AX, K1
 	LEAQ (R8)(R8*4), R14 // 5·dstStride
 	LEAQ (R12)(R8*4), R15 // 7·dstStride
+	CMPQ rows+40(FP), $16
+	JLT partial
 	CMPQ CX, $16
 	JLT tail
 
@@ -7668,6 +10416,341 @@ tail:
 	VMOVUPS Z14, (R13)(R12*2)
 	CMPQ CX, $15
 	JEQ done
+	JMP done
+
+partial:
+	CMPQ CX, $16
+	JLT ptail
+
+pblock:
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VMOVUPS (SI), Z0
+	CMPQ rows+40(FP), $1
+	JEQ ploaded
+	VMOVUPS (SI)(DX*1), Z1
+	CMPQ rows+40(FP), $2
+	JEQ ploaded
+	VMOVUPS (SI)(DX*2), Z2
+	CMPQ rows+40(FP), $3
+	JEQ ploaded
+	VMOVUPS (SI)(R9*1), Z3
+	CMPQ rows+40(FP), $4
+	JEQ ploaded
+	VMOVUPS (SI)(DX*4), Z4
+	CMPQ rows+40(FP), $5
+	JEQ ploaded
+	VMOVUPS (SI)(R10*1), Z5
+	CMPQ rows+40(FP), $6
+	JEQ ploaded
+	VMOVUPS (SI)(R9*2), Z6
+	CMPQ rows+40(FP), $7
+	JEQ ploaded
+	VMOVUPS (SI)(R11*1), Z7
+	CMPQ rows+40(FP), $8
+	JEQ ploaded
+	VMOVUPS (BX), Z8
+	CMPQ rows+40(FP), $9
+	JEQ ploaded
+	VMOVUPS (BX)(DX*1), Z9
+	CMPQ rows+40(FP), $10
+	JEQ ploaded
+	VMOVUPS (BX)(DX*2), Z10
+	CMPQ rows+40(FP), $11
+	JEQ ploaded
+	VMOVUPS (BX)(R9*1), Z11
+	CMPQ rows+40(FP), $12
+	JEQ ploaded
+	VMOVUPS (BX)(DX*4), Z12
+	CMPQ rows+40(FP), $13
+	JEQ ploaded
+	VMOVUPS (BX)(R10*1), Z13
+	CMPQ rows+40(FP), $14
+	JEQ ploaded
+	VMOVUPS (BX)(R9*2), Z14
+	CMPQ rows+40(FP), $15
+	JEQ ploaded
+ploaded:
+	VUNPCKLPS Z1, Z0, Z16
+	VUNPCKHPS Z1, Z0, Z17
+	VUNPCKLPS Z3, Z2, Z18
+	VUNPCKHPS Z3, Z2, Z19
+	VUNPCKLPS Z5, Z4, Z20
+	VUNPCKHPS Z5, Z4, Z21
+	VUNPCKLPS Z7, Z6, Z22
+	VUNPCKHPS Z7, Z6, Z23
+	VUNPCKLPS Z9, Z8, Z24
+	VUNPCKHPS Z9, Z8, Z25
+	VUNPCKLPS Z11, Z10, Z26
+	VUNPCKHPS Z11, Z10, Z27
+	VUNPCKLPS Z13, Z12, Z28
+	VUNPCKHPS Z13, Z12, Z29
+	VUNPCKLPS Z15, Z14, Z30
+	VUNPCKHPS Z15, Z14, Z31
+	VUNPCKLPD Z18, Z16, Z0
+	VUNPCKHPD Z18, Z16, Z1
+	VUNPCKLPD Z19, Z17, Z2
+	VUNPCKHPD Z19, Z17, Z3
+	VUNPCKLPD Z22, Z20, Z4
+	VUNPCKHPD Z22, Z20, Z5
+	VUNPCKLPD Z23, Z21, Z6
+	VUNPCKHPD Z23, Z21, Z7
+	VUNPCKLPD Z26, Z24, Z8
+	VUNPCKHPD Z26, Z24, Z9
+	VUNPCKLPD Z27, Z25, Z10
+	VUNPCKHPD Z27, Z25, Z11
+	VUNPCKLPD Z30, Z28, Z12
+	VUNPCKHPD Z30, Z28, Z13
+	VUNPCKLPD Z31, Z29, Z14
+	VUNPCKHPD Z31, Z29, Z15
+	VSHUFF32X4 $0x44, Z4, Z0, Z16
+	VSHUFF32X4 $0xEE, Z4, Z0, Z17
+	VSHUFF32X4 $0x44, Z12, Z8, Z18
+	VSHUFF32X4 $0xEE, Z12, Z8, Z19
+	VSHUFF32X4 $0x44, Z5, Z1, Z20
+	VSHUFF32X4 $0xEE, Z5, Z1, Z21
+	VSHUFF32X4 $0x44, Z13, Z9, Z22
+	VSHUFF32X4 $0xEE, Z13, Z9, Z23
+	VSHUFF32X4 $0x44, Z6, Z2, Z24
+	VSHUFF32X4 $0xEE, Z6, Z2, Z25
+	VSHUFF32X4 $0x44, Z14, Z10, Z26
+	VSHUFF32X4 $0xEE, Z14, Z10, Z27
+	VSHUFF32X4 $0x44, Z7, Z3, Z28
+	VSHUFF32X4 $0xEE, Z7, Z3, Z29
+	VSHUFF32X4 $0x44, Z15, Z11, Z30
+	VSHUFF32X4 $0xEE, Z15, Z11, Z31
+	VSHUFF32X4 $0x88, Z18, Z16, Z0
+	VSHUFF32X4 $0xDD, Z18, Z16, Z4
+	VSHUFF32X4 $0x88, Z19, Z17, Z8
+	VSHUFF32X4 $0xDD, Z19, Z17, Z12
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xDD, Z22, Z20, Z5
+	VSHUFF32X4 $0x88, Z23, Z21, Z9
+	VSHUFF32X4 $0xDD, Z23, Z21, Z13
+	VSHUFF32X4 $0x88, Z26, Z24, Z2
+	VSHUFF32X4 $0xDD, Z26, Z24, Z6
+	VSHUFF32X4 $0x88, Z27, Z25, Z10
+	VSHUFF32X4 $0xDD, Z27, Z25, Z14
+	VSHUFF32X4 $0x88, Z30, Z28, Z3
+	VSHUFF32X4 $0xDD, Z30, Z28, Z7
+	VSHUFF32X4 $0x88, Z31, Z29, Z11
+	VSHUFF32X4 $0xDD, Z31, Z29, Z15
+	LEAQ (DI)(R8*8), R13
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, (DI)(R8*1)
+	VMOVUPS Z2, (DI)(R8*2)
+	VMOVUPS Z3, (DI)(R12*1)
+	VMOVUPS Z4, (DI)(R8*4)
+	VMOVUPS Z5, (DI)(R14*1)
+	VMOVUPS Z6, (DI)(R12*2)
+	VMOVUPS Z7, (DI)(R15*1)
+	VMOVUPS Z8, (R13)
+	VMOVUPS Z9, (R13)(R8*1)
+	VMOVUPS Z10, (R13)(R8*2)
+	VMOVUPS Z11, (R13)(R12*1)
+	VMOVUPS Z12, (R13)(R8*4)
+	VMOVUPS Z13, (R13)(R14*1)
+	VMOVUPS Z14, (R13)(R12*2)
+	VMOVUPS Z15, (R13)(R15*1)
+	ADDQ $64, SI
+	ADDQ $64, BX
+	LEAQ (R13)(R8*8), DI
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JGE pblock
+
+ptail:
+	TESTQ CX, CX
+	JZ done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VMOVUPS.Z (SI), K1, Z0
+	CMPQ rows+40(FP), $1
+	JEQ ptailloaded
+	VMOVUPS.Z (SI)(DX*1), K1, Z1
+	CMPQ rows+40(FP), $2
+	JEQ ptailloaded
+	VMOVUPS.Z (SI)(DX*2), K1, Z2
+	CMPQ rows+40(FP), $3
+	JEQ ptailloaded
+	VMOVUPS.Z (SI)(R9*1), K1, Z3
+	CMPQ rows+40(FP), $4
+	JEQ ptailloaded
+	VMOVUPS.Z (SI)(DX*4), K1, Z4
+	CMPQ rows+40(FP), $5
+	JEQ ptailloaded
+	VMOVUPS.Z (SI)(R10*1), K1, Z5
+	CMPQ rows+40(FP), $6
+	JEQ ptailloaded
+	VMOVUPS.Z (SI)(R9*2), K1, Z6
+	CMPQ rows+40(FP), $7
+	JEQ ptailloaded
+	VMOVUPS.Z (SI)(R11*1), K1, Z7
+	CMPQ rows+40(FP), $8
+	JEQ ptailloaded
+	VMOVUPS.Z (BX), K1, Z8
+	CMPQ rows+40(FP), $9
+	JEQ ptailloaded
+	VMOVUPS.Z (BX)(DX*1), K1, Z9
+	CMPQ rows+40(FP), $10
+	JEQ ptailloaded
+	VMOVUPS.Z (BX)(DX*2), K1, Z10
+	CMPQ rows+40(FP), $11
+	JEQ ptailloaded
+	VMOVUPS.Z (BX)(R9*1), K1, Z11
+	CMPQ rows+40(FP), $12
+	JEQ ptailloaded
+	VMOVUPS.Z (BX)(DX*4), K1, Z12
+	CMPQ rows+40(FP), $13
+	JEQ ptailloaded
+	VMOVUPS.Z (BX)(R10*1), K1, Z13
+	CMPQ rows+40(FP), $14
+	JEQ ptailloaded
+	VMOVUPS.Z (BX)(R9*2), K1, Z14
+	CMPQ rows+40(FP), $15
+	JEQ ptailloaded
+ptailloaded:
+	VUNPCKLPS Z1, Z0, Z16
+	VUNPCKHPS Z1, Z0, Z17
+	VUNPCKLPS Z3, Z2, Z18
+	VUNPCKHPS Z3, Z2, Z19
+	VUNPCKLPS Z5, Z4, Z20
+	VUNPCKHPS Z5, Z4, Z21
+	VUNPCKLPS Z7, Z6, Z22
+	VUNPCKHPS Z7, Z6, Z23
+	VUNPCKLPS Z9, Z8, Z24
+	VUNPCKHPS Z9, Z8, Z25
+	VUNPCKLPS Z11, Z10, Z26
+	VUNPCKHPS Z11, Z10, Z27
+	VUNPCKLPS Z13, Z12, Z28
+	VUNPCKHPS Z13, Z12, Z29
+	VUNPCKLPS Z15, Z14, Z30
+	VUNPCKHPS Z15, Z14, Z31
+	VUNPCKLPD Z18, Z16, Z0
+	VUNPCKHPD Z18, Z16, Z1
+	VUNPCKLPD Z19, Z17, Z2
+	VUNPCKHPD Z19, Z17, Z3
+	VUNPCKLPD Z22, Z20, Z4
+	VUNPCKHPD Z22, Z20, Z5
+	VUNPCKLPD Z23, Z21, Z6
+	VUNPCKHPD Z23, Z21, Z7
+	VUNPCKLPD Z26, Z24, Z8
+	VUNPCKHPD Z26, Z24, Z9
+	VUNPCKLPD Z27, Z25, Z10
+	VUNPCKHPD Z27, Z25, Z11
+	VUNPCKLPD Z30, Z28, Z12
+	VUNPCKHPD Z30, Z28, Z13
+	VUNPCKLPD Z31, Z29, Z14
+	VUNPCKHPD Z31, Z29, Z15
+	VSHUFF32X4 $0x44, Z4, Z0, Z16
+	VSHUFF32X4 $0xEE, Z4, Z0, Z17
+	VSHUFF32X4 $0x44, Z12, Z8, Z18
+	VSHUFF32X4 $0xEE, Z12, Z8, Z19
+	VSHUFF32X4 $0x44, Z5, Z1, Z20
+	VSHUFF32X4 $0xEE, Z5, Z1, Z21
+	VSHUFF32X4 $0x44, Z13, Z9, Z22
+	VSHUFF32X4 $0xEE, Z13, Z9, Z23
+	VSHUFF32X4 $0x44, Z6, Z2, Z24
+	VSHUFF32X4 $0xEE, Z6, Z2, Z25
+	VSHUFF32X4 $0x44, Z14, Z10, Z26
+	VSHUFF32X4 $0xEE, Z14, Z10, Z27
+	VSHUFF32X4 $0x44, Z7, Z3, Z28
+	VSHUFF32X4 $0xEE, Z7, Z3, Z29
+	VSHUFF32X4 $0x44, Z15, Z11, Z30
+	VSHUFF32X4 $0xEE, Z15, Z11, Z31
+	VSHUFF32X4 $0x88, Z18, Z16, Z0
+	VSHUFF32X4 $0xDD, Z18, Z16, Z4
+	VSHUFF32X4 $0x88, Z19, Z17, Z8
+	VSHUFF32X4 $0xDD, Z19, Z17, Z12
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xDD, Z22, Z20, Z5
+	VSHUFF32X4 $0x88, Z23, Z21, Z9
+	VSHUFF32X4 $0xDD, Z23, Z21, Z13
+	VSHUFF32X4 $0x88, Z26, Z24, Z2
+	VSHUFF32X4 $0xDD, Z26, Z24, Z6
+	VSHUFF32X4 $0x88, Z27, Z25, Z10
+	VSHUFF32X4 $0xDD, Z27, Z25, Z14
+	VSHUFF32X4 $0x88, Z30, Z28, Z3
+	VSHUFF32X4 $0xDD, Z30, Z28, Z7
+	VSHUFF32X4 $0x88, Z31, Z29, Z11
+	VSHUFF32X4 $0xDD, Z31, Z29, Z15
+	LEAQ (DI)(R8*8), R13
+	VMOVUPS Z0, (DI)
+	CMPQ CX, $1
+	JEQ done
+	VMOVUPS Z1, (DI)(R8*1)
+	CMPQ CX, $2
+	JEQ done
+	VMOVUPS Z2, (DI)(R8*2)
+	CMPQ CX, $3
+	JEQ done
+	VMOVUPS Z3, (DI)(R12*1)
+	CMPQ CX, $4
+	JEQ done
+	VMOVUPS Z4, (DI)(R8*4)
+	CMPQ CX, $5
+	JEQ done
+	VMOVUPS Z5, (DI)(R14*1)
+	CMPQ CX, $6
+	JEQ done
+	VMOVUPS Z6, (DI)(R12*2)
+	CMPQ CX, $7
+	JEQ done
+	VMOVUPS Z7, (DI)(R15*1)
+	CMPQ CX, $8
+	JEQ done
+	VMOVUPS Z8, (R13)
+	CMPQ CX, $9
+	JEQ done
+	VMOVUPS Z9, (R13)(R8*1)
+	CMPQ CX, $10
+	JEQ done
+	VMOVUPS Z10, (R13)(R8*2)
+	CMPQ CX, $11
+	JEQ done
+	VMOVUPS Z11, (R13)(R12*1)
+	CMPQ CX, $12
+	JEQ done
+	VMOVUPS Z12, (R13)(R8*4)
+	CMPQ CX, $13
+	JEQ done
+	VMOVUPS Z13, (R13)(R14*1)
+	CMPQ CX, $14
+	JEQ done
+	VMOVUPS Z14, (R13)(R12*2)
+	CMPQ CX, $15
+	JEQ done
+	JMP done
 
 done:
 	VZEROUPPER

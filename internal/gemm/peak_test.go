@@ -19,7 +19,7 @@ func BenchmarkKernelPeak(b *testing.B) {
 			b.Skip("no AVX-512")
 		}
 		for b.Loop() {
-			sgemmAvx512MR12NV2(k, &a[0], 1, 12, &bp[0], 32, &c[0], 32, 0xffffffff, 1, 0)
+			sgemmAvx512MR12N32(k, &a[0], 1, 12, &bp[0], 32, &c[0], 32, 0xffffffff, 1, 0)
 		}
 		b.ReportMetric(2*12*32*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})

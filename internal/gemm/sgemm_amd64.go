@@ -39,20 +39,30 @@ type kernel512Pack func(k int, a *float32, rsA, csA int, b *float32, ldb int, c 
 
 type kernel256 func(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
 
-// avx512Kernels[nv-1][mr] computes an mr×(≤16·nv) tile.
-var avx512Kernels = [2][mr512 + 1]kernel512{
-	{nil, sgemmAvx512MR1NV1, sgemmAvx512MR2NV1, sgemmAvx512MR3NV1, sgemmAvx512MR4NV1, sgemmAvx512MR5NV1, sgemmAvx512MR6NV1,
-		sgemmAvx512MR7NV1, sgemmAvx512MR8NV1, sgemmAvx512MR9NV1, sgemmAvx512MR10NV1, sgemmAvx512MR11NV1, sgemmAvx512MR12NV1},
-	{nil, sgemmAvx512MR1NV2, sgemmAvx512MR2NV2, sgemmAvx512MR3NV2, sgemmAvx512MR4NV2, sgemmAvx512MR5NV2, sgemmAvx512MR6NV2,
-		sgemmAvx512MR7NV2, sgemmAvx512MR8NV2, sgemmAvx512MR9NV2, sgemmAvx512MR10NV2, sgemmAvx512MR11NV2, sgemmAvx512MR12NV2},
+// avx512Kernels[w][mr] computes an mr×nr tile with nr ≤ 8 (w = 0, one ymm),
+// nr ≤ 16 (w = 1, one zmm) or nr ≤ 32 (w = 2, two zmm); see avx512Width.
+var avx512Kernels = [3][mr512 + 1]kernel512{
+	{nil, sgemmAvx512MR1N8, sgemmAvx512MR2N8, sgemmAvx512MR3N8, sgemmAvx512MR4N8, sgemmAvx512MR5N8, sgemmAvx512MR6N8, sgemmAvx512MR7N8, sgemmAvx512MR8N8, sgemmAvx512MR9N8, sgemmAvx512MR10N8, sgemmAvx512MR11N8, sgemmAvx512MR12N8},
+	{nil, sgemmAvx512MR1N16, sgemmAvx512MR2N16, sgemmAvx512MR3N16, sgemmAvx512MR4N16, sgemmAvx512MR5N16, sgemmAvx512MR6N16, sgemmAvx512MR7N16, sgemmAvx512MR8N16, sgemmAvx512MR9N16, sgemmAvx512MR10N16, sgemmAvx512MR11N16, sgemmAvx512MR12N16},
+	{nil, sgemmAvx512MR1N32, sgemmAvx512MR2N32, sgemmAvx512MR3N32, sgemmAvx512MR4N32, sgemmAvx512MR5N32, sgemmAvx512MR6N32, sgemmAvx512MR7N32, sgemmAvx512MR8N32, sgemmAvx512MR9N32, sgemmAvx512MR10N32, sgemmAvx512MR11N32, sgemmAvx512MR12N32},
 }
 
-// avx512PackKernels[nv-1][mr] is avx512Kernels[nv-1][mr] that also packs B.
-var avx512PackKernels = [2][mr512 + 1]kernel512Pack{
-	{nil, sgemmAvx512MR1NV1Pack, sgemmAvx512MR2NV1Pack, sgemmAvx512MR3NV1Pack, sgemmAvx512MR4NV1Pack, sgemmAvx512MR5NV1Pack, sgemmAvx512MR6NV1Pack,
-		sgemmAvx512MR7NV1Pack, sgemmAvx512MR8NV1Pack, sgemmAvx512MR9NV1Pack, sgemmAvx512MR10NV1Pack, sgemmAvx512MR11NV1Pack, sgemmAvx512MR12NV1Pack},
-	{nil, sgemmAvx512MR1NV2Pack, sgemmAvx512MR2NV2Pack, sgemmAvx512MR3NV2Pack, sgemmAvx512MR4NV2Pack, sgemmAvx512MR5NV2Pack, sgemmAvx512MR6NV2Pack,
-		sgemmAvx512MR7NV2Pack, sgemmAvx512MR8NV2Pack, sgemmAvx512MR9NV2Pack, sgemmAvx512MR10NV2Pack, sgemmAvx512MR11NV2Pack, sgemmAvx512MR12NV2Pack},
+// avx512PackKernels[w][mr] is avx512Kernels[w][mr] that also packs B.
+var avx512PackKernels = [3][mr512 + 1]kernel512Pack{
+	{nil, sgemmAvx512MR1N8Pack, sgemmAvx512MR2N8Pack, sgemmAvx512MR3N8Pack, sgemmAvx512MR4N8Pack, sgemmAvx512MR5N8Pack, sgemmAvx512MR6N8Pack, sgemmAvx512MR7N8Pack, sgemmAvx512MR8N8Pack, sgemmAvx512MR9N8Pack, sgemmAvx512MR10N8Pack, sgemmAvx512MR11N8Pack, sgemmAvx512MR12N8Pack},
+	{nil, sgemmAvx512MR1N16Pack, sgemmAvx512MR2N16Pack, sgemmAvx512MR3N16Pack, sgemmAvx512MR4N16Pack, sgemmAvx512MR5N16Pack, sgemmAvx512MR6N16Pack, sgemmAvx512MR7N16Pack, sgemmAvx512MR8N16Pack, sgemmAvx512MR9N16Pack, sgemmAvx512MR10N16Pack, sgemmAvx512MR11N16Pack, sgemmAvx512MR12N16Pack},
+	{nil, sgemmAvx512MR1N32Pack, sgemmAvx512MR2N32Pack, sgemmAvx512MR3N32Pack, sgemmAvx512MR4N32Pack, sgemmAvx512MR5N32Pack, sgemmAvx512MR6N32Pack, sgemmAvx512MR7N32Pack, sgemmAvx512MR8N32Pack, sgemmAvx512MR9N32Pack, sgemmAvx512MR10N32Pack, sgemmAvx512MR11N32Pack, sgemmAvx512MR12N32Pack},
+}
+
+// avx512Width is the kernel width index for an nr-column tile.
+func avx512Width(nr int) int {
+	switch {
+	case nr <= 8:
+		return 0
+	case nr <= 16:
+		return 1
+	}
+	return 2
 }
 
 // avx2Kernels[mr] computes an mr×16 tile.
@@ -100,7 +110,7 @@ func sgemmAvx512(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 				for jr := 0; jr < nb; jr += nr512 {
 					nr := min(nr512, nb-jr)
 					mask := uint32(uint64(1)<<nr - 1)
-					nv := (nr - 1) / 16
+					nv := avx512Width(nr)
 					cp := &c[ic*ldc+jc+jr]
 					switch {
 					case transB || (pack && ic > 0):
@@ -128,18 +138,8 @@ func packBT512(kb, nb int, b []float32, ldb, pc, jc int, dst []float32) {
 		pan := dst[q*kb : q*kb+nr512*kb]
 		nr := min(nr512, nb-q)
 		for h := 0; h < nr; h += 16 {
-			rows := min(16, nr-h)
 			j0 := jc + q + h
-			if rows == 16 {
-				packBTAvx512(&pan[h], nr512, &b[j0*ldb+pc], ldb, kb)
-				continue
-			}
-			for j := 0; j < rows; j++ {
-				src := b[(j0+j)*ldb+pc : (j0+j)*ldb+pc+kb]
-				for p, v := range src {
-					pan[p*nr512+h+j] = v
-				}
-			}
+			packBTAvx512(&pan[h], nr512, &b[j0*ldb+pc], ldb, kb, min(16, nr-h))
 		}
 	}
 }
