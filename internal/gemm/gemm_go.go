@@ -23,6 +23,25 @@ const (
 // allocate. Each entry is a *[]float32 or *[]float64 of packBufLen elements.
 var pool32, pool64 sync.Pool
 
+// scratchPool holds *[]float32 result buffers of varying size; a buffer
+// too small for a request is dropped and replaced by a bigger one, so the
+// pool settles at the largest size in use.
+var scratchPool sync.Pool
+
+func getScratch(n int) *[]float32 {
+	if v := scratchPool.Get(); v != nil {
+		buf := v.(*[]float32)
+		if cap(*buf) >= n {
+			*buf = (*buf)[:n]
+			return buf
+		}
+	}
+	buf := make([]float32, n)
+	return &buf
+}
+
+func putScratch(buf *[]float32) { scratchPool.Put(buf) }
+
 // goBufLen is the pack space the Go path needs: an A block and a B block.
 const goBufLen = goKC*goMC + goKC*goNC
 

@@ -85,6 +85,55 @@ func aStrides(transA bool, lda int) (rsA, csA int) {
 // (the Pack kernels), so the other tiles read contiguous panels without a
 // separate packing pass.
 func sgemmAvx512(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if transB && !transA && beta == 0 && swapNT(m, n, k) {
+		sgemmAvx512SwappedNT(m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		return
+	}
+	sgemmAvx512Blocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// swapNT reports whether C = A·Bᵀ is cheaper as Cᵀ = B·Aᵀ, from a cycle
+// estimate of both: FMA cycles (one zmm FMA per cycle; lanes are spent in
+// multiples of 16, or 8 below 9 columns) plus transposing the packed
+// operand (≈0.45 cycle per element) — Bᵀ (n·k elements) directly, or Aᵀ
+// (m·k) and the m×n result when swapped. Dense layers (batch m = 32 < n
+// outputs) and narrow convolution gradients (n = 27 < 32) swap.
+func swapNT(m, n, k int) bool {
+	lanes := func(x int) int {
+		if x <= 8 {
+			return 8
+		}
+		return (x + 15) / 16 * 16
+	}
+	const transposeCost = 0.45
+	direct := float64(m*lanes(n)*k)/16 + transposeCost*float64(lanes(n)*k)
+	swapped := float64(n*lanes(m)*k)/16 + transposeCost*float64(lanes(m)*k+m*n)
+	return swapped < direct
+}
+
+// sgemmAvx512SwappedNT computes C = alpha·A·Bᵀ (beta = 0) as
+// T = alpha·B·Aᵀ into scratch (n×m), then C = Tᵀ.
+func sgemmAvx512SwappedNT(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	tp := getScratch(n * m)
+	t := *tp
+	sgemmAvx512Blocked(false, true, n, m, k, alpha, b, ldb, a, lda, 0, t, m)
+	// C[i, j0:j0+16] = T[j0:j0+16, i]: the transposing pack writes 16-column
+	// strips of C directly; a last partial strip is copied element-wise so
+	// nothing past column n is written.
+	j0 := 0
+	for ; j0+16 <= n; j0 += 16 {
+		packBTAvx512(&c[j0], ldc, &t[j0*m], m, m, 16)
+	}
+	for j := j0; j < n; j++ {
+		for i, v := range t[j*m : j*m+m] {
+			c[i*ldc+j] = v
+		}
+	}
+	putScratch(tp)
+}
+
+// sgemmAvx512Blocked is sgemmAvx512 without the operand swap.
+func sgemmAvx512Blocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	rsA, csA := aStrides(transA, lda)
 	pack := transB || m > mr512
 	var bufp *[]float32
