@@ -126,7 +126,7 @@ func errorBound[T float32 | float64](p problem, a []T, lda int, b []T, ldb int, 
 }
 
 // problems returns the shape table: every combination of small awkward
-// sizes around the register-tile edges (12×32, 6×16, 4×4), plus larger
+// sizes around the register-tile edges (12×32, 6×16, 2×4), plus larger
 // shapes that cross the k-block (256), the column block (512) and the B
 // packing threshold (m ≥ 64).
 func problems() []problem {
