@@ -16,6 +16,8 @@
 //	  also copies each B row to pk + p·32.
 //	sgemmAvx2MR<mr>: mr ≤ 6 rows × 16 columns, ymm registers, no masking:
 //	  the caller hands it full 16-column B rows and C tiles.
+//	sgemmDotAvx512: a 4×4 tile of C = A·Bᵀ as 16 dot products of rows of A
+//	  and rows of B (both contiguous in k), reduced at the end; no packing.
 //	packBTAvx512: transposes a 16×k block of B (16 rows of length k, row
 //	  stride ldb) into k rows of 16 floats at dst + p·dstStride.
 package main
@@ -52,6 +54,7 @@ func main() {
 		avx2Kernel(mr)
 	}
 	packBT512()
+	dotKernel()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -412,6 +415,131 @@ func packBT512() {
 	emit("")
 	emit("partial:")
 	body("p", true)
+	emit("")
+	emit("done:")
+	emit("\tVZEROUPPER")
+	emit("\tRET")
+}
+
+// dotKernel emits sgemmDotAvx512: C[i,j] = alpha·Σ_p a_i[p]·b_j[p] + beta·C[i,j]
+// for i < mr ≤ 4, j < nr ≤ 4, with row pointers a0..a3, b0..b3 (rows past
+// mr/nr repeat a valid row). Accumulator Z[4j+i] sums lanes p ≡ lane (mod 16);
+// the tail of k is loaded under a lane mask. A three-step shuffle tree then
+// reduces the 16 accumulators to one vector F whose 128-bit lane i holds
+// row i of the tile, stored under a column mask.
+func dotKernel() {
+	emit("")
+	emit("// func sgemmDotAvx512(k int, a0, a1, a2, a3, b0, b1, b2, b3 *float32, c *float32, ldc int, mr, nr int, alpha, beta float32)")
+	emit("// Accumulators Z0–Z15 (row i, column j in Z[4j+i]); A rows in Z16–Z19, B rows in Z20–Z23.")
+	emit("TEXT ·sgemmDotAvx512(SB), NOSPLIT, $0-112")
+	aReg := []string{"R8", "R9", "R10", "R11"}
+	bReg := []string{"R12", "R13", "BX", "DX"}
+	for i, r := range aReg {
+		emit("\tMOVQ a%d+%d(FP), %s", i, 8+8*i, r)
+	}
+	for j, r := range bReg {
+		emit("\tMOVQ b%d+%d(FP), %s", j, 40+8*j, r)
+	}
+	emit("\tMOVQ k+0(FP), CX")
+	emit("\tXORQ AX, AX")
+	for i := 0; i < 16; i++ {
+		emit("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	body := func(op, mask string) {
+		for i, r := range aReg {
+			emit("\t%s (%s)(AX*1), %sZ%d", op, r, mask, 16+i)
+		}
+		for j, r := range bReg {
+			emit("\t%s (%s)(AX*1), %sZ%d", op, r, mask, 20+j)
+		}
+		for j := 0; j < 4; j++ {
+			for i := 0; i < 4; i++ {
+				emit("\tVFMADD231PS Z%d, Z%d, Z%d", 20+j, 16+i, 4*j+i)
+			}
+		}
+	}
+	emit("\tMOVQ CX, SI")
+	emit("\tSHRQ $4, SI")
+	emit("\tJZ tail")
+	emit("")
+	emit("loop:")
+	body("VMOVUPS", "")
+	emit("\tADDQ $64, AX")
+	emit("\tDECQ SI")
+	emit("\tJNZ loop")
+	emit("")
+	emit("tail:")
+	emit("\tANDQ $15, CX")
+	emit("\tJZ reduce")
+	emit("\tMOVL $1, SI")
+	emit("\tSHLL CX, SI")
+	emit("\tDECL SI")
+	emit("\tKMOVW SI, K1")
+	body("VMOVUPS.Z", "K1, ")
+	emit("")
+	emit("reduce:")
+	emit("\t// 16 → 8: W[q] = [V2q lanes 0+2, 1+3 | V2q+1 lanes 0+2, 1+3] (128-bit lanes), in Z[q].")
+	for q := 0; q < 8; q++ {
+		emit("\tVSHUFF32X4 $0x44, Z%d, Z%d, Z16", 2*q+1, 2*q)
+		emit("\tVSHUFF32X4 $0xEE, Z%d, Z%d, Z17", 2*q+1, 2*q)
+		emit("\tVADDPS Z17, Z16, Z%d", q)
+	}
+	emit("\t// 8 → 4: X[q] lane L = 4 partial sums of V4q+L, in Z[q].")
+	for q := 0; q < 4; q++ {
+		emit("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z16", 2*q+1, 2*q)
+		emit("\tVSHUFF32X4 $0xDD, Z%d, Z%d, Z17", 2*q+1, 2*q)
+		emit("\tVADDPS Z17, Z16, Z%d", q)
+	}
+	emit("\t// 4 → 1: F lane L element e = Σ V4e+L = C[L, e].")
+	emit("\tVUNPCKLPS Z1, Z0, Z16")
+	emit("\tVUNPCKHPS Z1, Z0, Z17")
+	emit("\tVADDPS Z17, Z16, Z16")
+	emit("\tVUNPCKLPS Z3, Z2, Z17")
+	emit("\tVUNPCKHPS Z3, Z2, Z18")
+	emit("\tVADDPS Z18, Z17, Z17")
+	emit("\tVUNPCKLPD Z17, Z16, Z18")
+	emit("\tVUNPCKHPD Z17, Z16, Z19")
+	emit("\tVADDPS Z19, Z18, Z20")
+	emit("")
+	emit("\t// Row i of C: alpha·F lane i (+ beta·C), columns < nr.")
+	emit("\tMOVQ c+72(FP), SI")
+	emit("\tMOVQ ldc+80(FP), DI")
+	emit("\tSHLQ $2, DI")
+	emit("\tMOVQ nr+96(FP), CX")
+	emit("\tMOVL $1, AX")
+	emit("\tSHLL CX, AX")
+	emit("\tDECL AX")
+	emit("\tKMOVW AX, K2")
+	emit("\tMOVQ mr+88(FP), CX")
+	emit("\tVBROADCASTSS alpha+104(FP), Z30")
+	emit("\tVMULPS Z30, Z20, Z20")
+	emit("\tVBROADCASTSS beta+108(FP), X31")
+	emit("\tMOVL beta+108(FP), AX")
+	emit("\tANDL $0x7fffffff, AX")
+	emit("\tJZ nobeta")
+	for i := 0; i < 4; i++ {
+		emit("\tVEXTRACTF32X4 $%d, Z20, X24", i)
+		emit("\tVMOVUPS.Z (SI), K2, X25")
+		emit("\tVFMADD231PS X31, X25, X24")
+		emit("\tVMOVUPS X24, K2, (SI)")
+		if i < 3 {
+			emit("\tCMPQ CX, $%d", i+1)
+			emit("\tJEQ done")
+			emit("\tADDQ DI, SI")
+		}
+	}
+	emit("\tJMP done")
+	emit("")
+	emit("nobeta:")
+	for i := 0; i < 4; i++ {
+		emit("\tVEXTRACTF32X4 $%d, Z20, X24", i)
+		emit("\tVMOVUPS X24, K2, (SI)")
+		if i < 3 {
+			emit("\tCMPQ CX, $%d", i+1)
+			emit("\tJEQ done")
+			emit("\tADDQ DI, SI")
+		}
+	}
 	emit("")
 	emit("done:")
 	emit("\tVZEROUPPER")

@@ -5,7 +5,7 @@ package gemm
 import "golang.org/x/sys/cpu"
 
 // sgemmImpl is the Sgemm path for this CPU, chosen once at start-up:
-// AVX-512F, else AVX2+FMA, else the portable Go kernel. Arguments reaching
+// AVX-512F+VL, else AVX2+FMA, else the portable Go kernel. Arguments reaching
 // it are validated; m, n, k > 0 and alpha != 0.
 var sgemmImpl, sgemmPath = chooseSgemm()
 
@@ -20,6 +20,6 @@ func chooseSgemm() (func(transA, transB bool, m, n, k int, alpha float32, a []fl
 }
 
 var (
-	hasAVX512 = cpu.X86.HasAVX512F
+	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
 	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 )

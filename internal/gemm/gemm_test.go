@@ -159,7 +159,7 @@ func problems() []problem {
 }
 
 func TestSgemmMatchesReference(t *testing.T) {
-	paths := sgemmPaths()
+	paths := sgemmTestPaths()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, p := range problems() {
 		a, lda, b, ldb, c, ldc := operands[float32](p, rng)
@@ -242,7 +242,7 @@ func TestDeterministic(t *testing.T) {
 		{false, false, 300, 520, 300, 0.5, 0.3, 3},
 		{true, true, 33, 65, 257, -2, 1, 1},
 	}
-	for _, path := range sgemmPaths() {
+	for _, path := range sgemmTestPaths() {
 		usePath(t, path.fn)
 		for _, p := range shapes {
 			rng := rand.New(rand.NewPCG(7, 8))

@@ -9,6 +9,9 @@ package gemm
 // every access the kernel makes (the drivers guarantee this).
 
 //go:noescape
+func sgemmDotAvx512(k int, a0, a1, a2, a3, b0, b1, b2, b3 *float32, c *float32, ldc int, mr, nr int, alpha, beta float32)
+
+//go:noescape
 func packBTAvx512(dst *float32, dstStride int, src *float32, ldb int, k int, rows int)
 
 //go:noescape

@@ -85,20 +85,35 @@ func aStrides(transA bool, lda int) (rsA, csA int) {
 // (the Pack kernels), so the other tiles read contiguous panels without a
 // separate packing pass.
 func sgemmAvx512(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if transB && !transA && beta == 0 && swapNT(m, n, k) {
-		sgemmAvx512SwappedNT(m, n, k, alpha, a, lda, b, ldb, c, ldc)
-		return
+	if transB && !transA {
+		switch ntStrategy(m, n, k, beta) {
+		case ntDot:
+			sgemmAvx512DotNT(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			return
+		case ntSwapped:
+			sgemmAvx512SwappedNT(m, n, k, alpha, a, lda, b, ldb, c, ldc)
+			return
+		}
 	}
 	sgemmAvx512Blocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// swapNT reports whether C = A·Bᵀ is cheaper as Cᵀ = B·Aᵀ, from a cycle
-// estimate of both: FMA cycles (one zmm FMA per cycle; lanes are spent in
+// Ways to compute C = A·Bᵀ, whose B columns are not contiguous.
+const (
+	ntPackB   = iota // transpose Bᵀ into the pack buffer (sgemmAvx512Blocked)
+	ntSwapped        // Cᵀ = B·Aᵀ: transpose Aᵀ and the result instead
+	ntDot            // dot products of rows of A and B, no packing
+)
+
+// ntStrategy picks the cheapest way to compute C = A·Bᵀ from a cycle
+// estimate: FMA cycles (one zmm FMA per cycle; lanes are spent in
 // multiples of 16, or 8 below 9 columns) plus transposing the packed
-// operand (≈0.45 cycle per element) — Bᵀ (n·k elements) directly, or Aᵀ
-// (m·k) and the m×n result when swapped. Dense layers (batch m = 32 < n
-// outputs) and narrow convolution gradients (n = 27 < 32) swap.
-func swapNT(m, n, k int) bool {
+// operand (≈0.45 cycle per element) — Bᵀ (n·k elements), or Aᵀ (m·k) and
+// the m×n result when swapped — against the dot kernel, which wastes no
+// lanes and packs nothing but pays ≈70 cycles per 4×4 tile to reduce its
+// accumulators. Dense layers (batch m = 32 < n outputs) swap; long-k
+// convolution weight gradients (k = H·W) take dot products.
+func ntStrategy(m, n, k int, beta float32) int {
 	lanes := func(x int) int {
 		if x <= 8 {
 			return 8
@@ -106,9 +121,35 @@ func swapNT(m, n, k int) bool {
 		return (x + 15) / 16 * 16
 	}
 	const transposeCost = 0.45
-	direct := float64(m*lanes(n)*k)/16 + transposeCost*float64(lanes(n)*k)
-	swapped := float64(n*lanes(m)*k)/16 + transposeCost*float64(lanes(m)*k+m*n)
-	return swapped < direct
+	best, cost := ntPackB, float64(m*lanes(n)*k)/16+transposeCost*float64(lanes(n)*k)
+	if beta == 0 {
+		swapped := float64(n*lanes(m)*k)/16 + transposeCost*float64(lanes(m)*k+m*n)
+		if swapped < cost {
+			best, cost = ntSwapped, swapped
+		}
+	}
+	dot := float64((m+3)/4*((n+3)/4)) * float64(16*((k+15)/16)+70)
+	if dot < cost {
+		best = ntDot
+	}
+	return best
+}
+
+// sgemmAvx512DotNT computes C = alpha·A·Bᵀ + beta·C in 4×4 tiles, each
+// the 16 dot products of four rows of A with four rows of B (both
+// contiguous in k). Rows past m or n repeat the last row; the kernel does
+// not store them.
+func sgemmAvx512DotNT(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for j0 := 0; j0 < n; j0 += 4 {
+		nr := min(4, n-j0)
+		row := func(j int) *float32 { return &b[(j0+min(j, nr-1))*ldb] }
+		b0, b1, b2, b3 := row(0), row(1), row(2), row(3)
+		for i0 := 0; i0 < m; i0 += 4 {
+			mr := min(4, m-i0)
+			row := func(i int) *float32 { return &a[(i0+min(i, mr-1))*lda] }
+			sgemmDotAvx512(k, row(0), row(1), row(2), row(3), b0, b1, b2, b3, &c[i0*ldc+j0], ldc, mr, nr, alpha, beta)
+		}
+	}
 }
 
 // sgemmAvx512SwappedNT computes C = alpha·A·Bᵀ (beta = 0) as
