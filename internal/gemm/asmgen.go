@@ -16,6 +16,8 @@
 //	  also copies each B row to pk + p·32.
 //	sgemmAvx2MR<mr>: mr ≤ 6 rows × 16 columns, ymm registers, no masking:
 //	  the caller hands it full 16-column B rows and C tiles.
+//	packBTAvx2: transposes rows ≤ 8 rows × k (k a multiple of 8) columns
+//	  of B into k rows of 8 at dst + p·dstStride, zero for rows ≥ rows.
 //	sgemmDotAvx512: a 4×4 tile of C = A·Bᵀ as 16 dot products of rows of A
 //	  and rows of B (both contiguous in k), reduced at the end; no packing.
 //	packBTAvx512: transposes a 16×k block of B (16 rows of length k, row
@@ -50,9 +52,12 @@ func main() {
 			}
 		}
 	}
-	for mr := 1; mr <= 6; mr++ {
-		avx2Kernel(mr)
+	for _, pack := range []bool{false, true} {
+		for mr := 1; mr <= 6; mr++ {
+			avx2Kernel(mr, pack)
+		}
 	}
+	packBT256()
 	packBT512()
 	dotKernel()
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
@@ -203,17 +208,27 @@ func avx512Kernel(mr, nc int, pack bool) {
 	emit("\tRET")
 }
 
-func avx2Kernel(mr int) {
+// avx2Kernel emits sgemmAvx2MR<mr>, and with pack sgemmAvx2MR<mr>Pack,
+// which also stores each B row it loads to pk + p·16 floats.
+func avx2Kernel(mr int, pack bool) {
 	name := fmt.Sprintf("sgemmAvx2MR%d", mr)
+	sig, frame := "", 72
+	if pack {
+		name += "Pack"
+		sig, frame = ", pk *float32", 80
+	}
 	acc := func(r, v int) string { return fmt.Sprintf("Y%d", r*2+v) }
 	bReg := []string{"Y12", "Y13"}
 	tmp := []string{"Y14", "Y15"}
 	emit("")
-	emit("// func %s(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)", name)
+	emit("// func %s(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32%s)", name, sig)
 	emit("// Tile %d×16: accumulators Y0–Y%d (row r in Y[2r], Y[2r+1]), B row in Y12/Y13, broadcasts of A in Y14/Y15.", mr, 2*mr-1)
-	emit("TEXT ·%s(SB), NOSPLIT, $0-72", name)
+	emit("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
 	emit("\tMOVQ k+0(FP), AX")
 	loadA(mr)
+	if pack {
+		emit("\tMOVQ pk+72(FP), R14")
+	}
 	emit("\tMOVQ b+32(FP), BX")
 	emit("\tMOVQ ldb+40(FP), DX")
 	emit("\tSHLQ $2, DX")
@@ -226,6 +241,11 @@ func avx2Kernel(mr int) {
 	emit("loop:")
 	emit("\tVMOVUPS (BX), Y12")
 	emit("\tVMOVUPS 32(BX), Y13")
+	if pack {
+		emit("\tVMOVUPS Y12, (R14)")
+		emit("\tVMOVUPS Y13, 32(R14)")
+		emit("\tADDQ $64, R14")
+	}
 	for r := 0; r < mr; r++ {
 		t := tmp[r%2]
 		emit("\tVBROADCASTSS %s, %s", aAddr(aPtrs, r), t)
@@ -540,6 +560,82 @@ func dotKernel() {
 			emit("\tADDQ DI, SI")
 		}
 	}
+	emit("")
+	emit("done:")
+	emit("\tVZEROUPPER")
+	emit("\tRET")
+}
+
+// packBT256 emits packBTAvx2: the AVX2 8×8-block transposer. Loads of
+// rows ≥ rows are skipped (those lanes are zero); k must be a multiple
+// of 8, the caller copies the rest.
+func packBT256() {
+	emit("")
+	emit("// func packBTAvx2(dst *float32, dstStride int, src *float32, ldb int, k int, rows int)")
+	emit("// Transposes src[j·ldb + p] (j < rows ≤ 8, p < k, k%8 == 0) into dst[p·dstStride + j], zero for j ≥ rows.")
+	emit("TEXT ·packBTAvx2(SB), NOSPLIT, $0-48")
+	emit("\tMOVQ dst+0(FP), DI")
+	emit("\tMOVQ dstStride+8(FP), R8")
+	emit("\tSHLQ $2, R8")
+	emit("\tMOVQ src+16(FP), SI")
+	emit("\tMOVQ ldb+24(FP), DX")
+	emit("\tSHLQ $2, DX")
+	emit("\tMOVQ k+32(FP), CX")
+	emit("\tMOVQ rows+40(FP), AX")
+	emit("\tLEAQ (DX)(DX*2), R9  // 3·ldb")
+	emit("\tLEAQ (DX)(DX*4), R10 // 5·ldb")
+	emit("\tLEAQ (R9)(DX*4), R11 // 7·ldb")
+	emit("\tLEAQ (R8)(R8*2), R12 // 3·dstStride")
+	emit("\tLEAQ (R8)(R8*4), R13 // 5·dstStride")
+	emit("\tLEAQ (R12)(R8*4), R14 // 7·dstStride")
+	rowAddr := func(r int) string {
+		return "(SI)" + []string{"", "(DX*1)", "(DX*2)", "(R9*1)", "(DX*4)", "(R10*1)", "(R9*2)", "(R11*1)"}[r]
+	}
+	outAddr := func(c int) string {
+		return "(DI)" + []string{"", "(R8*1)", "(R8*2)", "(R12*1)", "(R8*4)", "(R13*1)", "(R12*2)", "(R14*1)"}[c]
+	}
+	y := func(i int) string { return fmt.Sprintf("Y%d", i) }
+	emit("\tSHRQ $3, CX")
+	emit("\tJZ done")
+	emit("")
+	emit("block:")
+	emit("\t// Rows 0..rows-1 of the 8×8 block into Y0–Y7, zero beyond.")
+	for r := 1; r < 8; r++ {
+		emit("\tVXORPS %s, %s, %s", y(r), y(r), y(r))
+	}
+	for r := 0; r < 7; r++ {
+		emit("\tVMOVUPS %s, %s", rowAddr(r), y(r))
+		emit("\tCMPQ AX, $%d", r+1)
+		emit("\tJEQ loaded")
+	}
+	emit("\tVMOVUPS %s, Y7", rowAddr(7))
+	emit("")
+	emit("loaded:")
+	emit("\t// T[2g], T[2g+1] interleave rows 2g, 2g+1 (Y8–Y15).")
+	for g := 0; g < 4; g++ {
+		emit("\tVUNPCKLPS %s, %s, %s", y(2*g+1), y(2*g), y(8+2*g))
+		emit("\tVUNPCKHPS %s, %s, %s", y(2*g+1), y(2*g), y(8+2*g+1))
+	}
+	emit("\t// U[4h+q] lane L = column 4L+q of rows 4h..4h+3 (Y0–Y7).")
+	for h := 0; h < 2; h++ {
+		t := 8 + 4*h
+		emit("\tVSHUFPS $0x44, %s, %s, %s", y(t+2), y(t), y(4*h))
+		emit("\tVSHUFPS $0xEE, %s, %s, %s", y(t+2), y(t), y(4*h+1))
+		emit("\tVSHUFPS $0x44, %s, %s, %s", y(t+3), y(t+1), y(4*h+2))
+		emit("\tVSHUFPS $0xEE, %s, %s, %s", y(t+3), y(t+1), y(4*h+3))
+	}
+	emit("\t// Column q and 4+q: halves of U[q] and U[4+q].")
+	for q := 0; q < 4; q++ {
+		emit("\tVPERM2F128 $0x20, %s, %s, %s", y(4+q), y(q), y(8+q))
+		emit("\tVPERM2F128 $0x31, %s, %s, %s", y(4+q), y(q), y(12+q))
+	}
+	for c := 0; c < 8; c++ {
+		emit("\tVMOVUPS %s, %s", y(8+c), outAddr(c))
+	}
+	emit("\tADDQ $32, SI")
+	emit("\tLEAQ (DI)(R8*8), DI")
+	emit("\tDECQ CX")
+	emit("\tJNZ block")
 	emit("")
 	emit("done:")
 	emit("\tVZEROUPPER")

@@ -247,3 +247,24 @@ func sgemmAvx512MR11N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int
 
 //go:noescape
 func sgemmAvx512MR12N32Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx2MR1Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx2MR2Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx2MR3Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx2MR4Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx2MR5Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, pk *float32)
+
+//go:noescape
+func sgemmAvx2MR6Pack(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, pk *float32)
+
+//go:noescape
+func packBTAvx2(dst *float32, dstStride int, src *float32, ldb int, k int, rows int)

@@ -20,6 +20,9 @@ func sgemmPaths() []sgemmPathCase {
 // sgemmTestPaths adds the forced A·Bᵀ strategies to sgemmPaths.
 func sgemmTestPaths() []sgemmPathCase {
 	ps := sgemmPaths()
+	if hasAVX2 {
+		ps = append(ps, sgemmPathCase{"avx2-noswap", sgemmAvx2Blocked})
+	}
 	if !hasAVX512 {
 		return ps
 	}

@@ -27,10 +27,6 @@ const (
 	nr256 = 16  // columns per AVX2 tile (two ymm)
 	kc256 = 256 // as above
 	nc256 = 512
-
-	// packBMinM is the number of rows of C from which a plain (not
-	// transposed) B is packed rather than read in place.
-	packBMinM = 64
 )
 
 type kernel512 func(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32)
@@ -38,6 +34,8 @@ type kernel512 func(k int, a *float32, rsA, csA int, b *float32, ldb int, c *flo
 type kernel512Pack func(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, mask uint32, alpha, beta float32, pk *float32)
 
 type kernel256 func(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32)
+
+type kernel256Pack func(k int, a *float32, rsA, csA int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, pk *float32)
 
 // avx512Kernels[w][mr] computes an mr×nr tile with nr ≤ 8 (w = 0, one ymm),
 // nr ≤ 16 (w = 1, one zmm) or nr ≤ 32 (w = 2, two zmm); see avx512Width.
@@ -67,6 +65,9 @@ func avx512Width(nr int) int {
 
 // avx2Kernels[mr] computes an mr×16 tile.
 var avx2Kernels = [mr256 + 1]kernel256{nil, sgemmAvx2MR1, sgemmAvx2MR2, sgemmAvx2MR3, sgemmAvx2MR4, sgemmAvx2MR5, sgemmAvx2MR6}
+
+// avx2PackKernels[mr] is avx2Kernels[mr] that also packs B.
+var avx2PackKernels = [mr256 + 1]kernel256Pack{nil, sgemmAvx2MR1Pack, sgemmAvx2MR2Pack, sgemmAvx2MR3Pack, sgemmAvx2MR4Pack, sgemmAvx2MR5Pack, sgemmAvx2MR6Pack}
 
 // aStrides returns the element strides (rsA, csA) of op(A)[i,p] in a.
 func aStrides(transA bool, lda int) (rsA, csA int) {
@@ -158,18 +159,7 @@ func sgemmAvx512SwappedNT(m, n, k int, alpha float32, a []float32, lda int, b []
 	tp := getScratch(n * m)
 	t := *tp
 	sgemmAvx512Blocked(false, true, n, m, k, alpha, b, ldb, a, lda, 0, t, m)
-	// C[i, j0:j0+16] = T[j0:j0+16, i]: the transposing pack writes 16-column
-	// strips of C directly; a last partial strip is copied element-wise so
-	// nothing past column n is written.
-	j0 := 0
-	for ; j0+16 <= n; j0 += 16 {
-		packBTAvx512(&c[j0], ldc, &t[j0*m], m, m, 16)
-	}
-	for j := j0; j < n; j++ {
-		for i, v := range t[j*m : j*m+m] {
-			c[i*ldc+j] = v
-		}
-	}
+	transposeInto(m, n, t, c, ldc, packBTAvx512, 16)
 	putScratch(tp)
 }
 
@@ -245,12 +235,64 @@ func packBT512(kb, nb int, b []float32, ldb, pc, jc int, dst []float32) {
 }
 
 // sgemmAvx2 computes C = alpha·op(A)·op(B) + beta·C with the AVX2+FMA
-// kernels. The kernels have no lane masks, so a partial column panel of B
-// is always packed (zero-padded to 16) and a partial C tile goes through a
-// 6×16 scratch tile.
+// kernels, with the same B policy as sgemmAvx512 (transpose Bᵀ, or pack
+// plain B inside the first row tile) and the same swap of C = A·Bᵀ to
+// (B·Aᵀ)ᵀ when that transposes less. The kernels have no lane masks, so
+// the partial last column panel is always packed zero-padded to 16 and a
+// partial C tile goes through a 6×16 scratch tile.
 func sgemmAvx2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if transB && !transA && beta == 0 && swapNTAvx2(m, n, k) {
+		tp := getScratch(n * m)
+		t := *tp
+		sgemmAvx2Blocked(false, true, n, m, k, alpha, b, ldb, a, lda, 0, t, m)
+		transposeInto(m, n, t, c, ldc, packBTAvx2, 8)
+		putScratch(tp)
+		return
+	}
+	sgemmAvx2Blocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// swapNTAvx2 is ntStrategy's packing-versus-swapping estimate for the
+// 16-column AVX2 tiles: FMA lanes in multiples of 16 plus ≈0.5 cycle per
+// transposed element.
+func swapNTAvx2(m, n, k int) bool {
+	lanes := func(x int) int { return (x + 15) / 16 * 16 }
+	const transposeCost = 0.5
+	direct := float64(m*lanes(n)*k)/16 + transposeCost*float64(lanes(n)*k)
+	swapped := float64(n*lanes(m)*k)/16 + transposeCost*float64(lanes(m)*k+m*n)
+	return swapped < direct
+}
+
+// transposeInto sets C = Tᵀ for the n×m matrix T (row stride m) with a
+// transposer that writes w-column strips of C; the last partial strip is
+// copied element-wise so nothing past column n is written.
+func transposeInto(m, n int, t, c []float32, ldc int, transpose func(dst *float32, dstStride int, src *float32, ldb, k, rows int), w int) {
+	mw := m
+	if w == 8 { // the AVX2 transposer takes whole 8-column blocks of T
+		mw = m / 8 * 8
+	}
+	j0 := 0
+	for ; j0+w <= n; j0 += w {
+		if mw > 0 {
+			transpose(&c[j0], ldc, &t[j0*m], m, mw, w)
+		}
+		for i := mw; i < m; i++ {
+			for j := j0; j < j0+w; j++ {
+				c[i*ldc+j] = t[j*m+i]
+			}
+		}
+	}
+	for j := j0; j < n; j++ {
+		for i, v := range t[j*m : j*m+m] {
+			c[i*ldc+j] = v
+		}
+	}
+}
+
+// sgemmAvx2Blocked is sgemmAvx2 without the operand swap.
+func sgemmAvx2Blocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	rsA, csA := aStrides(transA, lda)
-	packAll := transB || m >= packBMinM
+	pack := transB || m > mr256
 	bufp := getBuf[float32](kc256*nc256 + mr256*nr256)
 	bp := *bufp
 	tile := bp[kc256*nc256:]
@@ -262,43 +304,78 @@ func sgemmAvx2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 		}
 		for jc := 0; jc < n; jc += nc256 {
 			nb := min(nc256, n-jc)
-			// Pack every panel, or only the partial last one.
-			from := 0
-			if !packAll {
-				from = nb / nr256 * nr256
+			full := nb / nr256 * nr256 // panels before this one are full
+			if transB {
+				packBT256(kb, nb, b, ldb, pc, jc, bp)
+			} else {
+				packBGeneric(false, kb, nb, b, ldb, pc, jc, full, nr256, bp)
 			}
-			packBGeneric(transB, kb, nb, b, ldb, pc, jc, from, nr256, bp)
 			for ic := 0; ic < m; ic += mr256 {
 				mr := min(mr256, m-ic)
 				ap := &a[ic*rsA+pc*csA]
-				kern := avx2Kernels[mr]
 				for jr := 0; jr < nb; jr += nr256 {
 					nr := min(nr256, nb-jr)
-					bptr, bld := &bp[0], nr256
-					if jr >= from {
-						bptr = &bp[jr*kb]
-					} else {
-						bptr, bld = &b[pc*ldb+jc+jr], ldb
-					}
-					if nr == nr256 {
-						kern(kb, ap, rsA, csA, bptr, bld, &c[ic*ldc+jc+jr], ldc, alpha, be)
+					if nr < nr256 {
+						// Partial tile: compute into the scratch tile, copy back nr columns.
+						if be != 0 {
+							for r := 0; r < mr; r++ {
+								copy(tile[r*nr256:r*nr256+nr], c[(ic+r)*ldc+jc+jr:])
+							}
+						}
+						avx2Kernels[mr](kb, ap, rsA, csA, &bp[jr*kb], nr256, &tile[0], nr256, alpha, be)
+						for r := 0; r < mr; r++ {
+							copy(c[(ic+r)*ldc+jc+jr:(ic+r)*ldc+jc+jr+nr], tile[r*nr256:])
+						}
 						continue
 					}
-					// Partial tile: compute into the scratch tile, copy back nr columns.
-					if be != 0 {
-						for r := 0; r < mr; r++ {
-							copy(tile[r*nr256:r*nr256+nr], c[(ic+r)*ldc+jc+jr:])
-						}
-					}
-					kern(kb, ap, rsA, csA, bptr, bld, &tile[0], nr256, alpha, be)
-					for r := 0; r < mr; r++ {
-						copy(c[(ic+r)*ldc+jc+jr:(ic+r)*ldc+jc+jr+nr], tile[r*nr256:])
+					cp := &c[ic*ldc+jc+jr]
+					switch {
+					case transB || (pack && ic > 0):
+						avx2Kernels[mr](kb, ap, rsA, csA, &bp[jr*kb], nr256, cp, ldc, alpha, be)
+					case pack:
+						avx2PackKernels[mr](kb, ap, rsA, csA, &b[pc*ldb+jc+jr], ldb, cp, ldc, alpha, be, &bp[jr*kb])
+					default:
+						avx2Kernels[mr](kb, ap, rsA, csA, &b[pc*ldb+jc+jr], ldb, cp, ldc, alpha, be)
 					}
 				}
 			}
 		}
 	}
 	putBuf(bufp)
+}
+
+// packBT256 packs op(B)[pc:pc+kb, jc:jc+nb] = Bᵀ into 16-column panels
+// (panel q is dst[16q·kb + p·16 + j]), 8 rows of B at a time; columns past
+// nb are zero. The last kb%8 values of each row are copied element-wise.
+func packBT256(kb, nb int, b []float32, ldb, pc, jc int, dst []float32) {
+	kb8 := kb / 8 * 8
+	for q := 0; q < nb; q += nr256 {
+		pan := dst[q*kb : q*kb+nr256*kb]
+		nr := min(nr256, nb-q)
+		for h := 0; h < nr256; h += 8 {
+			rows := min(8, nr-h)
+			if rows <= 0 {
+				for p := 0; p < kb; p++ {
+					clear(pan[p*nr256+h : p*nr256+h+8])
+				}
+				continue
+			}
+			j0 := jc + q + h
+			if kb8 > 0 {
+				packBTAvx2(&pan[h], nr256, &b[j0*ldb+pc], ldb, kb8, rows)
+			}
+			for p := kb8; p < kb; p++ {
+				d := pan[p*nr256+h : p*nr256+h+8]
+				for j := range d {
+					if j < rows {
+						d[j] = b[(j0+j)*ldb+pc+p]
+					} else {
+						d[j] = 0
+					}
+				}
+			}
+		}
+	}
 }
 
 // packBGeneric packs the panels from column `from` on of
