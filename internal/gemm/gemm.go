@@ -2,16 +2,18 @@
 // matrices: C = alpha·op(A)·op(B) + beta·C with op(X) = X or Xᵀ.
 //
 // Sgemm (float32) is the hot path of the engine. On amd64 it runs
-// hand-written assembly microkernels, chosen once at start-up from the CPU
-// features: AVX-512 (12×32 register tile, masked edges) or AVX2+FMA
-// (6×16 register tile). Everywhere else, and with the build tag purego, it
-// runs a portable blocked Go kernel. Dgemm (float64) always runs the
-// portable Go kernel.
+// generated assembly microkernels (see asmgen.go), chosen once at
+// start-up from the CPU features: AVX-512F+VL (12×32, 12×16 and 12×8
+// register tiles with masked edges, plus a 4×4 dot-product tile for
+// C = A·Bᵀ with long k) or AVX2+FMA (6×16 tiles). Everywhere else, and
+// with the build tag purego, it runs a portable blocked Go kernel. Dgemm
+// (float64) always runs the portable Go kernel. The design and its
+// measurements are in docs/decisions/0001-gemm-kernel.md.
 //
-// All paths are single-threaded and deterministic: for given inputs the
-// summation order is fixed, so repeated calls give bit-identical results.
-// Different paths (AVX-512, AVX2, Go) may round differently from each
-// other.
+// All paths are single-threaded and deterministic: for given inputs and
+// path the summation order is fixed, so repeated calls give bit-identical
+// results. Different paths (AVX-512, AVX2, Go) may round differently from
+// each other.
 package gemm
 
 import (

@@ -2,20 +2,26 @@
 
 package gemm
 
-// Drivers for the assembly microkernels. Both follow the GotoBLAS loop
-// order with two twists that matter for the small shapes of the engine:
+// Drivers for the assembly microkernels. They follow the GotoBLAS loop
+// order, with choices that keep packing off the critical path of the
+// engine's small shapes:
 //
-//   - A is never packed: the kernels broadcast A elements straight from the
-//     caller's matrix through (rsA, csA) strides, so op(A) = A and op(A) = Aᵀ
-//     cost the same and nothing is copied per call.
-//   - B is packed into [kc][NR] panels only when it has to be (op(B) = Bᵀ,
-//     whose columns are not contiguous) or when there are enough rows of A
-//     to amortise the copy; otherwise the kernels read B rows in place.
+//   - A is read in place: the kernels broadcast A elements straight from
+//     the caller's matrix through (rsA, csA) strides, so op(A) = A and
+//     op(A) = Aᵀ cost the same. Only rows whose stride is a multiple of
+//     2 KiB (which collide in one L1 set) are first copied to a panel.
+//   - A plain B is read in place by the first row tile, whose Pack kernel
+//     also stores every B row it loads into the pack buffer, so later row
+//     tiles read contiguous panels without a separate packing pass.
+//   - For C = A·Bᵀ, where neither operand has contiguous columns, a cost
+//     estimate picks between transposing Bᵀ into the pack buffer,
+//     computing (B·Aᵀ)ᵀ (transposing the smaller Aᵀ and the result), and,
+//     on AVX-512, a dot-product kernel that packs nothing.
 //
 // Loops: for each kc-block of k (beta applies to the first block only), for
-// each nc-block of columns (packed if needed), for each MR-row tile of C
-// (its A micro-panel stays in L1), for each NR-column panel: one kernel
-// call computing the MR×NR tile over the whole kc-block.
+// each nc-block of columns, for each MR-row tile of C (its A micro-panel
+// stays in L1), for each NR-column panel: one kernel call computing the
+// MR×NR tile over the whole kc-block.
 
 const (
 	mr512 = 12  // rows per AVX-512 tile
