@@ -341,3 +341,52 @@ func TestSteadyStateNoAlloc(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentCalls: callers parallelise above Sgemm, so concurrent
+// calls must not share scratch state.
+func TestConcurrentCalls(t *testing.T) {
+	shapes := []problem{
+		{false, true, 32, 128, 128, 1, 0, 0},
+		{false, false, 70, 600, 300, 1, 0.5, 1},
+		{true, false, 64, 64, 700, 1, 1, 0},
+		{false, true, 32, 27, 1024, 1, 0, 0},
+	}
+	type job struct {
+		p          problem
+		a, b, want []float32
+		c          []float32
+		lda, ldb   int
+		ldc        int
+	}
+	var jobs []job
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, p := range shapes {
+		a, lda, b, ldb, c, ldc := operands[float32](p, rng)
+		want := append([]float32(nil), c...)
+		Sgemm(p.transA, p.transB, p.m, p.n, p.k, float32(p.alpha), a, lda, b, ldb, float32(p.beta), want, ldc)
+		jobs = append(jobs, job{p, a, b, want, c, lda, ldb, ldc})
+	}
+	errs := make(chan string, 64)
+	done := make(chan struct{})
+	for g := 0; g < 8; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for r := 0; r < 20; r++ {
+				j := jobs[(g+r)%len(jobs)]
+				got := append([]float32(nil), j.c...)
+				Sgemm(j.p.transA, j.p.transB, j.p.m, j.p.n, j.p.k, float32(j.p.alpha), j.a, j.lda, j.b, j.ldb, float32(j.p.beta), got, j.ldc)
+				if !bitsEqual(got, j.want) {
+					errs <- fmt.Sprintf("%v: concurrent result differs from sequential", j.p)
+					return
+				}
+			}
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
