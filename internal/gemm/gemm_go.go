@@ -1,7 +1,5 @@
 package gemm
 
-import "sync"
-
 // Portable blocked kernel, used by Dgemm everywhere and by Sgemm on CPUs
 // without AVX2+FMA, on other architectures, and with the purego build tag.
 //
@@ -19,57 +17,8 @@ const (
 	goNC = 512
 )
 
-// packPool holds reusable pack buffers so steady-state calls do not
-// allocate. Each entry is a *[]float32 or *[]float64 of packBufLen elements.
-var pool32, pool64 sync.Pool
-
-// scratchPool holds *[]float32 result buffers of varying size; a buffer
-// too small for a request is dropped and replaced by a bigger one, so the
-// pool settles at the largest size in use.
-var scratchPool sync.Pool
-
-func getScratch(n int) *[]float32 {
-	if v := scratchPool.Get(); v != nil {
-		buf := v.(*[]float32)
-		if cap(*buf) >= n {
-			*buf = (*buf)[:n]
-			return buf
-		}
-	}
-	buf := make([]float32, n)
-	return &buf
-}
-
-func putScratch(buf *[]float32) { scratchPool.Put(buf) }
-
 // goBufLen is the pack space the Go path needs: an A block and a B block.
 const goBufLen = goKC*goMC + goKC*goNC
-
-func getBuf[T float32 | float64](n int) *[]T {
-	p := &pool32
-	var zero T
-	if _, ok := any(zero).(float64); ok {
-		p = &pool64
-	}
-	if v := p.Get(); v != nil {
-		buf := v.(*[]T)
-		if cap(*buf) >= n {
-			*buf = (*buf)[:n]
-			return buf
-		}
-	}
-	buf := make([]T, n)
-	return &buf
-}
-
-func putBuf[T float32 | float64](buf *[]T) {
-	var zero T
-	if _, ok := any(zero).(float64); ok {
-		pool64.Put(buf)
-		return
-	}
-	pool32.Put(buf)
-}
 
 // gemmGo computes C = alpha·op(A)·op(B) + beta·C with the portable kernel.
 // Arguments are already validated; m, n, k > 0.
