@@ -57,7 +57,7 @@ type Data struct {
 	Preset       string              `yaml:"preset" json:"preset"`
 	// TestFraction of each client's samples is held out for testing
 	// (default 0.2) and ValFraction of the rest for per-round validation
-	// (default 0.1).
+	// (default 0.1; a negative value keeps no validation set).
 	TestFraction float64 `yaml:"test_fraction" json:"test_fraction"`
 	ValFraction  float64 `yaml:"val_fraction" json:"val_fraction"`
 	// Standardize is "federated" (default: pooled statistics of every
@@ -175,17 +175,14 @@ func (c Config) Validate() error {
 			return fmt.Errorf("data.samples: %d is too few (at least 10)", d.Samples)
 		}
 	case "csv":
-		if d.Preset == "" && len(d.Modalities) == 0 {
-			return fmt.Errorf("data: source csv needs modalities (or a preset: %s)", strings.Join(Presets, ", "))
-		}
 	default:
 		return fmt.Errorf("data.source: %q is not \"simulation\" or \"csv\"", d.Source)
 	}
 	if d.TestFraction <= 0 || d.TestFraction >= 1 {
 		return fmt.Errorf("data.test_fraction: %v is not in (0, 1)", d.TestFraction)
 	}
-	if d.ValFraction < 0 || d.ValFraction >= 1 {
-		return fmt.Errorf("data.val_fraction: %v is not in [0, 1)", d.ValFraction)
+	if d.ValFraction >= 1 {
+		return fmt.Errorf("data.val_fraction: %v is not below 1 (negative: no validation set)", d.ValFraction)
 	}
 	switch d.Standardize {
 	case "federated", "local":

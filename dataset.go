@@ -23,6 +23,9 @@ func LoadData(cfg Config, fsys fs.FS) (*data.Dataset, error) {
 	if d.Preset != "" {
 		return loadPreset(d.Preset, fsys)
 	}
+	if len(d.Modalities) == 0 {
+		return nil, fmt.Errorf("data: source csv needs modalities (or a preset: %s)", strings.Join(Presets, ", "))
+	}
 	return data.Read(fsys, data.Spec{Modalities: d.Modalities, ResponseFile: d.ResponseFile, Responses: d.Responses})
 }
 

@@ -1,6 +1,8 @@
 package baseline
 
 import (
+	"github.com/fdrmfl/fdrmfl/internal/linalg"
+
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -109,6 +111,9 @@ func ridgeSolveStats(s *SuffStats, sd []float64, alpha float64) (*mat.Dense, err
 	p, q := s.Sxy.Dims()
 	g := scaleSym(s.Sxx, sd)
 	rhs := scaleRows(s.Sxy, sd)
+	if p >= largeP && alpha > 0 {
+		return newCholeskySolver(g, rhs).coef(alpha)
+	}
 	b := mat.NewDense(p, q, nil)
 	if alpha > 0 {
 		a := mat.NewSymDense(p, nil)
@@ -140,6 +145,73 @@ func scaleRows(a *mat.Dense, sd []float64) *mat.Dense {
 		}
 	}
 	return out
+}
+
+// largeP is the number of inputs from which federated ridge solves each
+// penalty by a mixed-precision Cholesky factorisation (internal/linalg)
+// instead of one eigendecomposition for all penalties: gonum's
+// eigendecomposition takes minutes at p = 3604, the factorisation half a
+// second.
+const largeP = 512
+
+// statsSolver gives ridge coefficients for a penalty α.
+type statsSolver interface {
+	coef(alpha float64) (*mat.Dense, error)
+}
+
+// newStatsSolver returns the solver for a scaled cross-product g (p×p) and
+// right-hand side xty (p×q): the eigendecomposition for small p, a
+// Cholesky factorisation per α for large p.
+func newStatsSolver(g *mat.SymDense, xty *mat.Dense, n int) (statsSolver, error) {
+	if p, _ := xty.Dims(); p >= largeP {
+		return newCholeskySolver(g, xty), nil
+	}
+	sp, err := newStatsSpectrum(g, xty, n)
+	if err != nil {
+		return nil, err
+	}
+	return spectrumSolver{sp}, nil
+}
+
+type spectrumSolver struct{ sp *spectrum }
+
+func (s spectrumSolver) coef(alpha float64) (*mat.Dense, error) { return s.sp.coef(alpha), nil }
+
+// choleskySolver solves (g + αI)B = xty with a float32 factorisation
+// refined to float64 accuracy.
+type choleskySolver struct {
+	g    []float64 // full p×p, row-major
+	rhs  []float64 // p×q, row-major
+	p, q int
+}
+
+func newCholeskySolver(g *mat.SymDense, xty *mat.Dense) *choleskySolver {
+	p, q := xty.Dims()
+	s := &choleskySolver{g: make([]float64, p*p), rhs: make([]float64, p*q), p: p, q: q}
+	raw := g.RawSymmetric()
+	for i := range p {
+		for j := i; j < p; j++ {
+			v := raw.Data[i*raw.Stride+j]
+			s.g[i*p+j], s.g[j*p+i] = v, v
+		}
+	}
+	for i := range p {
+		for j := range q {
+			s.rhs[i*q+j] = xty.At(i, j)
+		}
+	}
+	return s
+}
+
+func (s *choleskySolver) coef(alpha float64) (*mat.Dense, error) {
+	if alpha <= 0 {
+		return nil, errorf("ridge", "a penalty α > 0 is needed with %d inputs", s.p)
+	}
+	c, err := linalg.Factor(s.g, s.p, alpha)
+	if err != nil {
+		return nil, errorf("ridge", "α = %g: %w", alpha, err)
+	}
+	return mat.NewDense(s.p, s.q, c.Solve(s.g, alpha, s.rhs, s.q)), nil
 }
 
 // newStatsSpectrum is the primal spectrum of a scaled cross-product g
@@ -186,12 +258,16 @@ func (r *Ridge) FitFolds(folds [][]*SuffStats) error {
 			return errorf(fn, "%w", err)
 		}
 		sd := r.statsScale(train)
-		sp, err := newStatsSpectrum(scaleSym(train.Sxx, sd), scaleRows(train.Sxy, sd), train.N)
+		sp, err := newStatsSolver(scaleSym(train.Sxx, sd), scaleRows(train.Sxy, sd), train.N)
 		if err != nil {
 			return errorf(fn, "fold %d: %w", f, err)
 		}
 		for a, alpha := range alphas {
-			coef, b0 := unscale(sp.coef(alpha), train.MeanX, train.MeanY, sd)
+			b, err := sp.coef(alpha)
+			if err != nil {
+				return errorf(fn, "fold %d: %w", f, err)
+			}
+			coef, b0 := unscale(b, train.MeanX, train.MeanY, sd)
 			for _, s := range fold {
 				sse[a] += s.sse(coef, b0)
 			}

@@ -24,7 +24,7 @@ data:
   # response_file: corn/responses.csv
   # responses: [protein]
   test_fraction: 0.2         # of each client's samples, held out for testing
-  val_fraction: 0.1          # of the rest, for per-round validation
+  val_fraction: 0.1          # of the rest, for per-round validation (negative: none)
   standardize: federated     # federated (pooled statistics) | local (each client's own)
   # scale: {m5: global}      # per modality: per-feature (default) | global | none
 
