@@ -30,7 +30,8 @@ import (
 // Options configure a Fleet. The zero value of each field but Layout is
 // its documented default.
 type Options struct {
-	// Layout is the model's tensors; every model on the wire must match it.
+	// Layout is the model's tensors; every model on the wire must match
+	// it. It may be left nil until SetSetup gives it.
 	Layout Layout
 	// Auth decides who may join. Nil lets clients name themselves, which is
 	// only fit for tests and a trusted network.
@@ -73,6 +74,7 @@ type Fleet struct {
 	setup    func(client string) ([]byte, error)
 	setupGen int
 	final    []byte // the encoded final model, once Finish is called
+	closing  bool
 	seq      int
 }
 
@@ -123,13 +125,14 @@ func (f *Fleet) broadcastLocked() {
 // timeout is how long a session may stay silent.
 func (f *Fleet) timeout() time.Duration { return 3 * f.opt.Heartbeat }
 
-// SetSetup makes every client run a Setup task, whose payload fn returns
-// for it, before any other work, once per session; until it has, the
-// client is not Available. fn runs with the fleet locked: it must be
-// quick and must not call the fleet.
-func (f *Fleet) SetSetup(fn func(client string) ([]byte, error)) {
+// SetSetup fixes the model's layout and makes every client run a Setup
+// task, whose payload fn returns for it, before any other work, once per
+// session; until it has, the client is not Available. fn runs with the
+// fleet locked: it must be quick and must not call the fleet.
+func (f *Fleet) SetSetup(layout Layout, fn func(client string) ([]byte, error)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.opt.Layout = layout
 	f.setup = fn
 	f.setupGen++
 	for _, s := range f.sessions {
@@ -200,6 +203,9 @@ func (f *Fleet) Available(ctx context.Context) ([]string, error) {
 // sends an invalid result answers with an error. Tasks still open when
 // ctx is done are closed: their late results are refused.
 func (f *Fleet) Run(ctx context.Context, tasks []fed.Task) ([]fed.Update, error) {
+	if ctx.Err() != nil { // hand out nothing that could not be answered
+		return nil, nil
+	}
 	start := time.Now()
 	answers := make(chan fed.Update, len(tasks))
 	encoded := map[*float32][]byte{}
@@ -336,10 +342,11 @@ func (f *Fleet) expire() {
 // with a live session has downloaded that model (or dropped out), or
 // when ctx is done.
 func (f *Fleet) Finish(ctx context.Context, final fed.Weights) error {
+	f.mu.Lock()
 	if len(final) != f.opt.Layout.Values() {
+		f.mu.Unlock()
 		return fmt.Errorf("fedgrpc: the final model has %d values, the layout %d", len(final), f.opt.Layout.Values())
 	}
-	f.mu.Lock()
 	f.final = encode(final)
 	f.broadcastLocked()
 	f.mu.Unlock()
@@ -365,6 +372,16 @@ func (f *Fleet) Finish(ctx context.Context, final fed.Weights) error {
 			return fmt.Errorf("fedgrpc: %d clients did not fetch the final model: %w", left, ctx.Err())
 		}
 	}
+}
+
+// Close ends the long polls in progress and refuses new ones, so that a
+// server can stop gracefully without waiting for them; clients see
+// codes.Unavailable and retry.
+func (f *Fleet) Close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closing = true
+	f.broadcastLocked()
 }
 
 func randomID(n int) string {

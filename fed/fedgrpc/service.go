@@ -126,6 +126,10 @@ func (sv *service) Pull(ctx context.Context, req *fedpb.PullRequest) (*fedpb.Ins
 			f.mu.Unlock()
 			return nil, err
 		}
+		if f.closing {
+			f.mu.Unlock()
+			return nil, status.Error(codes.Unavailable, "the server is stopping")
+		}
 		in, ch := f.instructionLocked(s), f.changed
 		f.mu.Unlock()
 		if in != nil {
@@ -195,6 +199,7 @@ func (sv *service) Download(req *fedpb.DownloadRequest, stream grpc.ServerStream
 		return err
 	}
 	var model []byte
+	head := f.opt.Layout.header()
 	final := req.Task == finalTask && f.final != nil
 	switch tk := f.open[s.client]; {
 	case final:
@@ -213,7 +218,7 @@ func (sv *service) Download(req *fedpb.DownloadRequest, stream grpc.ServerStream
 	if model == nil {
 		return status.Errorf(codes.FailedPrecondition, "task %s has no model", req.Task)
 	}
-	if err := stream.Send(&fedpb.ModelPart{Part: &fedpb.ModelPart_Header{Header: f.opt.Layout.header()}}); err != nil {
+	if err := stream.Send(&fedpb.ModelPart{Part: &fedpb.ModelPart_Header{Header: head}}); err != nil {
 		return err
 	}
 	err = chunks(model, f.opt.ChunkBytes, func(c *fedpb.Chunk) error {
@@ -262,7 +267,7 @@ func (sv *service) Upload(stream grpc.ClientStreamingServer[fedpb.UploadPart, fe
 		f.opt.Log.Info("client ready", "client", s.client)
 		return stream.SendAndClose(&fedpb.UploadReply{})
 	}
-	tk := f.open[s.client]
+	tk, layout := f.open[s.client], f.opt.Layout
 	if tk == nil || tk.id != h.Task {
 		why := f.closed[h.Task]
 		f.mu.Unlock()
@@ -275,7 +280,7 @@ func (sv *service) Upload(stream grpc.ClientStreamingServer[fedpb.UploadPart, fe
 	}
 	f.mu.Unlock()
 
-	u, err := f.readResult(tk, h, stream.Recv)
+	u, err := f.readResult(tk, layout, h, stream.Recv)
 	if err != nil {
 		f.mu.Lock()
 		f.answerLocked(tk, fed.Update{Client: tk.t.Client, Round: tk.t.Round, Kind: tk.t.Kind, Err: fmt.Errorf("rejected by the server: %w", err)})
@@ -304,9 +309,9 @@ func (sv *service) Upload(stream grpc.ClientStreamingServer[fedpb.UploadPart, fe
 // readResult reads the rest of an upload for tk and checks it: a fit
 // result must carry a model of the federation's layout, with finite
 // values, within the norm bound; other results must carry none.
-func (f *Fleet) readResult(tk *task, h *fedpb.UpdateHeader, recv func() (*fedpb.UploadPart, error)) (fed.Update, error) {
+func (f *Fleet) readResult(tk *task, layout Layout, h *fedpb.UpdateHeader, recv func() (*fedpb.UploadPart, error)) (fed.Update, error) {
 	u := fed.Update{Client: tk.t.Client, Round: tk.t.Round, Kind: tk.t.Kind}
-	w, err := readUpload(f.opt.Layout, h, recv, f.opt.ChunkBytes, f.opt.MaxPayload, tk.t.Kind)
+	w, err := readUpload(layout, h, recv, f.opt.ChunkBytes, f.opt.MaxPayload, tk.t.Kind)
 	if err != nil {
 		return u, err
 	}

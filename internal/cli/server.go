@@ -90,6 +90,8 @@ type federationServer struct {
 	members []fedgrpc.Member
 	index   map[string]int // a client's place in the list
 	log     *slog.Logger
+	// afterRound, if set, is called after each round's checkpoint (tests).
+	afterRound func(round int)
 }
 
 func newFederationServer(file serverFile, config, out string, insecure bool, log *slog.Logger) (*federationServer, error) {
@@ -176,6 +178,7 @@ func (s *federationServer) run(ctx context.Context, lis net.Listener) error {
 	go func() { served <- gs.Serve(fedgrpc.CountingListener(lis, metrics)) }()
 	defer func() {
 		health.Shutdown() // NOT_SERVING, so that probes see the stop
+		fleet.Close()     // ends the long polls
 		stopped := make(chan struct{})
 		go func() { gs.GracefulStop(); close(stopped) }()
 		select {
@@ -270,6 +273,9 @@ func (s *federationServer) run(ctx context.Context, lis net.Listener) error {
 				attrs = append(attrs, "rejected_"+c, why)
 			}
 			s.log.Info("round done", attrs...)
+			if s.afterRound != nil {
+				s.afterRound(r.Round)
+			}
 		},
 	}
 	final, err := server.Run(ctx, ck.Global, ck.Round+1, s.cfg.Federation.Rounds)
