@@ -59,7 +59,7 @@ type Data struct {
 	// ranges: "1-27" or "1-20,41-47" (default: every row). A client of a
 	// real federation uses it to hold its share of a dataset; row numbers
 	// in the outputs then count within the selection.
-	Rows string `yaml:"rows" json:"rows,omitempty"`
+	Rows string `yaml:"rows,omitempty" json:"rows,omitempty"`
 	// TestFraction of each client's samples is held out for testing
 	// (default 0.2) and ValFraction of the rest for per-round validation
 	// (default 0.1).
