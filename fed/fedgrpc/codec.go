@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/fed/fedgrpc/fedpb"
@@ -120,6 +121,22 @@ func (l Layout) tensorAt(i int) string {
 	return "?"
 }
 
+// littleEndian reports whether this machine stores float32 as the wire
+// does, so that decoding is a copy.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// decode fills dst with the little-endian float32 values of src
+// (len(src) == 4·len(dst)).
+func decode(dst []float32, src []byte) {
+	if littleEndian && len(dst) > 0 {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 4*len(dst)), src)
+		return
+	}
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+	}
+}
+
 // encode returns w as little-endian float32 bytes.
 func encode(w fed.Weights) []byte {
 	b := make([]byte, 4*len(w))
@@ -194,12 +211,11 @@ func (a *assembler) add(c *fedpb.Chunk) error {
 		return fmt.Errorf("chunk at value %d runs past the model's %d values", c.Offset, len(a.out))
 	}
 	dst := a.out[a.n : a.n+k]
-	for i := range dst {
-		v := math.Float32frombits(binary.LittleEndian.Uint32(c.Data[4*i:]))
+	decode(dst, c.Data[:4*k])
+	for i, v := range dst {
 		if v-v != 0 { // NaN or ±Inf
 			return fmt.Errorf("value %d (tensor %q) is %v", a.n+i, a.layout.tensorAt(a.n+i), v)
 		}
-		dst[i] = v
 	}
 	a.n += k
 	return nil
@@ -223,9 +239,9 @@ func encodeChunks(w fed.Weights, max int, send func(*fedpb.Chunk) error) error {
 	per := max / 4
 	for off := 0; off < len(w); off += per {
 		end := min(off+per, len(w))
-		buf := make([]byte, 0, 4*(end-off)) // gRPC may read a sent message lazily: a fresh buffer each time
-		for _, v := range w[off:end] {
-			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+		buf := make([]byte, 4*(end-off)) // gRPC may read a sent message lazily: a fresh buffer each time
+		for i, v := range w[off:end] {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
 		}
 		if err := send(&fedpb.Chunk{Offset: uint64(off), Data: buf}); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
@@ -93,7 +94,7 @@ func (h *harness) dial(t testing.TB, token string, cert *tls.Certificate) *grpc.
 
 func (h *harness) dialWith(t testing.TB, opts ...grpc.DialOption) *grpc.ClientConn {
 	t.Helper()
-	cc, err := grpc.NewClient(h.addr, opts...)
+	cc, err := grpc.NewClient(h.addr, append(DialOptions(), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,3 +156,11 @@ func (s *syncBuffer) String() string {
 
 // insecureCreds is plaintext, for the cases that test TLS itself.
 var _ credentials.TransportCredentials = ClientTLS(nil, nil)
+
+func certPoolOf(t testing.TB, pem []byte) *x509.CertPool {
+	p := x509.NewCertPool()
+	if !p.AppendCertsFromPEM(pem) {
+		t.Fatal("no certificate in the PEM")
+	}
+	return p
+}

@@ -306,3 +306,10 @@ func (r *Runner) upload(ctx context.Context, api fedpb.FederationClient, reg *fe
 	_, err = st.CloseAndRecv()
 	return err
 }
+
+// DialOptions are the connection settings a Runner's connection should
+// have besides its credentials: socket buffers sized for 1 MiB model
+// chunks.
+func DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithWriteBufferSize(256 << 10), grpc.WithReadBufferSize(256 << 10)}
+}

@@ -138,7 +138,7 @@ func (c *federationClient) run(ctx context.Context) (*fdrmfl.Result, error) {
 			}
 		}
 	}
-	conn, err := grpc.NewClient(c.addr(), opts...)
+	conn, err := grpc.NewClient(c.addr(), append(fedgrpc.DialOptions(), opts...)...)
 	if err != nil {
 		return nil, err
 	}
