@@ -264,7 +264,7 @@ wait:
 		if f.open[tk.t.Client] == tk {
 			delete(f.open, tk.t.Client)
 			f.rememberLocked(tk.id, why)
-			f.opt.Log.Warn("client missed the deadline", "client", tk.t.Client, "round", tk.t.Round, "task", tk.t.Kind)
+			f.opt.Log.Warn("task closed unanswered", "client", tk.t.Client, "round", tk.t.Round, "task", tk.t.Kind, "reason", why)
 		}
 	}
 	f.broadcastLocked()
