@@ -11,12 +11,12 @@ import (
 // NewMetrics on a registry of the caller's (never the global one); a nil
 // *Metrics records nothing.
 type Metrics struct {
-	Round         prometheus.Gauge
-	Clients       prometheus.Gauge
-	BytesIn       prometheus.Counter
-	BytesOut      prometheus.Counter
-	PhaseDuration *prometheus.HistogramVec
-	Updates       *prometheus.CounterVec
+	Round         prometheus.Gauge         // fdrmfl_round
+	Clients       prometheus.Gauge         // fdrmfl_clients_connected
+	BytesIn       prometheus.Counter       // fdrmfl_bytes_received_total
+	BytesOut      prometheus.Counter       // fdrmfl_bytes_sent_total
+	PhaseDuration *prometheus.HistogramVec // fdrmfl_round_duration_seconds{phase}
+	Updates       *prometheus.CounterVec   // fdrmfl_updates_total{outcome}
 
 	in, out atomic.Int64 // the same bytes, for tests and benchmarks
 }

@@ -58,6 +58,8 @@ type service struct {
 	f *Fleet
 }
 
+// Register opens a session for the authenticated client, replacing its
+// previous one.
 func (sv *service) Register(ctx context.Context, req *fedpb.RegisterRequest) (*fedpb.RegisterReply, error) {
 	f := sv.f
 	name := caller(ctx)
@@ -101,6 +103,7 @@ func (f *Fleet) sessionLocked(ctx context.Context, id string) (*session, error) 
 	return s, nil
 }
 
+// Heartbeat keeps a session alive and names the task the server waits for.
 func (sv *service) Heartbeat(ctx context.Context, req *fedpb.HeartbeatRequest) (*fedpb.HeartbeatReply, error) {
 	f := sv.f
 	f.mu.Lock()
@@ -119,6 +122,8 @@ func (sv *service) Heartbeat(ctx context.Context, req *fedpb.HeartbeatRequest) (
 	return r, nil
 }
 
+// Pull returns the session's next instruction, holding the call until
+// there is one or the requested wait is over.
 func (sv *service) Pull(ctx context.Context, req *fedpb.PullRequest) (*fedpb.Instruction, error) {
 	f := sv.f
 	deadline := time.Now().Add(min(time.Duration(req.WaitMs)*time.Millisecond, maxWait))
@@ -193,6 +198,7 @@ func (f *Fleet) instructionLocked(s *session) *fedpb.Instruction {
 	return in
 }
 
+// Download streams the model of an open task (or the final model).
 func (sv *service) Download(req *fedpb.DownloadRequest, stream grpc.ServerStreamingServer[fedpb.ModelPart]) error {
 	f := sv.f
 	f.mu.Lock()
@@ -240,6 +246,7 @@ func (sv *service) Download(req *fedpb.DownloadRequest, stream grpc.ServerStream
 	return nil
 }
 
+// Upload receives a task's result, checks it and answers the task.
 func (sv *service) Upload(stream grpc.ClientStreamingServer[fedpb.UploadPart, fedpb.UploadReply]) error {
 	f := sv.f
 	first, err := stream.Recv()

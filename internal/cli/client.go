@@ -149,7 +149,11 @@ func (c *federationClient) run(ctx context.Context) (*fdrmfl.Result, error) {
 			return &disk.Store{Dir: filepath.Join(c.out, "state", id)}, nil
 		},
 	}
-	c.log.Info("data loaded", "client", sec.Name, "samples", ds.Len(), "mine", len(rows))
+	mine := ds.Len()
+	if rows != nil {
+		mine = len(rows)
+	}
+	c.log.Info("data loaded", "client", sec.Name, "samples", mine)
 	var res *fdrmfl.Result
 	r := &fedgrpc.Runner{
 		Name: sec.Name, Client: p, Conn: conn, Log: c.log,

@@ -75,7 +75,7 @@ the model in the layout of "fdrmfl simulate":
 	fmt.Fprintf(e.stdout, "fdrmfl server: listening on %s (%s), %d clients, %d rounds; output in %s\n", lis.Addr(), s.security(), len(s.members), s.cfg.Federation.Rounds, *out)
 	if err := s.run(ctx, lis); err != nil {
 		if ctx.Err() != nil { // a stop asked for (SIGTERM, Ctrl-C) is not a failure
-			fmt.Fprintf(e.stdout, "stopped; the last completed round is checkpointed in %s: run the same command to resume\n", filepath.Join(*out, "state"))
+			fmt.Fprintf(e.stdout, "stopped; run the same command to resume from the last checkpoint in %s\n", filepath.Join(*out, "state"))
 			return nil
 		}
 		return err
