@@ -40,7 +40,9 @@ type Options struct {
 	// session silent for three intervals is dropped, and its task fails.
 	Heartbeat time.Duration
 	// MinClients is how many ready clients Available waits for (0: 1),
-	// for at most JoinTimeout (0: until its context is done).
+	// for at most JoinTimeout (0: until its context is done). Beyond that
+	// it also waits for clients that are connected but still running
+	// their setup, never for clients that are not connected.
 	MinClients  int
 	JoinTimeout time.Duration
 	// MaxUpdateNorm rejects fit results farther than this from the global
@@ -162,12 +164,24 @@ func (f *Fleet) Connected() int {
 }
 
 // Available lists the ready clients, sorted by name, once at least
-// MinClients are ready or JoinTimeout has passed.
+// MinClients are ready and none is in the middle of its setup, or once
+// JoinTimeout has passed.
 func (f *Fleet) Available(ctx context.Context) ([]string, error) {
-	need := max(f.opt.MinClients, 1)
+	return f.wait(ctx, max(f.opt.MinClients, 1), f.opt.JoinTimeout)
+}
+
+// Wait lists the ready clients, sorted by name, once at least n are
+// ready and none is in the middle of its setup, or once timeout has
+// passed (0: no limit). A server uses it to wait for every client before
+// the first round.
+func (f *Fleet) Wait(ctx context.Context, n int, timeout time.Duration) ([]string, error) {
+	return f.wait(ctx, n, timeout)
+}
+
+func (f *Fleet) wait(ctx context.Context, need int, timeout time.Duration) ([]string, error) {
 	var give <-chan time.Time
-	if f.opt.JoinTimeout > 0 {
-		t := time.NewTimer(f.opt.JoinTimeout)
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
 		defer t.Stop()
 		give = t.C
 	}
@@ -178,19 +192,25 @@ func (f *Fleet) Available(ctx context.Context) ([]string, error) {
 		f.expire()
 		f.mu.Lock()
 		names, ch := f.readyLocked(), f.changed
+		settling := 0
+		for _, s := range f.sessions {
+			if !s.ready && s.setupErr == "" {
+				settling++
+			}
+		}
 		f.mu.Unlock()
-		if len(names) >= need {
+		if len(names) >= need && settling == 0 {
 			return names, nil
 		}
 		if !logged {
-			f.opt.Log.Info("waiting for clients", "ready", len(names), "need", need)
+			f.opt.Log.Info("waiting for clients", "ready", len(names), "need", need, "in_setup", settling)
 			logged = true
 		}
 		select {
 		case <-ch:
 		case <-tick.C:
 		case <-give:
-			f.opt.Log.Warn("clients did not join in time", "ready", len(names), "need", need, "waited", f.opt.JoinTimeout)
+			f.opt.Log.Warn("clients did not join in time", "ready", len(names), "need", need, "waited", timeout)
 			return names, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()

@@ -44,8 +44,9 @@ type serverSection struct {
 	// clients: a client's place seeds its data split and training.
 	Members string       `yaml:"members"`
 	Clients []memberSpec `yaml:"clients"`
-	// Quorum is the fewest fit results that make a round (default: every
-	// client listed); a round below it is tried again up to Retries times.
+	// Quorum is the fewest fit results that make a round (default: a
+	// majority of the clients listed); a round below it is tried again up
+	// to Retries times.
 	Quorum  int `yaml:"quorum"`
 	Retries int `yaml:"retries"`
 	// RoundTimeout bounds each phase of a round (default 10m); JoinTimeout

@@ -167,7 +167,7 @@ func (s *federationServer) run(ctx context.Context, lis net.Listener) error {
 	}
 	quorum := s.sec.Quorum
 	if quorum <= 0 {
-		quorum = active
+		quorum = (active + 1) / 2 // a majority: one client's loss does not stop a federation of three
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -216,7 +216,7 @@ func (s *federationServer) run(ctx context.Context, lis net.Listener) error {
 		}
 		s.log.Info("resuming from the checkpoint", "round", ck.Round, "federation", ck.Federation)
 	} else {
-		ck, err = s.setup(ctx, fleet, quorum)
+		ck, err = s.setup(ctx, fleet, quorum, active)
 		if err != nil {
 			return err
 		}
@@ -315,9 +315,9 @@ func (s *federationServer) run(ctx context.Context, lis net.Listener) error {
 // setup runs the statistics phase: every client reports the moments of
 // its training data, and the server plans the model and its
 // standardisation from them.
-func (s *federationServer) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum int) (checkpoint, error) {
-	s.log.Info("setup: waiting for the clients' statistics")
-	ids, err := fleet.Available(ctx)
+func (s *federationServer) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all int) (checkpoint, error) {
+	s.log.Info("setup: waiting for every client", "clients", all, "at_most", s.sec.JoinTimeout.or(10*time.Minute))
+	ids, err := fleet.Wait(ctx, all, s.sec.JoinTimeout.or(10*time.Minute))
 	if err != nil {
 		return checkpoint{}, err
 	}
