@@ -83,6 +83,7 @@ Run "fdrmfl <command> -h" for a command's flags.
 Start here:
   fdrmfl simulate                    the built-in default: simulation function 1, 3 clients
   fdrmfl simulate --config corn.yaml a federation described in a file (see fdrmfl config)
+  fdrmfl certs, server, client       a real federation over TLS (README: Running a real federation)
 `)
 }
 
