@@ -55,6 +55,11 @@ type Data struct {
 	ResponseFile string              `yaml:"response_file" json:"response_file"`
 	Responses    []string            `yaml:"responses" json:"responses"`
 	Preset       string              `yaml:"preset" json:"preset"`
+	// Rows keeps only these data rows of the files, as 1-based inclusive
+	// ranges: "1-27" or "1-20,41-47" (default: every row). A client of a
+	// real federation uses it to hold its share of a dataset; row numbers
+	// in the outputs then count within the selection.
+	Rows string `yaml:"rows,omitempty" json:"rows,omitempty"`
 	// TestFraction of each client's samples is held out for testing
 	// (default 0.2) and ValFraction of the rest for per-round validation
 	// (default 0.1; a negative value keeps no validation set).
@@ -177,6 +182,9 @@ func (c Config) Validate() error {
 	case "csv":
 	default:
 		return fmt.Errorf("data.source: %q is not \"simulation\" or \"csv\"", d.Source)
+	}
+	if _, err := ParseRows(d.Rows, -1); err != nil {
+		return fmt.Errorf("data.rows: %w", err)
 	}
 	if d.TestFraction <= 0 || d.TestFraction >= 1 {
 		return fmt.Errorf("data.test_fraction: %v is not in (0, 1)", d.TestFraction)

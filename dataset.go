@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 
 	"github.com/fdrmfl/fdrmfl/data"
@@ -11,8 +12,21 @@ import (
 )
 
 // LoadData returns every sample the configuration names: the simulated
-// data, or the CSV files read from fsys (the configuration's data root).
+// data, or the CSV files read from fsys (the configuration's data root),
+// keeping only data.rows if given.
 func LoadData(cfg Config, fsys fs.FS) (*data.Dataset, error) {
+	ds, err := loadData(cfg, fsys)
+	if err != nil || cfg.Data.Rows == "" {
+		return ds, err
+	}
+	rows, err := ParseRows(cfg.Data.Rows, ds.Len())
+	if err != nil {
+		return nil, fmt.Errorf("data.rows: %w", err)
+	}
+	return ds.Subset(rows), nil
+}
+
+func loadData(cfg Config, fsys fs.FS) (*data.Dataset, error) {
 	d := cfg.Data
 	if d.Source == "simulation" {
 		return data.Simulate(d.Function, d.Samples, rand.New(rand.NewPCG(seedFor(cfg.Seed, seedData), 0)))
@@ -27,6 +41,40 @@ func LoadData(cfg Config, fsys fs.FS) (*data.Dataset, error) {
 		return nil, fmt.Errorf("data: source csv needs modalities (or a preset: %s)", strings.Join(Presets, ", "))
 	}
 	return data.Read(fsys, data.Spec{Modalities: d.Modalities, ResponseFile: d.ResponseFile, Responses: d.Responses})
+}
+
+// ParseRows turns 1-based inclusive row ranges ("1-27", "5", "1-20,41-47")
+// into 0-based indices, in order, checking them against n rows (n < 0:
+// syntax only). Ranges must not overlap.
+func ParseRows(spec string, n int) ([]int, error) {
+	if strings.TrimSpace(spec) == "" {
+		return nil, nil
+	}
+	var rows []int
+	seen := map[int]bool{}
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		a, b, isRange := strings.Cut(part, "-")
+		from, err1 := strconv.Atoi(strings.TrimSpace(a))
+		to, err2 := from, error(nil)
+		if isRange {
+			to, err2 = strconv.Atoi(strings.TrimSpace(b))
+		}
+		if err1 != nil || err2 != nil || from < 1 || to < from {
+			return nil, fmt.Errorf("%q is not a row or a range of rows like 1-27", part)
+		}
+		if n >= 0 && to > n {
+			return nil, fmt.Errorf("row %d is past the data's %d rows", to, n)
+		}
+		for r := from; r <= to; r++ {
+			if seen[r] {
+				return nil, fmt.Errorf("row %d is selected twice", r)
+			}
+			seen[r] = true
+			rows = append(rows, r-1)
+		}
+	}
+	return rows, nil
 }
 
 func loadPreset(p string, fsys fs.FS) (*data.Dataset, error) {

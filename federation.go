@@ -69,8 +69,12 @@ type StatsReply struct {
 // standardisation, seed) and its own StatsRequest, so that a client that
 // restarted can split its data again.
 type Plan struct {
-	Manifest *Manifest   `json:"manifest"`
-	Stats    StatsRequest `json:"stats"`
+	// Federation identifies the federation (the server draws it once and
+	// keeps it across restarts), so that a client keeps its state apart
+	// from an earlier federation's.
+	Federation string       `json:"federation"`
+	Manifest   *Manifest    `json:"manifest"`
+	Stats      StatsRequest `json:"stats"`
 }
 
 // PlanFederation turns the clients' answers to the stats phase, in client
@@ -212,13 +216,15 @@ type Participant struct {
 	// Source is the kind of data, "csv" or "simulation" (which picks the
 	// network's defaults on the server).
 	Source string
-	// Store keeps the training state between rounds (nil: in memory).
-	Store StateStore
+	// StoreFor returns where to keep the training state between rounds for
+	// the federation with the given id (nil: in memory), so that a client
+	// that restarts resumes with its optimiser state and previous model.
+	StoreFor func(federation string) (StateStore, error)
 	// Workers is the number of trainers (0: 1).
 	Workers int
 
 	mu    sync.Mutex
-	req   *StatsRequest
+	fedID string
 	cd    *clientData
 	site  *Site
 	man   *Manifest
@@ -340,13 +346,15 @@ func (p *Participant) setup(plan Plan) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.store == nil {
-		p.store = p.Store
-		if p.store == nil {
-			p.store = &MemoryStore{}
+	if p.store == nil || p.fedID != plan.Federation {
+		p.store = &MemoryStore{}
+		if p.StoreFor != nil {
+			if p.store, err = p.StoreFor(plan.Federation); err != nil {
+				return fmt.Errorf("client %s: %w", p.Name, err)
+			}
 		}
 	}
-	p.req, p.cd, p.man = &plan.Stats, cd, m
+	p.fedID, p.cd, p.man = plan.Federation, cd, m
 	p.site = &Site{
 		Name: p.Name, Train: cd.train, Val: cd.val, Test: cd.test, Store: p.store, Trainers: pool,
 		Seed: seedFor(m.Seed, seedClient, uint64(plan.Stats.Index)),

@@ -118,9 +118,12 @@ type clientData struct {
 	train, val, test *data.Dataset
 }
 
-// splitClients partitions ds among the clients and splits each client's
-// samples into train, validation and test sets.
-func splitClients(cfg Config, ds *data.Dataset) ([]*clientData, error) {
+// Partition returns the samples of ds that each client of the
+// simulation holds, as Simulate partitions them (federation.clients,
+// partition, mix, beta, min_size and the seed). A demonstration client
+// of a real federation may take its part of a shared dataset this way.
+// Call it on a Config after Defaults.
+func Partition(cfg Config, ds *data.Dataset) ([][]int, error) {
 	f := cfg.Federation
 	rng := rand.New(rand.NewPCG(seedFor(cfg.Seed, seedPartition), 0))
 	var parts [][]int
@@ -135,9 +138,22 @@ func splitClients(cfg Config, ds *data.Dataset) ([]*clientData, error) {
 		}
 	case "dirichlet":
 		parts, err = partition.Dirichlet(ds.Len(), f.Clients, f.Beta, f.MinSize, rng)
+	default:
+		err = fmt.Errorf("unknown partition %q", f.Partition)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("federation.partition: %w", err)
+	}
+	return parts, nil
+}
+
+// splitClients partitions ds among the clients and splits each client's
+// samples into train, validation and test sets.
+func splitClients(cfg Config, ds *data.Dataset) ([]*clientData, error) {
+	f := cfg.Federation
+	parts, err := Partition(cfg, ds)
+	if err != nil {
+		return nil, err
 	}
 	width := len(fmt.Sprint(f.Clients))
 	var out []*clientData

@@ -29,6 +29,9 @@ func commands() []command {
 		{"simulate", "run a federation with every client in this process", runSimulate},
 		{"extract", "write the features Z of new data with a trained model", runExtract},
 		{"predict", "write the predictions ŷ of new data with a trained model", runPredict},
+		{"server", "run the server of a real federation (clients dial in over TLS)", runServer},
+		{"client", "run one client of a real federation with its own data", runClient},
+		{"certs", "make a development CA, server and client certificates and tokens", runCerts},
 		{"config", "print the configuration file format with every default", runConfig},
 		{"bench", "time the engine on the benchmark tasks (bench engine)", runBench},
 	}
@@ -80,6 +83,7 @@ Run "fdrmfl <command> -h" for a command's flags.
 Start here:
   fdrmfl simulate                    the built-in default: simulation function 1, 3 clients
   fdrmfl simulate --config corn.yaml a federation described in a file (see fdrmfl config)
+  fdrmfl certs, server, client       a real federation over TLS (README: Running a real federation)
 `)
 }
 

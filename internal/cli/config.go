@@ -23,6 +23,7 @@ data:
   #   - {name: mp5, file: corn/mp5.csv, kind: signal, columns: [w1100, w1102]}
   # response_file: corn/responses.csv
   # responses: [protein]
+  # rows: 1-27               # keep only these data rows (1-based ranges, e.g. 1-20,41-47)
   test_fraction: 0.2         # of each client's samples, held out for testing
   val_fraction: 0.1          # of the rest, for per-round validation (negative: none)
   standardize: federated     # federated (pooled statistics) | local (each client's own)

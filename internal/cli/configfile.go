@@ -32,7 +32,7 @@ func loadConfig(path string) (fdrmfl.Config, error) {
 	return cfg, nil
 }
 
-func parseConfig(name string, b []byte, cfg *fdrmfl.Config) error {
+func parseConfig(name string, b []byte, cfg any) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -40,7 +40,7 @@ func parseConfig(name string, b []byte, cfg *fdrmfl.Config) error {
 	if len(doc.Content) == 0 {
 		return nil // an empty file: every default
 	}
-	if err := checkKeys(name, doc.Content[0], reflect.TypeOf(*cfg), ""); err != nil {
+	if err := checkKeys(name, doc.Content[0], reflect.TypeOf(cfg), ""); err != nil {
 		return err
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -61,15 +61,23 @@ func checkKeys(file string, n *yaml.Node, t reflect.Type, path string) error {
 	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
 		keys := map[string]reflect.Type{}
 		var allowed []string
-		for i := range t.NumField() {
-			f := t.Field(i)
-			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if tag == "" || tag == "-" || !f.IsExported() {
-				continue
+		var collect func(t reflect.Type)
+		collect = func(t reflect.Type) {
+			for i := range t.NumField() {
+				f := t.Field(i)
+				tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+				if opts == "inline" && f.Type.Kind() == reflect.Struct {
+					collect(f.Type) // an embedded section: its keys are ours
+					continue
+				}
+				if tag == "" || tag == "-" || !f.IsExported() {
+					continue
+				}
+				keys[tag] = f.Type
+				allowed = append(allowed, tag)
 			}
-			keys[tag] = f.Type
-			allowed = append(allowed, tag)
 		}
+		collect(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			ft, ok := keys[k.Value]

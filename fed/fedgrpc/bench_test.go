@@ -1,0 +1,124 @@
+package fedgrpc
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/fdrmfl/fdrmfl/fed"
+	"github.com/fdrmfl/fdrmfl/fed/strategy"
+)
+
+// BenchmarkRound times one federated round over TLS on loopback with a
+// 1 M-parameter model and clients that answer at once, so that the time
+// is the round's overhead beyond local training: handing out the tasks,
+// streaming the model to every client and back, checking every update,
+// and FedAvg. The clients run in a child process (this test binary
+// again), so that the server's own CPU time per round can be told apart
+// from theirs; on one machine they still share its cores. It reports the
+// bytes on the wire per round (TLS records included) against the least a
+// round can move, 2 × 4 bytes × parameters × clients.
+//
+//	go test ./fed/fedgrpc -run '^$' -bench Round -benchtime 5x
+func BenchmarkRound(b *testing.B) {
+	const params = 1_000_000
+	layout := Layout{{Name: "w", Shape: []int{1000, 1000}}}
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
+			h := newHarness(b, Options{Layout: layout, MinClients: n, Heartbeat: 5 * time.Second}, n)
+			dir := b.TempDir()
+			var toks []string
+			for i := 1; i <= n; i++ {
+				toks = append(toks, h.tokens[fmt.Sprintf("client-%d", i)])
+			}
+			os.WriteFile(filepath.Join(dir, "ca.crt"), h.ca.Cert, 0o600)
+			os.WriteFile(filepath.Join(dir, "tokens"), []byte(strings.Join(toks, "\n")), 0o600)
+			exe, err := os.Executable()
+			if err != nil {
+				b.Fatal(err)
+			}
+			child := exec.Command(exe, "-test.run=^TestBenchClients$")
+			child.Env = append(os.Environ(), "FDRMFL_BENCH_ADDR="+h.addr, "FDRMFL_BENCH_DIR="+dir)
+			child.Stderr = os.Stderr
+			if err := child.Start(); err != nil {
+				b.Fatal(err)
+			}
+			defer child.Wait()
+			s := &fed.Server{Strategy: &strategy.FedAvg{}, Fleet: h.fleet, Quorum: n}
+			global := ramp(params)
+			if global, err = s.Run(context.Background(), global, 0, 0); err != nil { // warm-up: connections, sessions
+				b.Fatal(err)
+			}
+			in0, out0 := h.metrics.WireBytes()
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for i := 1; i <= b.N; i++ {
+				if global, err = s.Run(context.Background(), global, i, i); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			cpu := (cpuTime() - cpu0) / time.Duration(b.N)
+			in1, out1 := h.metrics.WireBytes()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			h.fleet.Finish(ctx, global) // the clients stop
+			wire := float64(in1-in0+out1-out0) / float64(b.N)
+			least := 2 * 4 * float64(params) * float64(n)
+			b.ReportMetric(wire/1e6, "MB-wire/round")
+			b.ReportMetric(100*(wire/least-1), "%-over-minimum")
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/round")
+			b.ReportMetric(cpu.Seconds(), "server-cpu-s/round")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+// cpuTime returns the CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestBenchClients is BenchmarkRound's child process: clients that answer
+// every task at once with the model they were sent. It does nothing
+// unless the benchmark starts it.
+func TestBenchClients(t *testing.T) {
+	addr, dir := os.Getenv("FDRMFL_BENCH_ADDR"), os.Getenv("FDRMFL_BENCH_DIR")
+	if addr == "" {
+		t.Skip("run by BenchmarkRound")
+	}
+	ca, _ := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	toks, _ := os.ReadFile(filepath.Join(dir, "tokens"))
+	pool := certPoolOf(t, ca)
+	echo := fed.ClientFunc(func(_ context.Context, t fed.Task) (fed.Update, error) {
+		return fed.Update{Kind: fed.Fit, Weights: t.Global, N: 1}, nil // t.Global is this client's own copy
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	done := make(chan error)
+	list := strings.Split(string(toks), "\n")
+	for i, tok := range list {
+		cc, err := grpc.NewClient(addr, append(DialOptions(), grpc.WithTransportCredentials(ClientTLS(pool, nil)), grpc.WithPerRPCCredentials(Token{Value: tok}))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &Runner{Name: "client-" + strconv.Itoa(i+1), Client: echo, Conn: cc, RetryFor: time.Minute}
+		go func() { done <- r.Run(ctx); cc.Close() }()
+	}
+	for range list {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

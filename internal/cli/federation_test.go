@@ -1,0 +1,254 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fdrmfl/fdrmfl"
+	"github.com/fdrmfl/fdrmfl/fed/fedgrpc"
+	"github.com/fdrmfl/fdrmfl/internal/pki"
+	"github.com/fdrmfl/fdrmfl/model"
+	"github.com/fdrmfl/fdrmfl/train"
+)
+
+// study is a small federation on simulated data, quick to train.
+func study(rounds int) fdrmfl.Config {
+	return fdrmfl.Config{
+		Seed:       11,
+		Data:       fdrmfl.Data{Function: 1, Samples: 240, ValFraction: 0.15},
+		Federation: fdrmfl.Federation{Clients: 3, Rounds: rounds, Partition: "response", Mix: 0.2},
+		Model: model.Config{Latent: 16, Features: 4, Modalities: []model.Modality{
+			{Name: "image", Encoder: model.Encoder{Type: model.EncMLP, Hidden: []int{16}}},
+			{Name: "text", Encoder: model.Encoder{Type: model.EncMLP, Hidden: []int{16}}},
+			{Name: "vector", Encoder: model.Encoder{Type: model.EncMLP, Hidden: []int{16}}},
+		}},
+		Train: train.Config{Epochs: 1, BatchSize: 32},
+	}
+}
+
+// deployment is a server configuration and three client configurations
+// over TLS, with certificates and tokens in a temporary folder.
+type deployment struct {
+	dir     string
+	server  serverFile
+	clients []clientFile
+	log     *syncLog
+}
+
+func newDeployment(t *testing.T, cfg fdrmfl.Config) *deployment {
+	t.Helper()
+	d := &deployment{dir: t.TempDir(), log: &syncLog{}}
+	ca, err := pki.NewCA("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ca.Server("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, b []byte) {
+		if err := os.WriteFile(filepath.Join(d.dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ca.crt", ca.Cert)
+	write("server.crt", srv.Cert)
+	write("server.key", srv.Key)
+	d.server.Config = cfg
+	d.server.Server.TLS.Cert, d.server.Server.TLS.Key = "server.crt", "server.key"
+	d.server.Server.Heartbeat = duration(200 * time.Millisecond)
+	d.server.Server.JoinTimeout = duration(20 * time.Second)
+	for k := 1; k <= 3; k++ {
+		name := fmt.Sprintf("client-%d", k)
+		tok := pki.Token()
+		write(name+".token", []byte(tok+"\n"))
+		d.server.Server.Clients = append(d.server.Server.Clients, memberSpec{Name: name, TokenSHA256: fedgrpc.HashToken(tok)})
+		var c clientFile
+		c.Config = cfg // the same seed and partition: part k is the simulation's client k
+		c.Client = clientSection{Name: name, CA: "ca.crt", TokenFile: name + ".token", Part: k}
+		d.clients = append(d.clients, c)
+	}
+	return d
+}
+
+// serve runs the server on lis until it finishes or ctx is done.
+func (d *deployment) serve(ctx context.Context, t *testing.T, lis net.Listener, afterRound func(int)) error {
+	s, err := newFederationServer(d.server, filepath.Join(d.dir, "server.yaml"), filepath.Join(d.dir, "server"), false, slog.New(slog.NewTextHandler(d.log, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.afterRound = afterRound
+	return s.run(ctx, lis)
+}
+
+// startClients runs the three clients against addr; their results arrive
+// on the returned channel when they finish.
+func (d *deployment) startClients(ctx context.Context, addr string) <-chan clientOutcome {
+	out := make(chan clientOutcome, len(d.clients))
+	for _, f := range d.clients {
+		f.Client.Server = addr
+		c := &federationClient{file: f, config: filepath.Join(d.dir, f.Client.Name+".yaml"), out: filepath.Join(d.dir, f.Client.Name), log: slog.New(slog.NewTextHandler(d.log, nil))}
+		go func() {
+			res, err := c.run(ctx)
+			out <- clientOutcome{f.Client.Name, res, err}
+		}()
+	}
+	return out
+}
+
+type clientOutcome struct {
+	name string
+	res  *fdrmfl.Result
+	err  error
+}
+
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestFederationMatchesSimulate runs a server and three clients, each in
+// its own goroutine and talking TLS over 127.0.0.1, and checks that they
+// reach the model fdrmfl.Simulate reaches with the same seed, bit for
+// bit, and the same features on every client's test samples.
+func TestFederationMatchesSimulate(t *testing.T) {
+	cfg := study(2)
+	sim, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDeployment(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := d.startClients(ctx, lis.Addr().String())
+	if err := d.serve(ctx, t, lis, nil); err != nil {
+		t.Fatalf("%v\n%s", err, d.log)
+	}
+	_, weights, err := loadModel(filepath.Join(d.dir, "server", "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameBits(weights, sim.Weights) {
+		t.Fatalf("the federation's model differs from the simulation's\n%s", d.log)
+	}
+	for range d.clients {
+		o := <-results
+		if o.err != nil {
+			t.Fatalf("%s: %v", o.name, o.err)
+		}
+		var want fdrmfl.ClientResult
+		for _, c := range sim.Clients {
+			if c.Name == o.name {
+				want = c
+			}
+		}
+		got := o.res.Clients[0]
+		for s := range want.Splits {
+			if !sameBits(got.Splits[s].Z, want.Splits[s].Z) {
+				t.Fatalf("%s: %s features differ from the simulation's", o.name, want.Splits[s].Name)
+			}
+		}
+	}
+}
+
+// TestServerResumesFromCheckpoint stops the server (its context is
+// cancelled) right after round 2 of 4 and starts it again on the same
+// address: it resumes at round 3 from its checkpoint, the clients
+// reconnect, and the final model is the uninterrupted simulation's.
+func TestServerResumesFromCheckpoint(t *testing.T) {
+	cfg := study(4)
+	sim, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDeployment(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	results := d.startClients(ctx, addr)
+
+	first, stop := context.WithCancel(ctx)
+	err = d.serve(first, t, lis, func(r int) {
+		if r == 2 {
+			stop()
+		}
+	})
+	if err == nil {
+		t.Fatal("the stopped server reported success")
+	}
+	lis.Close()
+	var resumed []int
+	var mu sync.Mutex
+	lis, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.serve(ctx, t, lis, func(r int) { mu.Lock(); resumed = append(resumed, r); mu.Unlock() }); err != nil {
+		t.Fatalf("%v\n%s", err, d.log)
+	}
+	if fmt.Sprint(resumed) != "[3 4]" {
+		t.Fatalf("the restarted server ran rounds %v, want [3 4]", resumed)
+	}
+	m, weights, err := loadModel(filepath.Join(d.dir, "server", "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameBits(weights, sim.Weights) {
+		t.Fatalf("the resumed federation's model differs from the simulation's\n%s", d.log)
+	}
+	if m.Values != len(sim.Weights) {
+		t.Fatalf("manifest values %d", m.Values)
+	}
+	rounds, err := os.ReadFile(filepath.Join(d.dir, "server", "rounds.csv"))
+	if err != nil || strings.Count(string(rounds), "\n") != 5 {
+		t.Fatalf("rounds.csv holds\n%s\nwant a header and 4 rounds (%v)", rounds, err)
+	}
+	for range d.clients {
+		if o := <-results; o.err != nil {
+			t.Fatalf("%s: %v", o.name, o.err)
+		}
+	}
+}
+
+// syncLog collects log lines from many goroutines.
+type syncLog struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b)
+}
