@@ -38,6 +38,9 @@ func (tp *Tape[T]) BatchNorm(x, gamma, beta *Var[T], runMean, runVar []T, moment
 		panic(fmt.Sprintf("ag.BatchNorm: input %v has one value per channel; batch statistics need at least two", x.shape))
 	}
 	need := x.needGrad || (gamma != nil && gamma.needGrad) || (beta != nil && beta.needGrad)
+	if inner == 1 {
+		return tp.batchNormRows(x, gamma, beta, runMean, runVar, momentum, eps, train, need)
+	}
 	out := tp.newVar(x.shape, need)
 	xhat := tp.Buffer(x.Len())
 	invStd := tp.Buffer(c)
@@ -208,6 +211,103 @@ func (tp *Tape[T]) LayerNorm(x, gamma, beta *Var[T], eps float64) *Var[T] {
 					v *= gamma.data[i]
 				}
 				gx[r*d+i] += is * (v - mg - xh[i]*mgx)
+			}
+		}
+	})
+	return out
+}
+
+// batchNormRows is BatchNorm for B×C inputs, where each channel has one
+// value per sample: the statistics run down columns, so the loops go
+// along rows.
+func (tp *Tape[T]) batchNormRows(x, gamma, beta *Var[T], runMean, runVar []T, momentum, eps float64, train, need bool) *Var[T] {
+	bs, c := x.shape[0], x.shape[1]
+	out := tp.newVar(x.shape, need)
+	xhat := tp.Buffer(x.Len())
+	invStd := tp.Buffer(c)
+	mean := make([]float64, c)
+	variance := make([]float64, c)
+	if train {
+		for s := range bs {
+			for ch, v := range x.data[s*c : (s+1)*c] {
+				mean[ch] += float64(v)
+			}
+		}
+		for ch := range mean {
+			mean[ch] /= float64(bs)
+		}
+		for s := range bs {
+			for ch, v := range x.data[s*c : (s+1)*c] {
+				d := float64(v) - mean[ch]
+				variance[ch] += d * d
+			}
+		}
+		for ch := range variance {
+			variance[ch] /= float64(bs)
+			if runMean != nil && runVar != nil {
+				runMean[ch] = T((1-momentum)*float64(runMean[ch]) + momentum*mean[ch])
+				runVar[ch] = T((1-momentum)*float64(runVar[ch]) + momentum*variance[ch]*float64(bs)/float64(bs-1))
+			}
+		}
+	} else {
+		for ch := range c {
+			mean[ch], variance[ch] = float64(runMean[ch]), float64(runVar[ch])
+		}
+	}
+	m := tp.Buffer(c)
+	gm, bt := tp.Buffer(c), tp.Buffer(c)
+	for ch := range c {
+		invStd[ch] = T(1 / math.Sqrt(variance[ch]+eps))
+		m[ch] = T(mean[ch])
+		gm[ch], bt[ch] = 1, 0
+		if gamma != nil {
+			gm[ch] = gamma.data[ch]
+		}
+		if beta != nil {
+			bt[ch] = beta.data[ch]
+		}
+	}
+	for s := range bs {
+		xs, xh, y := x.data[s*c:(s+1)*c], xhat[s*c:(s+1)*c], out.data[s*c:(s+1)*c]
+		for ch, v := range xs {
+			h := (v - m[ch]) * invStd[ch]
+			xh[ch] = h
+			y[ch] = gm[ch]*h + bt[ch]
+		}
+	}
+	tp.record(out, func(g []T) {
+		sg, sgx := tp.allocZero(c), tp.allocZero(c)
+		for s := range bs {
+			gr, xh := g[s*c:(s+1)*c], xhat[s*c:(s+1)*c]
+			for ch, v := range gr {
+				sg[ch] += v
+				sgx[ch] += v * xh[ch]
+			}
+		}
+		if gamma != nil && gamma.needGrad {
+			addTo(tp.gradOf(gamma), sgx)
+		}
+		if beta != nil && beta.needGrad {
+			addTo(tp.gradOf(beta), sg)
+		}
+		if !x.needGrad {
+			return
+		}
+		gx := tp.gradOf(x)
+		k := tp.Buffer(c)
+		for ch := range c {
+			k[ch] = gm[ch] * invStd[ch]
+			if train {
+				sg[ch] /= T(bs)
+				sgx[ch] /= T(bs)
+			} else {
+				sg[ch], sgx[ch] = 0, 0
+			}
+		}
+		for s := range bs {
+			gr, xh, d := g[s*c:(s+1)*c], xhat[s*c:(s+1)*c], gx[s*c:(s+1)*c]
+			for ch, v := range gr {
+				d[ch] += k[ch] * (v - sg[ch] - xh[ch]*sgx[ch])
 			}
 		}
 	})

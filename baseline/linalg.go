@@ -1,6 +1,8 @@
 package baseline
 
 import (
+	"github.com/fdrmfl/fdrmfl/internal/linalg"
+
 	"math"
 
 	"gonum.org/v1/gonum/mat"
@@ -39,17 +41,35 @@ func rankTol(top float64, n, p int) float64 {
 // gramBasis returns the eigenvalues λ_1 ≥ … ≥ λ_r > tol of xᵀx and the
 // matching unit eigenvectors (p×r). It decomposes the smaller of xᵀx
 // (p×p) and xxᵀ (n×n); from the latter v_j = xᵀu_j / √λ_j. Eigenvalues at
-// rounding level (rankTol) are dropped, so r is the numerical rank.
-func gramBasis(x *mat.Dense) (lam []float64, v *mat.Dense, ok bool) {
+// rounding level (rankTol) are dropped, so r is the numerical rank. With
+// want > 0 only that many leading pairs are needed; when they are few
+// against the matrix size they are found by subspace iteration
+// (internal/linalg) instead of a full decomposition, and large Gram
+// matrices are formed on the float32 GEMM.
+func gramBasis(x *mat.Dense, want int) (lam []float64, v *mat.Dense, ok bool) {
 	n, p := x.Dims()
+	m := min(n, p)
 	var g mat.SymDense
-	if n >= p {
+	large := m >= largeP/2 && n*p >= 1<<17
+	if large && x.RawMatrix().Stride != p {
+		x = mat.DenseCopyOf(x)
+	}
+	switch {
+	case large && n >= p:
+		g = *mat.NewSymDense(p, linalg.CrossProduct(x.RawMatrix().Data, n, p))
+	case large:
+		g = *mat.NewSymDense(n, linalg.Outer(x.RawMatrix().Data, n, p))
+	case n >= p:
 		g.SymOuterK(1, x.T())
-	} else {
+	default:
 		g.SymOuterK(1, x)
 	}
-	vals, vecs, ok := eigDesc(&g)
-	if !ok {
+	var vals []float64
+	var vecs *mat.Dense
+	if want > 0 && large && want+8 <= m/4 {
+		vv, vc := linalg.TopK(g.RawSymmetric().Data, m, want, 1)
+		vals, vecs = vv, mat.NewDense(m, want, vc)
+	} else if vals, vecs, ok = eigDesc(&g); !ok {
 		return nil, nil, false
 	}
 	r := numRank(vals, n, p)

@@ -50,7 +50,7 @@ func (m *PCA) Fit(x *mat.Dense) error {
 	}
 	mean, sd := columnScale(x, m.Standardize)
 	xc := centre(x, mean, sd)
-	lam, v, ok := gramBasis(xc)
+	lam, v, ok := gramBasis(xc, m.Components)
 	if !ok {
 		return errorf(fn, "eigendecomposition failed")
 	}
@@ -179,7 +179,7 @@ func (m *TruncatedSVD) Fit(x *mat.Dense) error {
 		m.Mean, m.Scale = columnScale(x, true)
 		xs = centre(x, m.Mean, m.Scale)
 	}
-	lam, v, ok := gramBasis(xs)
+	lam, v, ok := gramBasis(xs, m.Components)
 	if !ok {
 		return errorf(fn, "eigendecomposition failed")
 	}
@@ -272,7 +272,7 @@ func (m *RandomProjection) Transform(x *mat.Dense) (*mat.Dense, error) {
 // the full decomposition should be used instead.
 func leadingBasis(g mat.Symmetric, fixed int, share float64) (lam []float64, v *mat.Dense, ok bool) {
 	p := g.SymmetricDim()
-	if p < largeP/2 || fixed > 0 {
+	if p < largeP/2 || fixed+8 > p/4 {
 		return nil, nil, false
 	}
 	full := make([]float64, p*p)
@@ -281,6 +281,10 @@ func leadingBasis(g mat.Symmetric, fixed int, share float64) (lam []float64, v *
 			x := g.At(i, j)
 			full[i*p+j], full[j*p+i] = x, x
 		}
+	}
+	if fixed > 0 {
+		vals, vecs := linalg.TopK(full, p, fixed, 1)
+		return vals, mat.NewDense(p, fixed, vecs), true
 	}
 	vals, vecs, ok := linalg.TopEigen(full, p, share, p/8, 1)
 	if !ok {

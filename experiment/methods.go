@@ -18,13 +18,6 @@ import (
 	"github.com/fdrmfl/fdrmfl/train"
 )
 
-// maxFedPCA bounds the inputs of a modality for federated PCA: its
-// statistics are p×p per client, and where the components needed for 90 %
-// of the variance are many (the simulation's 3072-value noise image needs
-// hundreds) only a full p×p eigendecomposition finds them, which takes
-// minutes at p = 3072.
-const maxFedPCA = 1024
-
 // features are one client's training and test features with responses.
 type features struct {
 	train, test   *mat.Dense
@@ -68,20 +61,35 @@ func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string) (*un
 		ur.timings = append(ur.timings, Timing{Unit: u, Method: m, Seconds: time.Since(start).Seconds()})
 	}
 	raw := rawClients(p, t.Data)
-	pcaDims := map[[2]int]int{} // (client, modality) → components of its PCA
-	for _, m := range []string{MPCA, MTSVD, MRP, MVAE, MFedPCA, MPLS, MRidge} {
+	d := s.FDRMFL.Model.Features
+	var stats *clientStats // the clients' statistics, shared by the federated baselines
+	for _, m := range []string{MPCA, MPCA90, MTSVD, MRP, MVAE, MFedPCA, MPLS, MRidge} {
 		if !has(m) {
 			continue
 		}
 		start := time.Now()
 		var err error
+		if stats == nil && (m == MFedPCA || m == MPLS || m == MRidge) {
+			if stats, err = newClientStats(u, raw); err != nil {
+				return nil, fmt.Errorf("%s: %w", m, err)
+			}
+		}
 		switch m {
 		case MPLS, MRidge:
-			err = ur.federatedRegression(u, m, clients, raw)
-		default:
+			err = ur.federatedRegression(u, m, clients, raw, stats)
+		case MFedPCA:
 			var fs []features
-			if fs, err = extract(m, u, raw, pcaDims); err == nil && fs != nil {
+			if fs, err = fedPCA(raw, stats, d); err == nil {
 				err = ur.judge(u, m, clients, fs, []string{RegForest, RegRidge})
+			}
+		default:
+			regs := []string{RegForest, RegRidge}
+			if m == MPCA90 {
+				regs = []string{RegForest} // the author's protocol; ridge on hundreds of components adds nothing
+			}
+			var fs []features
+			if fs, err = extract(m, u, raw, d, s.VAEEpochs); err == nil {
+				err = ur.judge(u, m, clients, fs, regs)
 			}
 		}
 		if err != nil {
@@ -197,125 +205,88 @@ func concatCols(ms []*mat.Dense) *mat.Dense {
 }
 
 // extract fits a classical feature extractor per client (or federated,
-// for PCA) and returns each client's features. It returns nil features for
-// a method that does not apply to these data. pcaDims remembers the size
-// of each client's PCA per modality, which the random projection matches.
-func extract(m string, u Unit, raw []rawClient, pcaDims map[[2]int]int) ([]features, error) {
+// for PCA) and returns each client's features. Every extractor gives d
+// features, the size of FDRMFL's Z, from all modalities side by side,
+// except MPCA90, the author's rule: per modality, the components that
+// explain 90 % of its variance. It returns nil features for a method that
+// does not apply to these data.
+func extract(m string, u Unit, raw []rawClient, d, vaeEpochs int) ([]features, error) {
 	out := make([]features, len(raw))
 	seed := unitSeed(u)
-	if m == MFedPCA {
-		return fedPCA(raw)
-	}
 	for k, c := range raw {
-		var tr, te []*mat.Dense
+		if m == MPCA90 {
+			var tr, te []*mat.Dense
+			for mi := range c.train {
+				pca := &baseline.PCA{Variance: 0.9}
+				if err := pca.Fit(c.train[mi]); err != nil {
+					return nil, fmt.Errorf("client %d modality %d: %w", k+1, mi, err)
+				}
+				a, err := pca.Transform(c.train[mi])
+				if err != nil {
+					return nil, err
+				}
+				b, err := pca.Transform(c.test[mi])
+				if err != nil {
+					return nil, err
+				}
+				tr, te = append(tr, a), append(te, b)
+			}
+			out[k] = features{train: concatCols(tr), test: concatCols(te), yTrain: c.yTrain, yTest: c.yTest}
+			continue
+		}
+		x, xt := concatCols(c.train), concatCols(c.test)
+		n, p := x.Dims()
+		nt, _ := xt.Dims()
+		dd := min(d, n-1, p)
+		var e baseline.Extractor
 		switch m {
 		case MVAE:
-			x := concatCols(c.train)
-			n, p := x.Dims()
-			v, err := vae.Fit(f32(x), n, p, vae.Config{}, seed+uint64(k))
+			v, err := vae.Fit(f32(x), n, p, vae.Config{Latent: d, Epochs: vaeEpochs}, seed+uint64(k))
 			if err != nil {
 				return nil, err
 			}
 			ztr, _ := v.Encode(f32(x), n)
-			xt := concatCols(c.test)
-			nt, _ := xt.Dims()
 			zte, _ := v.Encode(f32(xt), nt)
 			out[k] = features{train: dense(ztr, n), test: dense(zte, nt), yTrain: c.yTrain, yTest: c.yTest}
 			continue
+		case MPCA:
+			e = &baseline.PCA{Components: dd}
+		case MTSVD:
+			e = &baseline.TruncatedSVD{Components: dd}
+		case MRP:
+			e = &baseline.RandomProjection{Components: d, Seed: seed + uint64(k)}
 		}
-		for mi := range c.train {
-			var e baseline.Extractor
-			switch m {
-			case MPCA:
-				e = &baseline.PCA{Variance: 0.9}
-			case MTSVD:
-				e = &baseline.TruncatedSVD{Energy: 0.9}
-			case MRP:
-				dims, ok := pcaDims[[2]int{k, mi}]
-				if !ok {
-					pca := &baseline.PCA{Variance: 0.9}
-					if err := pca.Fit(c.train[mi]); err != nil {
-						return nil, err
-					}
-					_, dims = pca.Basis.Dims()
-				}
-				e = &baseline.RandomProjection{Components: dims, Seed: seed + uint64(100*k+mi)}
-			}
-			if err := e.Fit(c.train[mi]); err != nil {
-				return nil, fmt.Errorf("client %d modality %d: %w", k+1, mi, err)
-			}
-			if pca, ok := e.(*baseline.PCA); ok {
-				_, pcaDims[[2]int{k, mi}] = pca.Basis.Dims()
-			}
-			a, err := e.Transform(c.train[mi])
-			if err != nil {
-				return nil, err
-			}
-			b, err := e.Transform(c.test[mi])
-			if err != nil {
-				return nil, err
-			}
-			tr, te = append(tr, a), append(te, b)
+		if err := e.Fit(x); err != nil {
+			return nil, fmt.Errorf("client %d: %w", k+1, err)
 		}
-		out[k] = features{train: concatCols(tr), test: concatCols(te), yTrain: c.yTrain, yTest: c.yTest}
-	}
-	return out, nil
-}
-
-// fedPCA fits PCA per modality on the clients' merged statistics.
-func fedPCA(raw []rawClient) ([]features, error) {
-	out := make([]features, len(raw))
-	for mi := range raw[0].train {
-		if _, p := raw[0].train[mi].Dims(); p > maxFedPCA {
-			return nil, nil
-		}
-		var stats []*baseline.SuffStats
-		for _, c := range raw {
-			n, _ := c.train[mi].Dims()
-			s, err := baseline.NewSuffStats(c.train[mi], mat.NewDense(n, 1, c.yTrain))
-			if err != nil {
-				return nil, err
-			}
-			stats = append(stats, s)
-		}
-		merged, err := baseline.MergeStats(stats...)
+		a, err := e.Transform(x)
 		if err != nil {
 			return nil, err
 		}
-		pca := &baseline.PCA{Variance: 0.9}
-		if err := pca.FitStats(merged); err != nil {
+		b, err := e.Transform(xt)
+		if err != nil {
 			return nil, err
 		}
-		for k, c := range raw {
-			a, err := pca.Transform(c.train[mi])
-			if err != nil {
-				return nil, err
-			}
-			b, err := pca.Transform(c.test[mi])
-			if err != nil {
-				return nil, err
-			}
-			if out[k].train == nil {
-				out[k] = features{train: a, test: b, yTrain: c.yTrain, yTest: c.yTest}
-			} else {
-				out[k].train, out[k].test = concatCols([]*mat.Dense{out[k].train, a}), concatCols([]*mat.Dense{out[k].test, b})
-			}
-		}
+		out[k] = features{train: a, test: b, yTrain: c.yTrain, yTest: c.yTest}
 	}
 	return out, nil
 }
 
-// federatedRegression fits federated ridge or PLS on every modality's
-// inputs from the clients' fold statistics and predicts each client's
-// test set. Each client splits its rows into k folds and sends one set of
-// statistics per fold; the server merges fold f of every client (pooled
-// k-fold CV stratified by client), chooses α or the number of components,
-// and refits on everything.
-func (ur *unitResult) federatedRegression(u Unit, m string, clients []fdrmfl.ClientSplit, raw []rawClient) error {
+// clientStats are the clients' sufficient statistics of all modalities
+// side by side: each client splits its rows into k folds and sends one set
+// per fold, and the server merges fold f of every client (pooled k-fold CV
+// stratified by client). Their merge is everything.
+type clientStats struct {
+	folds [][]*baseline.SuffStats
+	total *baseline.SuffStats
+	p     int
+}
+
+func newClientStats(u Unit, raw []rawClient) (*clientStats, error) {
 	_, p := concatCols(raw[0].train).Dims()
 	k := 5
 	if p > 2048 {
-		k = 3 // each fold costs a p×p factorisation per candidate
+		k = 3 // each fold costs a p×p factorisation per ridge candidate
 	}
 	merged := make([]*baseline.SuffStats, k)
 	for c, rc := range raw {
@@ -324,33 +295,69 @@ func (ur *unitResult) federatedRegression(u Unit, m string, clients []fdrmfl.Cli
 		folds := baseline.KFold(n, min(k, n), unitSeed(u)+uint64(c))
 		fs, err := baseline.FoldStats(x, mat.NewDense(n, 1, rc.yTrain), folds)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for f, s := range fs {
 			if merged[f] == nil {
 				merged[f] = &baseline.SuffStats{}
 			}
 			if err := merged[f].Merge(s); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	var folds [][]*baseline.SuffStats
+	cs := &clientStats{total: &baseline.SuffStats{}, p: p}
 	for _, s := range merged {
 		if s != nil && s.N > 0 {
-			folds = append(folds, []*baseline.SuffStats{s})
+			cs.folds = append(cs.folds, []*baseline.SuffStats{s})
+			if err := cs.total.Merge(s); err != nil {
+				return nil, err
+			}
 		}
 	}
+	return cs, nil
+}
+
+// fedPCA fits d principal components of all modalities side by side on the
+// clients' merged statistics (no rows leave a client) and projects each
+// client's samples.
+func fedPCA(raw []rawClient, stats *clientStats, d int) ([]features, error) {
+	pca := &baseline.PCA{Components: min(d, stats.total.N-1, stats.p)}
+	if err := pca.FitStats(stats.total); err != nil {
+		return nil, err
+	}
+	out := make([]features, len(raw))
+	for k, c := range raw {
+		a, err := pca.Transform(concatCols(c.train))
+		if err != nil {
+			return nil, err
+		}
+		b, err := pca.Transform(concatCols(c.test))
+		if err != nil {
+			return nil, err
+		}
+		out[k] = features{train: a, test: b, yTrain: c.yTrain, yTest: c.yTest}
+	}
+	return out, nil
+}
+
+// federatedRegression fits federated ridge or PLS from the clients' fold
+// statistics — choosing α or the number of components by the pooled CV,
+// then refitting on everything — and predicts each client's test set.
+func (ur *unitResult) federatedRegression(u Unit, m string, clients []fdrmfl.ClientSplit, raw []rawClient, stats *clientStats) error {
 	var reg interface {
 		FitFolds([][]*baseline.SuffStats) error
 		Predict(*mat.Dense) ([]float64, error)
 	}
-	if m == MRidge {
-		reg = &baseline.Ridge{Alphas: baseline.LogSpace(-2, 4, 7)}
-	} else {
+	switch {
+	case m == MPLS:
 		reg = &baseline.PLS{MaxComponents: 10}
+	case stats.p > 2048:
+		reg = &baseline.Ridge{Alphas: baseline.LogSpace(0, 4, 5)}
+	default:
+		reg = &baseline.Ridge{Alphas: baseline.LogSpace(-2, 4, 7)}
 	}
-	if err := reg.FitFolds(folds); err != nil {
+	if err := reg.FitFolds(stats.folds); err != nil {
 		return err
 	}
 	var pool [][2][]float64
@@ -407,8 +414,10 @@ func (ur *unitResult) judge(u Unit, m string, clients []fdrmfl.ClientSplit, fs [
 func (ur *unitResult) add(u Unit, m, reg, client string, y, pred []float64) {
 	mse, r2 := errors(y, pred)
 	ur.rows = append(ur.rows, Row{Unit: u, Method: m, Regressor: reg, Client: client, N: len(y), MSE: mse, R2: r2})
-	for i := range y {
-		ur.preds = append(ur.preds, Prediction{Unit: u, Method: m, Regressor: reg, Client: client, Y: y[i], Pred: pred[i]})
+	if u.Seed == 1 { // one repetition's predictions serve the plots
+		for i := range y {
+			ur.preds = append(ur.preds, Prediction{Unit: u, Method: m, Regressor: reg, Client: client, Y: y[i], Pred: pred[i]})
+		}
 	}
 }
 

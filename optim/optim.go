@@ -7,6 +7,8 @@ package optim
 import (
 	"fmt"
 	"math"
+
+	"github.com/fdrmfl/fdrmfl/internal/vec"
 )
 
 // Optimizer updates weights in place from their gradients.
@@ -206,8 +208,10 @@ func (o *Adam) Restore(s Snapshot) error {
 // returns the norm before clipping.
 func ClipGradNorm(grads []float32, maxNorm float64) float64 {
 	var s float64
-	for _, g := range grads {
-		s += float64(g) * float64(g)
+	for start := 0; start < len(grads); start += 4096 { // float32 blocks, float64 across
+		blk := grads[start:min(start+4096, len(grads))]
+		_, d := vec.SumDot(blk, blk)
+		s += float64(d)
 	}
 	norm := math.Sqrt(s)
 	if c := maxNorm / (norm + 1e-6); c < 1 {

@@ -32,6 +32,7 @@ func commands() []command {
 		{"server", "run the server of a real federation (clients dial in over TLS)", runServer},
 		{"client", "run one client of a real federation with its own data", runClient},
 		{"certs", "make a development CA, server and client certificates and tokens", runCerts},
+		{"reproduce", "run the paper's experiments with repeated splits and write tables and plots", runReproduce},
 		{"config", "print the configuration file format with every default", runConfig},
 		{"bench", "time the engine on the benchmark tasks (bench engine)", runBench},
 	}

@@ -109,9 +109,12 @@ func Factor(a []float64, p int, shift float64) (*Cholesky, error) {
 		for i := range rest {
 			copy(l[(k+b+i)*p+k:(k+b+i)*p+k+b], tmp[i*b:(i+1)*b])
 		}
-		// Trailing update: A22 −= L21·L21ᵀ (the whole block; only its lower
-		// triangle is used later).
-		gemm.Sgemm(false, true, rest, rest, b, -1, l[(k+b)*p+k:], p, l[(k+b)*p+k:], p, 1, l[(k+b)*p+k+b:], p)
+		// Trailing update of the lower triangle, A22 −= L21·L21ᵀ, one block
+		// column at a time (rows from the diagonal down).
+		for j := k + b; j < p; j += nb {
+			w := min(nb, p-j)
+			gemm.Sgemm(false, true, p-j, w, b, -1, l[j*p+k:], p, l[j*p+k:], p, 1, l[j*p+j:], p)
+		}
 	}
 	return &Cholesky{p: p, l: l}, nil
 }
@@ -127,12 +130,12 @@ func (c *Cholesky) solve32(x []float64) {
 		}
 		x[i] = s / float64(l[i*p+i])
 	}
-	for i := p - 1; i >= 0; i-- { // Lᵀ z = y
-		s := x[i]
-		for t := i + 1; t < p; t++ {
-			s -= float64(l[t*p+i]) * x[t]
+	for i := p - 1; i >= 0; i-- { // Lᵀ z = y, by columns of Lᵀ (rows of L)
+		x[i] /= float64(l[i*p+i])
+		xi := x[i]
+		for t, v := range l[i*p : i*p+i] {
+			x[t] -= float64(v) * xi
 		}
-		x[i] = s / float64(l[i*p+i])
 	}
 }
 
@@ -153,7 +156,11 @@ func (c *Cholesky) Solve(a []float64, shift float64, b []float64, q int) []float
 		xj := append([]float64(nil), col...)
 		c.solve32(xj)
 		prev := math.Inf(1)
-		for range 10 {
+		var bn float64
+		for _, v := range col {
+			bn += v * v
+		}
+		for range 6 {
 			var rn float64
 			for i := range p { // r = b − (a + shift·I)·x
 				s := col[i] - shift*xj[i]
@@ -164,7 +171,7 @@ func (c *Cholesky) Solve(a []float64, shift float64, b []float64, q int) []float
 				r[i] = s
 				rn += s * s
 			}
-			if rn >= prev*0.25 || rn == 0 {
+			if rn >= prev*0.25 || rn <= 1e-26*bn {
 				break
 			}
 			prev = rn
@@ -183,27 +190,25 @@ func (c *Cholesky) Solve(a []float64, shift float64, b []float64, q int) []float
 // TopEigen returns the leading eigenvalues (descending) and eigenvectors
 // (p×k row-major, one per column) of the symmetric positive semi-definite
 // p×p matrix a, as many as it takes for the eigenvalues to reach share of
-// the trace (share ≥ 1: all of them). It uses block subspace iteration with
-// Rayleigh–Ritz, the block growing until it holds the wanted share, with
-// products on the float32 GEMM and the small problems in float64. It
-// returns ok = false when the block would exceed maxBlock; the caller then
-// needs a full eigendecomposition.
+// the trace. It uses block subspace iteration with Rayleigh–Ritz, the
+// block growing until it holds the wanted share, with the products on the
+// float32 GEMM (eigenvalues and vectors are accurate to about 1e-6
+// relative) and the small problems in float64. It returns ok = false when
+// the block would exceed maxBlock; the caller then needs a full
+// eigendecomposition.
 func TopEigen(a []float64, p int, share float64, maxBlock int, seed uint64) (vals []float64, vecs []float64, ok bool) {
 	var trace float64
 	for i := range p {
 		trace += a[i*p+i]
 	}
 	if trace <= 0 {
-		return nil, nil, p <= maxBlock
+		return nil, nil, false
 	}
-	a32 := make([]float32, p*p)
-	for i, v := range a {
-		a32[i] = float32(v)
-	}
+	a32 := toFloat32(a)
 	r := newRand(seed)
 	b := min(p, 8)
 	for {
-		vals, vecs = subspace(a, a32, p, b, r)
+		vals, vecs = subspace(a32, p, b, r)
 		var sum float64
 		k := 0
 		for k < len(vals) && sum < share*trace {
@@ -221,43 +226,74 @@ func TopEigen(a []float64, p int, share float64, maxBlock int, seed uint64) (val
 	}
 }
 
+// TopK returns the k leading eigenvalues (descending) and eigenvectors
+// (p×k) of the symmetric positive semi-definite p×p matrix a, by block
+// subspace iteration as TopEigen.
+func TopK(a []float64, p, k int, seed uint64) (vals []float64, vecs []float64) {
+	b := min(p, k+max(8, k/4))
+	vals, vecs = subspace(toFloat32(a), p, b, newRand(seed))
+	return vals[:k], keepCols(vecs, p, b, k)
+}
+
+func toFloat32(a []float64) []float32 {
+	out := make([]float32, len(a))
+	for i, v := range a {
+		out[i] = float32(v)
+	}
+	return out
+}
+
 // subspace runs block subspace iteration with b vectors to convergence and
-// returns the Ritz values (descending) and vectors.
-func subspace(a []float64, a32 []float32, p, b int, r *rng) ([]float64, []float64) {
+// returns the Ritz values (descending) and vectors (p×b).
+func subspace(a32 []float32, p, b int, r *rng) ([]float64, []float64) {
 	v := make([]float64, p*b)
 	for i := range v {
 		v[i] = r.norm()
 	}
 	orthonormalize(v, p, b)
-	w32 := make([]float32, p*b)
 	v32 := make([]float32, p*b)
-	var prev []float64
-	for iter := 0; iter < 300; iter++ {
+	w32 := make([]float32, p*b)
+	w := make([]float64, p*b)
+	var prev, vals []float64
+	for range 150 {
 		for i, x := range v {
 			v32[i] = float32(x)
 		}
 		gemm.Sgemm(false, false, p, b, p, 1, a32, p, v32, b, 0, w32, b) // W = A·V
 		for i, x := range w32 {
-			v[i] = float64(x)
+			w[i] = float64(x)
 		}
-		orthonormalize(v, p, b)
-		vals, rot := ritz(a, v, p, b)
-		v = mulSmall(v, rot, p, b)
+		var rot []float64
+		vals, rot = ritz(v, w, p, b) // H = VᵀAV = R·Λ·Rᵀ
 		if prev != nil && converged(prev, vals) {
-			return vals, v
+			return vals, mulSmall(v, rot, p, b)
 		}
 		prev = vals
+		v = mulSmall(w, rot, p, b) // A·V·R spans the next subspace
+		orthonormalize(v, p, b)
 	}
-	vals, _ := ritz(a, v, p, b)
 	return vals, v
 }
 
 func converged(prev, cur []float64) bool {
 	top := max(cur[0], 1e-300)
 	for i := range cur {
-		if math.Abs(cur[i]-prev[i]) > 1e-10*top {
+		if math.Abs(cur[i]-prev[i]) > 1e-6*top {
 			return false
 		}
 	}
 	return true
+}
+
+// Outer returns the n×n matrix XXᵀ of the n×p row-major x, in float64,
+// computed by the float32 GEMM.
+func Outer(x []float64, n, p int) []float64 {
+	x32 := toFloat32(x)
+	c := make([]float32, n*n)
+	gemm.Sgemm(false, true, n, n, p, 1, x32, p, x32, p, 0, c, n)
+	out := make([]float64, n*n)
+	for i, v := range c {
+		out[i] = float64(v)
+	}
+	return out
 }

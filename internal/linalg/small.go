@@ -36,26 +36,15 @@ func orthonormalize(v []float64, p, b int) {
 	}
 }
 
-// ritz returns the eigenvalues (descending) of H = VᵀAV and its
-// eigenvectors as a b×b row-major rotation.
-func ritz(a, v []float64, p, b int) ([]float64, []float64) {
-	av := make([]float64, p*b)
-	for i := range p {
-		row := a[i*p : (i+1)*p]
-		for j := range b {
-			var s float64
-			for t, x := range row {
-				s += x * v[t*b+j]
-			}
-			av[i*b+j] = s
-		}
-	}
+// ritz returns the eigenvalues (descending) of H = VᵀW, with W = A·V, and
+// its eigenvectors as a b×b row-major rotation.
+func ritz(v, w []float64, p, b int) ([]float64, []float64) {
 	h := mat.NewSymDense(b, nil)
 	for j := range b {
 		for k := j; k < b; k++ {
 			var s float64
 			for i := range p {
-				s += v[i*b+j] * av[i*b+k]
+				s += v[i*b+j] * w[i*b+k]
 			}
 			h.SetSym(j, k, s)
 		}

@@ -1,0 +1,264 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/fdrmfl/fdrmfl"
+	"github.com/fdrmfl/fdrmfl/experiment"
+	"github.com/fdrmfl/fdrmfl/experiment/report"
+)
+
+func runReproduce(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "reproduce", "[flags] NAME... | all", `
+Runs the paper's experiments (method.md §5) with repeated random splits and
+writes a results folder: every measurement (rows.csv, rows.json), the
+summary (summary.csv), markdown tables of mean ± sd with the best in bold
+(tables.md), plots (plots/*.png: R² per method with error bars, predicted
+against observed, training loss per round) and timings.
+
+Experiments: sim1 sim2 sim3 (simulation functions), tecator-p1 tecator-p2,
+corn-p1 corn-p2 (P1: spectrum + the other responses; P2: spectra only), or
+all. With --config, the study runs on any dataset in the CSV layout that the
+file's data section describes (its model and train sections set FDRMFL, and
+a "study" section sets name, splits, seeds, clients and test_fraction).`)
+	out := fs.String("out", "results", "output `folder`")
+	dataDir := fs.String("data", "../shared/data", "`folder` of the NIR datasets (tecator/, corn/)")
+	seeds := fs.Int("seeds", 0, "repetitions per split (0: each experiment's own, 10 or 20)")
+	workers := fs.Int("workers", 0, "repetitions run at once (0: all cores); results do not depend on it")
+	config := fs.String("config", "", "a study of your own data (YAML with data, model, train and study sections)")
+	methods := fs.String("methods", "", "comma-separated methods to run (default: all)")
+	if err := fs.Parse(args); err != nil {
+		if err.Error() == "flag: help requested" {
+			return errHelp
+		}
+		return err
+	}
+	var specs []experiment.Spec
+	if *config != "" {
+		spec, root, err := loadStudy(*config)
+		if err != nil {
+			return err
+		}
+		specs = append(specs, spec)
+		*dataDir = root
+	}
+	if fs.NArg() > 0 {
+		more, err := experiment.Lookup(fs.Args())
+		if err != nil {
+			return err
+		}
+		specs = append(specs, more...)
+	}
+	if len(specs) == 0 {
+		return fmt.Errorf("name the experiments to run (or all), or give --config")
+	}
+	opt := experiment.Options{FS: os.DirFS(*dataDir), Seeds: *seeds, Workers: *workers}
+	if *methods != "" {
+		for _, m := range strings.Split(*methods, ",") {
+			opt.Methods = append(opt.Methods, strings.TrimSpace(m))
+		}
+	}
+	w := *workers
+	if w <= 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	var names []string
+	for _, s := range specs {
+		names = append(names, s.Name)
+	}
+	fmt.Fprintf(e.stdout, "fdrmfl reproduce: %s, %d at once, into %s\n", strings.Join(names, " "), w, *out)
+	opt.Progress = func(done, total int, u experiment.Unit, elapsed time.Duration) {
+		eta := time.Duration(float64(elapsed) / float64(done) * float64(total-done))
+		fmt.Fprintf(e.stdout, "[%4d/%d] %-40s elapsed %-9s left ~%s\n", done, total, u, elapsed.Round(time.Second), eta.Round(time.Second))
+	}
+	res, err := experiment.Run(ctx, specs, opt)
+	if err != nil {
+		return err
+	}
+	if err := writeResults(*out, res, specs); err != nil {
+		return fmt.Errorf("writing %s: %w", *out, err)
+	}
+	fmt.Fprintf(e.stdout, "done in %s; tables in %s\n", res.Elapsed.Round(time.Second), filepath.Join(*out, "tables.md"))
+	return nil
+}
+
+// loadStudy reads a study configuration: fdrmfl's configuration plus a
+// "study" section.
+func loadStudy(path string) (experiment.Spec, string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return experiment.Spec{}, "", err
+	}
+	var doc struct {
+		Study experiment.Study `yaml:"study"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return experiment.Spec{}, "", fmt.Errorf("%s: %w", path, err)
+	}
+	// The rest is an ordinary configuration; remove the study section so
+	// that the strict parser accepts it.
+	var node yaml.Node
+	if err := yaml.Unmarshal(b, &node); err != nil {
+		return experiment.Spec{}, "", fmt.Errorf("%s: %w", path, err)
+	}
+	if len(node.Content) > 0 {
+		m := node.Content[0]
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == "study" {
+				m.Content = append(m.Content[:i], m.Content[i+2:]...)
+				break
+			}
+		}
+	}
+	rest, err := yaml.Marshal(&node)
+	if err != nil {
+		return experiment.Spec{}, "", err
+	}
+	var cfg fdrmfl.Config
+	if err := parseConfig(path, rest, &cfg); err != nil {
+		return experiment.Spec{}, "", err
+	}
+	root := cfg.Data.Root
+	if root != "" && !filepath.IsAbs(root) {
+		root = filepath.Join(filepath.Dir(path), root)
+	}
+	if root == "" {
+		root = "."
+	}
+	spec, err := experiment.Custom(cfg, doc.Study)
+	if err != nil {
+		return experiment.Spec{}, "", fmt.Errorf("%s: %w", path, err)
+	}
+	return spec, root, nil
+}
+
+// writeResults writes the results folder.
+func writeResults(dir string, res *experiment.Results, specs []experiment.Spec) error {
+	rows := [][]string{{"experiment", "task", "split", "seed", "method", "regressor", "client", "n", "mse", "r2"}}
+	for _, r := range res.Rows {
+		rows = append(rows, []string{r.Experiment, r.Task, r.Split, strconv.Itoa(r.Seed), r.Method, r.Regressor, r.Client,
+			strconv.Itoa(r.N), ff(r.MSE), ff(r.R2)})
+	}
+	if err := writeCSV(filepath.Join(dir, "rows.csv"), rows); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, "rows.json"), res.Rows); err != nil {
+		return err
+	}
+	cells := report.Summarize(res.Rows)
+	sum := [][]string{{"experiment", "task", "split", "method", "regressor", "runs", "r2_mean", "r2_sd", "mse_mean", "mse_sd"}}
+	for _, c := range cells {
+		sum = append(sum, []string{c.Experiment, c.Task, c.Split, c.Method, c.Regressor, strconv.Itoa(c.Runs),
+			ff(c.R2Mean), ff(c.R2SD), ff(c.MSEMean), ff(c.MSESD)})
+	}
+	if err := writeCSV(filepath.Join(dir, "summary.csv"), sum); err != nil {
+		return err
+	}
+	tim := [][]string{{"experiment", "task", "split", "seed", "method", "seconds"}}
+	for _, t := range res.Timings {
+		tim = append(tim, []string{t.Experiment, t.Task, t.Split, strconv.Itoa(t.Seed), t.Method, strconv.FormatFloat(t.Seconds, 'f', 3, 64)})
+	}
+	if err := writeCSV(filepath.Join(dir, "timings.csv"), tim); err != nil {
+		return err
+	}
+	cur := [][]string{{"experiment", "task", "split", "seed", "method", "round", "loss"}}
+	for _, c := range res.Curves {
+		cur = append(cur, []string{c.Experiment, c.Task, c.Split, strconv.Itoa(c.Seed), c.Method, strconv.Itoa(c.Round), ff(c.Loss)})
+	}
+	if err := writeCSV(filepath.Join(dir, "curves.csv"), cur); err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	fmt.Fprintf(&md, "# Results\n\nPooled test R² and MSE (all clients' test samples together), mean ± sd over repetitions; best per column in bold.\nMade by `fdrmfl reproduce` in %s.\n", res.Elapsed.Round(time.Second))
+	for _, r := range report.Rank(cells) {
+		fmt.Fprintf(&md, "\n- %s, %s split: FDRMFL beats", r.Experiment, r.Split)
+		var parts []string
+		for _, m := range experiment.Methods {
+			if n, ok := r.Beats[m]; ok || m != experiment.MFDRMFL {
+				if m == experiment.MFDRMFL {
+					continue
+				}
+				parts = append(parts, fmt.Sprintf("%s on %d/%d", m, n, r.Tasks))
+			}
+		}
+		fmt.Fprintf(&md, " %s", strings.Join(parts, "; "))
+	}
+	fmt.Fprintf(&md, "\n\n## R²\n")
+	report.Markdown(&md, cells, "r2")
+	fmt.Fprintf(&md, "\n## MSE\n")
+	report.Markdown(&md, cells, "mse")
+	if err := writeFile(filepath.Join(dir, "tables.md"), md.Bytes()); err != nil {
+		return err
+	}
+	return writePlots(filepath.Join(dir, "plots"), res, cells)
+}
+
+func writeCSV(path string, rows [][]string) error {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.WriteAll(rows)
+	if err := w.Error(); err != nil {
+		return err
+	}
+	return writeFile(path, buf.Bytes())
+}
+
+func writePlots(dir string, res *experiment.Results, cells []report.Cell) error {
+	type key struct{ e, t, s string }
+	var seen []key
+	for _, c := range cells {
+		k := key{c.Experiment, c.Task, c.Split}
+		dup := false
+		for _, s := range seen {
+			dup = dup || s == k
+		}
+		if !dup {
+			seen = append(seen, k)
+		}
+	}
+	save := func(name string, f func(*bytes.Buffer) error) error {
+		var buf bytes.Buffer
+		if err := f(&buf); err != nil {
+			return err
+		}
+		return writeFile(filepath.Join(dir, name), buf.Bytes())
+	}
+	for _, k := range seen {
+		base := fileName(k.e + "_" + k.t + "_" + k.s)
+		if err := save("r2_"+base+".png", func(b *bytes.Buffer) error { return report.R2Bars(b, cells, k.e, k.t, k.s) }); err != nil {
+			return err
+		}
+		if err := save("curves_"+base+".png", func(b *bytes.Buffer) error { return report.Curves(b, res.Curves, k.e, k.t, k.s) }); err != nil && !strings.Contains(err.Error(), "no training curves") {
+			return err
+		}
+	}
+	for _, u := range report.Units(res.Predictions) {
+		pairs := [][2]string{{experiment.MFDRMFL, experiment.RegHead}, {experiment.MRidge, experiment.RegOwn}, {experiment.MPCA, experiment.RegForest}}
+		name := "pred_" + fileName(fmt.Sprintf("%s_%s_%s_seed%d", u.Experiment, u.Task, u.Split, u.Seed)) + ".png"
+		if err := save(name, func(b *bytes.Buffer) error { return report.PredictedVsObserved(b, res.Predictions, u, pairs) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fileName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '-'
+	}, s)
+}
