@@ -24,7 +24,9 @@ func (tp *Tape[T]) unary(x *Var[T], f func(x T) T, d func(x, y T) T) *Var[T] {
 }
 
 // Exp returns eˣ elementwise.
-func (tp *Tape[T]) Exp(x *Var[T]) *Var[T] { return tp.mapped(x, expInto[T], func(_, y T) T { return y }) }
+func (tp *Tape[T]) Exp(x *Var[T]) *Var[T] {
+	return tp.mapped(x, expInto[T], func(_, y T) T { return y })
+}
 
 // mapped is unary with a whole-slice forward kernel.
 func (tp *Tape[T]) mapped(x *Var[T], f func(y, x []T), d func(x, y T) T) *Var[T] {
