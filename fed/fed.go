@@ -115,6 +115,29 @@ type Strategy interface {
 	Aggregate(round int, global Weights, updates []Update) (Weights, error)
 }
 
+// Accumulator merges a round's accepted fit updates one at a time, in
+// client order, so that they need not all be held at once.
+type Accumulator interface {
+	Add(u Update) error
+	// Result returns the next global model.
+	Result() (Weights, error)
+}
+
+// StreamingStrategy is a Strategy that can merge updates as they come.
+// Accumulate must give the same result as Aggregate on the same updates.
+type StreamingStrategy interface {
+	Strategy
+	Accumulate(round int, global Weights) Accumulator
+}
+
+// StreamingFleet is a Fleet that hands over each update through a
+// callback, in task order, as soon as it and every earlier task's update
+// are in (or known to be missing), so that its caller holds few at a time.
+type StreamingFleet interface {
+	Fleet
+	RunEach(ctx context.Context, tasks []Task, each func(Update) error) error
+}
+
 // Fleet delivers tasks and brings back updates.
 type Fleet interface {
 	// Available lists the clients ready for work, sorted by name.

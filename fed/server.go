@@ -118,12 +118,19 @@ func (s *Server) round(ctx context.Context, r int, global Weights) (Weights, Rou
 		for _, t := range tasks {
 			rep.Selected = append(rep.Selected, t.Client)
 		}
-		replies, err := s.deliver(ctx, tasks)
-		if err != nil {
-			return nil, rep, err
+		// Updates are checked, then merged: one at a time when the fleet and
+		// the strategy can stream (memory stays flat however many clients),
+		// else all together.
+		var acc Accumulator
+		sf, streamFleet := s.Fleet.(StreamingFleet)
+		ss, streamStrat := s.Strategy.(StreamingStrategy)
+		if streamFleet && streamStrat {
+			acc = ss.Accumulate(r, global)
 		}
 		var ok []Update
-		for _, u := range replies {
+		var answered []string
+		accept := func(u Update) error {
+			answered = append(answered, u.Client)
 			err := u.Err
 			if err == nil && (u.Round != r || u.Kind != Fit) {
 				err = fmt.Errorf("answered round %d (%v), not round %d (fit)", u.Round, u.Kind, r)
@@ -134,12 +141,32 @@ func (s *Server) round(ctx context.Context, r int, global Weights) (Weights, Rou
 			if err != nil {
 				rep.Rejected[u.Client] = err.Error()
 				s.log().Warn("update rejected", "round", r, "client", u.Client, "err", err)
-				continue
+				return nil
+			}
+			if acc != nil {
+				if err := acc.Add(u); err != nil {
+					return err
+				}
+				u.Weights = nil // merged: no need to keep it
 			}
 			ok = append(ok, u)
+			return nil
+		}
+		if acc != nil {
+			if err := s.deliverEach(ctx, sf, tasks, accept); err != nil {
+				return nil, rep, err
+			}
+		} else {
+			replies, err := s.deliver(ctx, tasks)
+			if err != nil {
+				return nil, rep, err
+			}
+			for _, u := range replies {
+				accept(u)
+			}
 		}
 		for _, c := range rep.Selected { // asked but never answered
-			if !slices.ContainsFunc(replies, func(u Update) bool { return u.Client == c }) {
+			if !slices.Contains(answered, c) {
 				rep.Rejected[c] = "no answer before the deadline"
 				s.log().Warn("client missed the round", "round", r, "client", c)
 			}
@@ -156,6 +183,10 @@ func (s *Server) round(ctx context.Context, r int, global Weights) (Weights, Rou
 			continue
 		}
 		rep.Train = WeightedMetrics(ok)
+		if acc != nil {
+			next, err := acc.Result()
+			return next, rep, err
+		}
 		next, err := s.Strategy.Aggregate(r, global, ok)
 		return next, rep, err
 	}
@@ -178,6 +209,19 @@ func (s *Server) deliver(ctx context.Context, tasks []Task) ([]Update, error) {
 		return nil, err
 	}
 	return replies, nil
+}
+
+// deliverEach is deliver for a streaming fleet.
+func (s *Server) deliverEach(ctx context.Context, f StreamingFleet, tasks []Task, each func(Update) error) error {
+	rctx, cancel := ctx, context.CancelFunc(func() {})
+	if s.RoundTimeout > 0 {
+		rctx, cancel = context.WithTimeout(ctx, s.RoundTimeout)
+	}
+	defer cancel()
+	if err := f.RunEach(rctx, tasks, each); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // evaluate asks every available client to evaluate global and sums their

@@ -97,3 +97,77 @@ func cmpKind(u fed.Update, t fed.Task) fed.Kind {
 	}
 	return u.Kind
 }
+
+// RunEach executes the tasks, at most Workers at a time, and calls each
+// with their updates in task order: an update waits only for the earlier
+// tasks' updates, so few are held at once. When ctx is done, the updates
+// already in are handed over (in order) and the rest are missing.
+func (f *Fleet) RunEach(ctx context.Context, tasks []fed.Task, each func(fed.Update) error) error {
+	workers := f.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	for _, t := range tasks {
+		if _, ok := f.clients[t.Client]; !ok {
+			return fmt.Errorf("sim: no client named %q", t.Client)
+		}
+	}
+	var (
+		mu      sync.Mutex
+		ready   = map[int]fed.Update{}
+		next    int // the first task not yet handed over
+		callErr error
+	)
+	flush := func(all bool) { // hand over the ready prefix (with all: every ready one); mu held
+		for next < len(tasks) && callErr == nil {
+			u, ok := ready[next]
+			if !ok {
+				if !all {
+					return
+				}
+				next++
+				continue
+			}
+			delete(ready, next)
+			next++
+			callErr = each(u)
+		}
+	}
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, len(tasks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				t := tasks[i]
+				t.Global = t.Global.Clone()
+				u, err := f.clients[t.Client].Execute(ctx, t)
+				if err != nil {
+					u = fed.Update{Err: err}
+				}
+				u.Client, u.Round, u.Kind = t.Client, t.Round, cmpKind(u, t)
+				mu.Lock()
+				if ctx.Err() == nil {
+					ready[i] = u
+					flush(false)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for i := range tasks {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	flush(true)
+	return callErr
+}

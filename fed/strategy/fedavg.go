@@ -72,34 +72,62 @@ func (s *FedAvg) Configure(round int, global fed.Weights, available []string) ([
 }
 
 // Aggregate returns the smoothed, sample-weighted mean of the updates.
-func (s *FedAvg) Aggregate(_ int, global fed.Weights, ups []fed.Update) (fed.Weights, error) {
-	if len(ups) == 0 {
+func (s *FedAvg) Aggregate(round int, global fed.Weights, ups []fed.Update) (fed.Weights, error) {
+	acc := s.Accumulate(round, global)
+	for _, u := range ups {
+		if err := acc.Add(u); err != nil {
+			return nil, err
+		}
+	}
+	return acc.Result()
+}
+
+// Accumulate returns an accumulator of the same mean: it keeps the
+// running Σ n_k·w_k in float64 and divides by Σ n_k at the end, adding
+// updates in the order given (client order), so the result does not
+// depend on how they were delivered.
+func (s *FedAvg) Accumulate(_ int, global fed.Weights) fed.Accumulator {
+	return &fedAvgAcc{s: s, global: global}
+}
+
+type fedAvgAcc struct {
+	s      *FedAvg
+	global fed.Weights
+	sum    []float64
+	n      float64
+	count  int
+}
+
+func (a *fedAvgAcc) Add(u fed.Update) error {
+	if len(u.Weights) != len(a.global) {
+		return fmt.Errorf("fedavg: client %s sent %d values, the model has %d", u.Client, len(u.Weights), len(a.global))
+	}
+	if a.sum == nil {
+		a.sum = make([]float64, len(a.global))
+	}
+	w := float64(u.N)
+	for i, v := range u.Weights {
+		a.sum[i] += w * float64(v)
+	}
+	a.n += w
+	a.count++
+	return nil
+}
+
+func (a *fedAvgAcc) Result() (fed.Weights, error) {
+	if a.count == 0 {
 		return nil, errors.New("fedavg: no update to aggregate")
 	}
-	var total float64
-	for _, u := range ups {
-		if len(u.Weights) != len(global) {
-			return nil, fmt.Errorf("fedavg: client %s sent %d values, the model has %d", u.Client, len(u.Weights), len(global))
-		}
-		total += float64(u.N)
-	}
-	if total <= 0 {
+	if a.n <= 0 {
 		return nil, errors.New("fedavg: updates report no samples")
 	}
-	mean := make([]float64, len(global))
-	for _, u := range ups {
-		w := float64(u.N) / total
-		for i, v := range u.Weights {
-			mean[i] += w * float64(v)
-		}
+	next := make(fed.Weights, len(a.global))
+	b := a.s.Smoothing
+	for i, m := range a.sum {
+		next[i] = float32(b*float64(a.global[i]) + (1-b)*(m/a.n))
 	}
-	next := make(fed.Weights, len(global))
-	b := s.Smoothing
-	for i, m := range mean {
-		next[i] = float32(b*float64(global[i]) + (1-b)*m)
-	}
-	for _, r := range s.Local {
-		copy(next[r.From:r.To], global[r.From:r.To])
+	for _, r := range a.s.Local {
+		copy(next[r.From:r.To], a.global[r.From:r.To])
 	}
 	return next, nil
 }
