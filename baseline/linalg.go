@@ -76,8 +76,13 @@ func gramBasis(x *mat.Dense, want int) (lam []float64, v *mat.Dense, ok bool) {
 	if n >= p {
 		return vals[:r], sliceCols(vecs, r), true
 	}
-	v = mat.NewDense(p, r, nil)
-	v.Mul(x.T(), vecs.Slice(0, n, 0, r))
+	if large { // v = xᵀ·U on the float32 GEMM
+		u := mat.DenseCopyOf(vecs.Slice(0, n, 0, r))
+		v = mat.NewDense(p, r, linalg.Mul(x.RawMatrix().Data, true, u.RawMatrix().Data, false, p, n, r))
+	} else {
+		v = mat.NewDense(p, r, nil)
+		v.Mul(x.T(), vecs.Slice(0, n, 0, r))
+	}
 	for j := range r {
 		s := 1 / math.Sqrt(vals[j])
 		for i := range p {

@@ -353,7 +353,7 @@ func (ur *unitResult) federatedRegression(u Unit, m string, clients []fdrmfl.Cli
 	case m == MPLS:
 		reg = &baseline.PLS{MaxComponents: 10}
 	case stats.p > 2048:
-		reg = &baseline.Ridge{Alphas: baseline.LogSpace(0, 4, 5)}
+		reg = &baseline.Ridge{Alphas: baseline.LogSpace(1, 4, 4)} // each candidate costs a p×p factorisation per fold
 	default:
 		reg = &baseline.Ridge{Alphas: baseline.LogSpace(-2, 4, 7)}
 	}

@@ -150,7 +150,11 @@ func simulation(fn int) Spec {
 		},
 		Splits: []string{"iid", "response"}, Seeds: 10, Clients: 3, TestFraction: 0.2,
 		FDRMFL: ours, Paper: paper,
-		VAEEpochs: 40, // the author's 80 at batch 256 take 14 s a repetition here; 40 reach the same loss plateau
+		// The VAE learns nothing from the simulation's white-noise inputs (its
+		// loss sits at the inputs' variance, 0.9999 after 20 epochs, 0.9987
+		// after the author's 80), so 20 epochs give the same features for a
+		// quarter of the time.
+		VAEEpochs: 20,
 	}
 }
 

@@ -255,7 +255,7 @@ func subspace(a32 []float32, p, b int, r *rng) ([]float64, []float64) {
 	w32 := make([]float32, p*b)
 	w := make([]float64, p*b)
 	var prev, vals []float64
-	for range 150 {
+	for range 60 { // leading pairs of spectra converge in a few; noise never does, and needs no precision
 		for i, x := range v {
 			v32[i] = float32(x)
 		}
@@ -292,6 +292,27 @@ func Outer(x []float64, n, p int) []float64 {
 	c := make([]float32, n*n)
 	gemm.Sgemm(false, true, n, n, p, 1, x32, p, x32, p, 0, c, n)
 	out := make([]float64, n*n)
+	for i, v := range c {
+		out[i] = float64(v)
+	}
+	return out
+}
+
+// Mul returns op(a)·op(b) for row-major float64 matrices — a is m×k (k×m
+// if transA), b is k×n (n×k if transB) — computed by the float32 GEMM, for
+// products whose float32 rounding (about 1e-7 relative) does not matter,
+// such as projections onto components.
+func Mul(a []float64, transA bool, b []float64, transB bool, m, k, n int) []float64 {
+	c := make([]float32, m*n)
+	lda, ldb := k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	gemm.Sgemm(transA, transB, m, n, k, 1, toFloat32(a), lda, toFloat32(b), ldb, 0, c, n)
+	out := make([]float64, m*n)
 	for i, v := range c {
 		out[i] = float64(v)
 	}
