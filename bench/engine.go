@@ -6,6 +6,7 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -203,9 +204,26 @@ func fdrmflTask(n, bs int, seed uint64) (epocher, error) {
 	if err != nil {
 		return nil, err
 	}
-	run, err := tr.Begin(train.Task{Data: ds, Global: global, State: &train.ClientState{Prev: slices.Clone(prev)}, Seed: seed, MISeed: seed})
-	if err != nil {
-		return nil, err
+	// Each timed epoch is a whole one-epoch round on the client: load the
+	// global model, compute the frozen models' features for the contrastive
+	// term (the product computes them once per round, not per batch), train,
+	// and hand the weights back — so the figure includes every cost a round
+	// of one local epoch pays.
+	st := &train.ClientState{Prev: slices.Clone(prev)}
+	round := uint64(0)
+	var ferr error
+	ep := func() float64 {
+		round++
+		res, err := tr.Fit(train.Task{Data: ds, Global: global, State: st, Seed: seed + round, MISeed: seed})
+		if err != nil {
+			ferr = err
+			return math.NaN()
+		}
+		global = res.Weights
+		return res.Terms.Total
 	}
-	return func() float64 { return run.Epoch().Total }, nil
+	if ep(); ferr != nil {
+		return nil, ferr
+	}
+	return ep, nil
 }

@@ -138,8 +138,12 @@ type Run struct {
 	miSt    *nn.State[float32]
 	miOpt   optim.Optimizer
 	cols    []int // dataset modality index for each model modality (−1: absent)
-	global  *frozen
-	negs    []*frozen
+	// zGlob and zNegs cache the features of every training sample under
+	// the frozen global model and the negatives, computed once per round:
+	// the models are frozen and run in evaluation mode, so the features do
+	// not change between epochs.
+	zGlob   []float32
+	zNegs   [][]float32
 	gw      []float32 // global weights for FedProx
 	epoch   int
 	last    Terms
@@ -183,13 +187,13 @@ func (t *Trainer) Begin(task Task) (*Run, error) {
 		return nil, err
 	}
 	if t.cfg.Loss.Con > 0 && st.Prev != nil {
-		r.global = t.frozenCopy(0, t.st.Values) // the global model as loaded (with local norms under FedBN)
-		r.negs = append(r.negs, t.frozenCopy(1, st.Prev))
+		r.zGlob = t.frozenFeatures(t.frozenCopy(0, t.st.Values), task.Data, cols) // the global model as loaded (with local norms under FedBN)
+		r.zNegs = append(r.zNegs, t.frozenFeatures(t.frozenCopy(1, st.Prev), task.Data, cols))
 		for i, g := range st.Globals {
 			if i >= t.cfg.Loss.OlderGlobals {
 				break
 			}
-			r.negs = append(r.negs, t.frozenCopy(2+i, g))
+			r.zNegs = append(r.zNegs, t.frozenFeatures(t.frozenCopy(2+i, g), task.Data, cols))
 		}
 	}
 	if task.Prox > 0 {
@@ -392,11 +396,11 @@ func (r *Run) Epoch() Terms {
 				total = tp.Add(total, tp.Scale(kl, float32(wKL)))
 			}
 		}
-		if wCon > 0 && r.global != nil {
-			zg := r.frozenZ(r.global, in)
-			negs := make([]*ag.Var[float32], len(r.negs))
-			for i, f := range r.negs {
-				negs[i] = r.frozenZ(f, in)
+		if wCon > 0 && r.zGlob != nil {
+			zg := r.cached(r.zGlob, idx)
+			negs := make([]*ag.Var[float32], len(r.zNegs))
+			for i, z := range r.zNegs {
+				negs[i] = r.cached(z, idx)
 			}
 			con := loss.Contrastive(tp, out.Z, zg, negs, l.Tau)
 			vCon = float64(con.Item())
@@ -441,16 +445,35 @@ func (r *Run) Epoch() Terms {
 	return sum
 }
 
-// frozenZ returns the features of a frozen network for the batch, computed
-// in evaluation mode without recording gradients.
-func (r *Run) frozenZ(f *frozen, in model.Input[float32]) *ag.Var[float32] {
-	tp := r.t.tape
-	was := tp.SetGrad(false)
-	tp.Train = false
-	z := f.net.Forward(tp, in).Z
-	tp.Train = true
-	tp.SetGrad(was)
+// frozenFeatures returns the features Z of every sample of ds under a
+// frozen network, in evaluation mode, as an n×d row-major slice.
+func (t *Trainer) frozenFeatures(f *frozen, ds *data.Dataset, cols []int) []float32 {
+	n, d := ds.Len(), t.mcfg.Features
+	z := make([]float32, n*d)
+	tp := t.tape
+	idx := make([]int, 0, evalBatch)
+	for start := 0; start < n; start += evalBatch {
+		idx = idx[:0]
+		for i := start; i < min(start+evalBatch, n); i++ {
+			idx = append(idx, i)
+		}
+		tp.Reset()
+		tp.Train = false
+		was := tp.SetGrad(false)
+		copy(z[start*d:], f.net.Forward(tp, t.input(ds, cols, idx)).Z.Data())
+		tp.SetGrad(was)
+	}
 	return z
+}
+
+// cached returns the rows idx of cached features as a constant.
+func (r *Run) cached(z []float32, idx []int) *ag.Var[float32] {
+	d := r.t.mcfg.Features
+	out := r.t.tape.Buffer(len(idx) * d)
+	for k, i := range idx {
+		copy(out[k*d:(k+1)*d], z[i*d:(i+1)*d])
+	}
+	return ag.Const(out, len(idx), d)
 }
 
 // End finishes local training: it stores the client's state for the next

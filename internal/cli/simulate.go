@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fdrmfl/fdrmfl"
+	"github.com/fdrmfl/fdrmfl/internal/disk"
 )
 
 func runSimulate(ctx context.Context, e *env, args []string) error {
@@ -33,6 +34,7 @@ Output folder:
 	seed := fs.Int64("seed", -1, "override the configuration's seed")
 	workers := fs.Int("workers", 0, "clients trained at once (0: the configuration's, or all cores)")
 	quiet := fs.Bool("quiet", false, "print only the final table")
+	stateDir := fs.String("state-dir", "", "keep the clients' training states in this `folder` rather than in memory\n(default: a temporary folder when there are more than 64 clients, so memory does not grow with them)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -72,6 +74,18 @@ Output folder:
 			root = "."
 		}
 		opt.FS = os.DirFS(root)
+	}
+	if dir := *stateDir; dir != "" || cfg.Federation.Clients > 64 {
+		if dir == "" {
+			tmp, err := os.MkdirTemp("", "fdrmfl-states-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			dir = tmp
+		}
+		opt.Store = &disk.Store{Dir: dir, Scratch: true}
+		log.Info("client states on disk", "dir", dir)
 	}
 	start := time.Now()
 	progress := e.stdout

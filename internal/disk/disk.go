@@ -58,7 +58,9 @@ func Unseal(b []byte) ([]byte, error) {
 
 // WriteFile writes data to path atomically: readers see the old file or
 // the new one, never a mix, even across a crash.
-func WriteFile(path string, data []byte) error {
+func WriteFile(path string, data []byte) error { return writeFile(path, data, true) }
+
+func writeFile(path string, data []byte, durable bool) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -73,15 +75,20 @@ func WriteFile(path string, data []byte) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	d, err := os.Open(dir)
 	if err != nil {
@@ -128,7 +135,11 @@ func Load(path string, v any) (found bool, err error) {
 // model. It is an fdrmfl.StateStore; the zero value is not usable.
 type Store struct {
 	Dir string
-	mu  sync.Mutex
+	// Scratch skips the flushes to disk that make a state survive a
+	// crash: for a simulation that keeps states on disk only to bound its
+	// memory.
+	Scratch bool
+	mu      sync.Mutex
 }
 
 var safeName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
@@ -163,5 +174,12 @@ func (s *Store) Save(client string, st *train.ClientState) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.Scratch {
+		var buf bytes.Buffer
+		if err := gob.NewEncoder(&buf).Encode(st); err != nil {
+			return fmt.Errorf("encoding %s: %w", p, err)
+		}
+		return writeFile(p, Seal(buf.Bytes()), false)
+	}
 	return Save(p, st)
 }
