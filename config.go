@@ -101,6 +101,10 @@ type Federation struct {
 	// Workers is the number of clients trained at once (0: GOMAXPROCS);
 	// results do not depend on it.
 	Workers int `yaml:"workers" json:"workers"`
+	// KeepBest returns the global model of the round with the lowest
+	// validation error rather than the last one (early stopping; needs
+	// data.val_fraction > 0).
+	KeepBest bool `yaml:"keep_best" json:"keep_best"`
 }
 
 // DefaultModel returns the network of the built-in simulation: an MLP
@@ -235,6 +239,9 @@ func (c Config) Validate() error {
 	}
 	if f.Prox < 0 {
 		return fmt.Errorf("federation.prox: %v must not be negative", f.Prox)
+	}
+	if f.KeepBest && c.Data.ValFraction <= 0 {
+		return fmt.Errorf("federation.keep_best: needs a validation set (data.val_fraction > 0)")
 	}
 	if f.Fraction < 0 || f.Fraction > 1 {
 		return fmt.Errorf("federation.fraction: %v is not in [0, 1]", f.Fraction)

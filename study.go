@@ -3,6 +3,7 @@ package fdrmfl
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 
@@ -207,6 +208,8 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*Site, pool
 	fleet := sim.New(clients)
 	fleet.Workers = workers
 	ySD := p.Standardizer.Y.Std
+	var best []float32
+	bestErr := math.Inf(1)
 	server := &fed.Server{
 		Strategy: strat, Fleet: fleet, Evaluate: cfg.Data.ValFraction > 0, Log: opt.Log,
 		Progress: func(r fed.RoundReport) {
@@ -217,7 +220,27 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*Site, pool
 			}
 		},
 	}
-	return server.Run(ctx, global, 1, cfg.Federation.Rounds)
+	if cfg.Federation.KeepBest {
+		server.Checkpoint = func(_ context.Context, c fed.Checkpoint) error {
+			if c.Report.EvalClients == 0 {
+				return nil
+			}
+			st := metricsStats(c.Report.Eval, cfg.Model.Responses)
+			var e float64
+			for j := range st.SSE {
+				e += st.MSE(j) // standardised responses: comparable across responses
+			}
+			if e < bestErr {
+				bestErr, best = e, append(best[:0], c.Global...)
+			}
+			return nil
+		}
+	}
+	final, err := server.Run(ctx, global, 1, cfg.Federation.Rounds)
+	if err != nil || best == nil {
+		return final, err
+	}
+	return best, nil
 }
 
 // concat returns the samples of several datasets of the same layout, in order.
