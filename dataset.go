@@ -137,16 +137,20 @@ func ModelFor(mc model.Config, ds *data.Dataset) (model.Config, error) {
 
 // DefaultEncoder returns the encoder a modality of kind k gets when the
 // configuration names none.
+//
+// Vectors and signals get a linear encoder (a dense map to the latent):
+// on the NIR spectra it beat 1-D convolutions and hidden layers
+// (docs/results.md); use type conv1d for signals with local structure.
 func DefaultEncoder(k data.Kind) model.Encoder {
 	switch k {
 	case data.Signal:
-		return model.Encoder{Type: model.EncConv1d, Channels: []int{8, 16}, Kernels: []int{7, 5}, Strides: []int{2, 2}, Hidden: []int{128}}
+		return model.Encoder{Type: model.EncMLP, Hidden: []int{}}
 	case data.Image:
 		return model.Encoder{Type: model.EncConv2d, Channels: []int{16, 32}, Strides: []int{1, 2}, BatchNorm: true}
 	case data.Sequence:
 		return model.Encoder{Type: model.EncBiLSTM}
 	}
-	return model.Encoder{Type: model.EncMLP, Hidden: []int{128}}
+	return model.Encoder{Type: model.EncMLP, Hidden: []int{}}
 }
 
 func prod(s []int) int {

@@ -14,9 +14,15 @@ func completeModel(cfg Config, ds *data.Dataset) (model.Config, error) {
 	mc := cfg.Model
 	if len(mc.Modalities) == 0 && cfg.Data.Source == "simulation" {
 		def := DefaultModel()
+		if mc.Fusion.Type == "" && mc.Fusion.Hidden == nil {
+			mc.Fusion = def.Fusion
+		}
+		if mc.Head.Hidden == nil {
+			mc.Head = def.Head
+		}
 		def.Latent, def.Features, def.Fusion, def.Head, def.LearnedSigma = mc.Latent, mc.Features, mc.Fusion, mc.Head, mc.LearnedSigma
 		if def.Latent == 0 {
-			def.Latent = 128
+			def.Latent = DefaultModel().Latent
 		}
 		if def.Features == 0 {
 			def.Features = 16

@@ -112,7 +112,7 @@ func ridgeSolveStats(s *SuffStats, sd []float64, alpha float64) (*mat.Dense, err
 	g := scaleSym(s.Sxx, sd)
 	rhs := scaleRows(s.Sxy, sd)
 	if p >= largeP && alpha > 0 {
-		return newCholeskySolver(g, rhs).coef(alpha)
+		return newCholeskySolver(g, rhs, true).coef(alpha)
 	}
 	b := mat.NewDense(p, q, nil)
 	if alpha > 0 {
@@ -161,10 +161,12 @@ type statsSolver interface {
 
 // newStatsSolver returns the solver for a scaled cross-product g (p×p) and
 // right-hand side xty (p×q): the eigendecomposition for small p, a
-// Cholesky factorisation per α for large p.
-func newStatsSolver(g *mat.SymDense, xty *mat.Dense, n int) (statsSolver, error) {
+// Cholesky factorisation per α for large p, refined to float64 accuracy
+// only when refine is set (cross-validation compares candidates, for which
+// float32 solutions are plenty).
+func newStatsSolver(g *mat.SymDense, xty *mat.Dense, n int, refine bool) (statsSolver, error) {
 	if p, _ := xty.Dims(); p >= largeP {
-		return newCholeskySolver(g, xty), nil
+		return newCholeskySolver(g, xty, refine), nil
 	}
 	sp, err := newStatsSpectrum(g, xty, n)
 	if err != nil {
@@ -180,14 +182,15 @@ func (s spectrumSolver) coef(alpha float64) (*mat.Dense, error) { return s.sp.co
 // choleskySolver solves (g + αI)B = xty with a float32 factorisation
 // refined to float64 accuracy.
 type choleskySolver struct {
-	g    []float64 // full p×p, row-major
-	rhs  []float64 // p×q, row-major
-	p, q int
+	g      []float64 // full p×p, row-major
+	rhs    []float64 // p×q, row-major
+	p, q   int
+	refine bool
 }
 
-func newCholeskySolver(g *mat.SymDense, xty *mat.Dense) *choleskySolver {
+func newCholeskySolver(g *mat.SymDense, xty *mat.Dense, refine bool) *choleskySolver {
 	p, q := xty.Dims()
-	s := &choleskySolver{g: make([]float64, p*p), rhs: make([]float64, p*q), p: p, q: q}
+	s := &choleskySolver{g: make([]float64, p*p), rhs: make([]float64, p*q), p: p, q: q, refine: refine}
 	raw := g.RawSymmetric()
 	for i := range p {
 		for j := i; j < p; j++ {
@@ -210,6 +213,9 @@ func (s *choleskySolver) coef(alpha float64) (*mat.Dense, error) {
 	c, err := linalg.Factor(s.g, s.p, alpha)
 	if err != nil {
 		return nil, errorf("ridge", "α = %g: %w", alpha, err)
+	}
+	if !s.refine {
+		return mat.NewDense(s.p, s.q, c.SolveFloat32(s.rhs, s.q)), nil
 	}
 	return mat.NewDense(s.p, s.q, c.Solve(s.g, alpha, s.rhs, s.q)), nil
 }
@@ -258,7 +264,7 @@ func (r *Ridge) FitFolds(folds [][]*SuffStats) error {
 			return errorf(fn, "%w", err)
 		}
 		sd := r.statsScale(train)
-		sp, err := newStatsSolver(scaleSym(train.Sxx, sd), scaleRows(train.Sxy, sd), train.N)
+		sp, err := newStatsSolver(scaleSym(train.Sxx, sd), scaleRows(train.Sxy, sd), train.N, false)
 		if err != nil {
 			return errorf(fn, "fold %d: %w", f, err)
 		}

@@ -3,6 +3,7 @@ package baseline
 import (
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/fdrmfl/fdrmfl/internal/gemm"
 	"github.com/fdrmfl/fdrmfl/internal/linalg"
 )
 
@@ -29,6 +30,43 @@ type SuffStats struct {
 	Sxx          *mat.SymDense
 	Sxy          *mat.Dense
 	Syy          *mat.SymDense
+
+	sxx32 []float32 // full float32 copy of Sxx for held-out errors at large p; nil until needed
+}
+
+// sxxTimes returns Sxx·coef. At large p it runs on the float32 GEMM from a
+// cached full copy of Sxx (held-out errors compare candidates, which float32
+// products resolve); otherwise in float64.
+func (s *SuffStats) sxxTimes(coef *mat.Dense) *mat.Dense {
+	p, q := coef.Dims()
+	if p < largeP {
+		var out mat.Dense
+		out.Mul(s.Sxx, coef)
+		return &out
+	}
+	if s.sxx32 == nil {
+		raw := s.Sxx.RawSymmetric()
+		s.sxx32 = make([]float32, p*p)
+		for i := range p {
+			for j := i; j < p; j++ {
+				v := float32(raw.Data[i*raw.Stride+j])
+				s.sxx32[i*p+j], s.sxx32[j*p+i] = v, v
+			}
+		}
+	}
+	c32 := make([]float32, p*q)
+	for i := range p {
+		for j := range q {
+			c32[i*q+j] = float32(coef.At(i, j))
+		}
+	}
+	o32 := make([]float32, p*q)
+	gemm.Sgemm(false, false, p, q, p, 1, s.sxx32, p, c32, q, 0, o32, q)
+	out := make([]float64, p*q)
+	for i, v := range o32 {
+		out[i] = float64(v)
+	}
+	return mat.NewDense(p, q, out)
 }
 
 // NewSuffStats computes the statistics of the rows of x (n×p) and y (n×q).
@@ -56,10 +94,9 @@ func NewSuffStats(x, y *mat.Dense) (*SuffStats, error) {
 		// float32 GEMM with float64 accumulation across row blocks takes
 		// milliseconds, with relative rounding of about 1e-7 on centred data.
 		c := linalg.CrossProduct(xc.RawMatrix().Data, n, p)
+		raw := s.Sxx.RawSymmetric() // upper triangle, row-major
 		for i := range p {
-			for j := i; j < p; j++ {
-				s.Sxx.SetSym(i, j, c[i*p+j])
-			}
+			copy(raw.Data[i*raw.Stride+i:i*raw.Stride+p], c[i*p+i:i*p+p])
 		}
 	} else {
 		s.Sxx.SymOuterK(1, xc.T())
@@ -129,6 +166,7 @@ func (s *SuffStats) Merge(o *SuffStats) error {
 		return errorf(fn, "statistics of %d x and %d y columns merged with %d and %d",
 			p, q, len(o.MeanX), len(o.MeanY))
 	}
+	s.sxx32 = nil // Sxx changes below
 	na, nb := float64(s.N), float64(o.N)
 	n := na + nb
 	c := na * nb / n
@@ -234,8 +272,7 @@ func (s *SuffStats) sdX() []float64 {
 //	SSE = tr Syy − 2·tr(BᵀSxy) + tr(BᵀSxxB) + N·‖ȳ − b0 − Bᵀx̄‖².
 func (s *SuffStats) sse(coef *mat.Dense, b0 []float64) float64 {
 	p, q := coef.Dims()
-	var sxxB mat.Dense
-	sxxB.Mul(s.Sxx, coef)
+	sxxB := s.sxxTimes(coef)
 	var out float64
 	for k := range q {
 		out += s.Syy.At(k, k)

@@ -132,8 +132,8 @@ func simulation(fn int) Spec {
 	linear := func(name string, shape []int) model.Modality {
 		return model.Modality{Name: name, Shape: shape, Encoder: model.Encoder{Type: model.EncMLP, Hidden: []int{}}}
 	}
-	loss := train.DefaultLoss()
-	loss.MIEstimator, loss.MI = "gaussian", 0.1
+	loss := fdrmfl.SimulationLoss()
+	author := train.DefaultLoss()
 	ours := fdrmfl.Config{
 		Model: model.Config{Latent: 96, Features: 16, Modalities: []model.Modality{
 			linear("image", []int{3, 32, 32}), linear("text", []int{10, 50}), linear("vector", []int{32}),
@@ -148,6 +148,7 @@ func simulation(fn int) Spec {
 		}, Fusion: model.Fusion{Hidden: []int{256}}, Head: model.Head{Hidden: []int{64}, Dropout: 0.3}},
 		Federation: fdrmfl.Federation{Rounds: 5},
 		Train:      train.Config{Epochs: 3, BatchSize: 32, LR: 1e-3, Optimizer: "adam"},
+		Loss:       &author,
 	}
 	return Spec{
 		Name: fmt.Sprintf("sim%d", fn), Title: fmt.Sprintf("Simulation function %d", fn),
@@ -173,8 +174,10 @@ func simulation(fn int) Spec {
 // (AdamW 5e-4, weight decay 1e-5, plateau schedule, phase weights with
 // μ = 1e-3, τ = 0.3, clipping 5, server smoothing 0.1, d = 128).
 func realData(name, title string, testFraction float64, paperRounds int, tasks func(fs.FS) ([]Task, error)) Spec {
+	author := train.DefaultLoss()
 	ours := fdrmfl.Config{
 		Data:       fdrmfl.Data{Source: "csv"},
+		Loss:       &author,
 		Model:      model.Config{Latent: 32, Features: 8, Fusion: model.Fusion{Hidden: []int{32}}, Head: model.Head{Hidden: []int{16}}},
 		Federation: fdrmfl.Federation{Rounds: 20},
 		Train:      train.Config{Epochs: 15, BatchSize: 16, LR: 1e-3, WeightDecay: 1e-4},

@@ -7,8 +7,9 @@ import (
 
 // defaultConfig is the configuration file format, with every key at its
 // default. A test checks that it parses to the library's defaults.
-const defaultConfig = `# fdrmfl configuration. Every key is optional; shown are the defaults.
-# Unknown keys and bad values are errors that name the key.
+const defaultConfig = `# fdrmfl configuration. Every key is optional; shown are the defaults of the
+# built-in simulation. Where a CSV dataset (source: csv) has other defaults, the
+# comment says so. Unknown keys and bad values are errors that name the key.
 seed: 0                      # seeds data, splits, initialisation, shuffling, dropout
 
 data:
@@ -31,7 +32,7 @@ data:
 
 federation:
   clients: 3
-  rounds: 5
+  rounds: 8                  # csv: 20
   partition: iid             # iid | response (bands of y) | dirichlet (client sizes)
   mix: 0                     # response: share of samples reassigned at random
   beta: 0.5                  # dirichlet: concentration
@@ -44,41 +45,41 @@ federation:
   workers: 0                 # clients trained at once (0: all cores)
 
 model:
-  latent: 128                # e, size of each modality's latent
-  features: 16               # d, size of the extracted features Z
-  # modalities:              # default: every modality, encoder by kind
+  latent: 96                 # e, size of each modality's latent (csv: 32)
+  features: 16               # d, size of the extracted features Z (csv: 8)
+  # modalities:              # default: every modality, encoder by kind (vector, signal: linear)
   #   - name: m5
   #     encoder: {type: conv1d, channels: [8, 16], kernels: [7, 5], strides: [2, 2], hidden: [128]}
   #   encoder types: mlp | conv1d | conv2d | resnet | bilstm | conv-bilstm
   fusion:
     type: weighted           # weighted | concat | attention
-    hidden: [256]
+    hidden: [64]               # csv: [32]
     batch_norm: false
     heads: 4                 # attention
     activation: ""           # "" | relu | tanh, applied to Z
   head:
-    hidden: [64]
+    hidden: [32]               # csv: [16]
     dropout: 0
   learned_sigma: false       # encoders emit log-variances (kl_form: learned)
 
 train:
-  epochs: 3                  # local epochs per round
-  batch_size: 32
+  epochs: 3                  # local epochs per round (csv: 15)
+  batch_size: 32             # csv: 16
   optimizer: adam            # adam | adamw | sgd
-  lr: 0.001
+  lr: 0.0006                 # csv: 0.001
   weight_decay: 0
   momentum: 0                # sgd
   clip_norm: 0               # gradient-norm clipping (0: none)
   schedule: ""               # "" | plateau
 
 loss:                        # L = mse + mi·L_mi + kl·L_skl + con·L_con
-  mi: 0.01                   # λ_mi: how much response information Z retains
+  mi: 0.1                    # λ_mi: how much response information Z retains (csv: 0.01)
   kl: 0.01                   # λ_kl: alignment of the modality latents
   con: 0.01                  # λ_con: contrast against drift and forgetting
   tau: 0.5                   # contrastive temperature
   sigma: 0.1                 # fixed σ of the KL term
   kl_form: fixed             # fixed | learned
-  mi_estimator: correlation  # correlation (frozen random projection) | gaussian (learned)
+  mi_estimator: gaussian     # gaussian (learned projection) | correlation (the author's frozen random one; csv default)
   mi_hidden: 64
   phases: false              # the author's real-data phase weighting
   older_globals: 0           # older global models as extra contrastive negatives

@@ -28,7 +28,7 @@ func runPredict(ctx context.Context, e *env, args []string) error {
 }
 
 func applyModel(e *env, args []string, name, what string) error {
-	fs := newFlags(e, name, "--model dir (--modality name=file.csv ... | --config file.yaml) [--out file.csv]", fmt.Sprintf(`
+	fs := newFlags(e, name, "--model dir (--modality name=file.csv ... | --data file.yaml) [--out file.csv]", fmt.Sprintf(`
 Applies a trained model (a folder written by "fdrmfl simulate", e.g. out/model)
 to new data and writes %s as CSV, one row per sample
 in file order. The data are standardised with the statistics stored in the
@@ -38,7 +38,8 @@ then the error of the predictions is printed.`, what))
 	modelDir := fs.String("model", "", "trained model `folder` (with manifest.json and model.safetensors)")
 	var mods modalityFlags
 	fs.Var(&mods, "modality", "a modality as `name=file.csv` (repeat for each)")
-	config := fs.String("config", "", "read the data as the `file`'s data section describes")
+	config := fs.String("data", "", "read the data as the data section of this configuration `file` describes")
+	fs.StringVar(config, "config", "", "the same as --data")
 	responses := fs.String("responses", "", "CSV `file` of observed responses (optional)")
 	out := fs.String("out", "", "output CSV `file` (default: standard output)")
 	if err := parse(fs, args); err != nil {
@@ -105,7 +106,7 @@ then the error of the predictions is printed.`, what))
 func readApplyData(m *fdrmfl.Manifest, mods modalityFlags, config, responses string) (*data.Dataset, error) {
 	if config != "" {
 		if len(mods) > 0 {
-			return nil, fmt.Errorf("give either --config or --modality, not both")
+			return nil, fmt.Errorf("give either --data or --modality, not both")
 		}
 		cfg, err := loadConfig(config)
 		if err != nil {
@@ -119,7 +120,7 @@ func readApplyData(m *fdrmfl.Manifest, mods modalityFlags, config, responses str
 		return fdrmfl.LoadData(cfg, os.DirFS(root))
 	}
 	if len(mods) == 0 {
-		return nil, fmt.Errorf("name the data with --modality name=file.csv (the model has %s) or --config", modalityList(m))
+		return nil, fmt.Errorf("name the data with --modality name=file.csv (the model has %s) or --data file.yaml", modalityList(m))
 	}
 	var spec data.Spec
 	for _, s := range mods {

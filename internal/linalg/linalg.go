@@ -139,6 +139,24 @@ func (c *Cholesky) solve32(x []float64) {
 	}
 }
 
+// SolveFloat32 returns the solution of LLᵀx = b for every column of b
+// (p×q) without refinement: the accuracy of the float32 factor.
+func (c *Cholesky) SolveFloat32(b []float64, q int) []float64 {
+	p := c.p
+	x := make([]float64, p*q)
+	col := make([]float64, p)
+	for j := range q {
+		for i := range p {
+			col[i] = b[i*q+j]
+		}
+		c.solve32(col)
+		for i := range p {
+			x[i*q+j] = col[i]
+		}
+	}
+	return x
+}
+
 // Solve returns the solution of (a + shift·I)·x = b for every column of b
 // (p×q, row-major), starting from the float32 factor c of that matrix and
 // refining in float64 against a until the residual stops shrinking, so
@@ -255,7 +273,7 @@ func subspace(a32 []float32, p, b int, r *rng) ([]float64, []float64) {
 	w32 := make([]float32, p*b)
 	w := make([]float64, p*b)
 	var prev, vals []float64
-	for range 60 { // leading pairs of spectra converge in a few; noise never does, and needs no precision
+	for range 30 { // leading pairs of spectra converge in a few; noise never does, and needs no precision
 		for i, x := range v {
 			v32[i] = float32(x)
 		}

@@ -121,3 +121,19 @@ func TestTopEigenMatchesFullDecomposition(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkFactorOnly3604(b *testing.B) {
+	p, n := 3604, 1000
+	r := rand.New(rand.NewPCG(1, 2))
+	x := make([]float64, n*p)
+	for i := range x {
+		x[i] = r.NormFloat64()
+	}
+	a := CrossProduct(x, n, p)
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Factor(a, p, 10); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
