@@ -3,7 +3,6 @@ package experiment
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"slices"
 	"time"
@@ -48,7 +47,7 @@ func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string) (*un
 			return nil, fmt.Errorf("%s: %w", m, err)
 		}
 		for _, r := range res.Rounds {
-			ur.curves = append(ur.curves, Curve{Unit: u, Method: m, Round: r.Round, Loss: r.Train["loss"], ValMSE: math.NaN()})
+			ur.curves = append(ur.curves, Curve{Unit: u, Method: m, Round: r.Round, Loss: r.Train["loss"]})
 		}
 		fs := make([]features, len(res.Clients))
 		for k, c := range res.Clients {

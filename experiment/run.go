@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,13 +47,12 @@ type Row struct {
 	MSE, R2                   float64
 }
 
-// Curve is an FDRMFL run's validation error per round.
+// Curve is an FDRMFL run's training loss per round.
 type Curve struct {
 	Unit
 	Method string
 	Round  int
-	ValMSE float64
-	Loss   float64
+	Loss   float64 // mean training loss of the round's last local epoch
 }
 
 // Prediction is one test sample's observed and predicted response.
@@ -105,6 +106,11 @@ func Run(ctx context.Context, specs []Spec, opt Options) (*Results, error) {
 	methods := Methods
 	if len(opt.Methods) > 0 {
 		methods = opt.Methods
+		for _, m := range methods {
+			if !slices.Contains(Methods, m) {
+				return nil, fmt.Errorf("unknown method %q (known: %s)", m, strings.Join(Methods, ", "))
+			}
+		}
 	}
 	workers := opt.Workers
 	if workers <= 0 {

@@ -129,15 +129,15 @@ func (t *Trainer) Fit(task Task) (Result, error) {
 
 // Run is local training in progress; Begin starts one.
 type Run struct {
-	t       *Trainer
-	task    Task
-	rng     *rand.Rand
-	opt     optim.Optimizer
-	sched   *optim.Plateau
-	mi      loss.MIEstimator[float32]
-	miSt    *nn.State[float32]
-	miOpt   optim.Optimizer
-	cols    []int // dataset modality index for each model modality (−1: absent)
+	t     *Trainer
+	task  Task
+	rng   *rand.Rand
+	opt   optim.Optimizer
+	sched *optim.Plateau
+	mi    loss.MIEstimator[float32]
+	miSt  *nn.State[float32]
+	miOpt optim.Optimizer
+	cols  []int // dataset modality index for each model modality (−1: absent)
 	// zGlob and zNegs cache the features of every training sample under
 	// the frozen global model and the negatives, computed once per round:
 	// the models are frozen and run in evaluation mode, so the features do

@@ -152,3 +152,65 @@ func TestUnknownCommandAndHelp(t *testing.T) {
 		t.Fatalf("simulate -h: %v\n%s", err, errb.String())
 	}
 }
+
+// TestReproduceStudyThenRender runs a small study of CSV data of one's own
+// and rebuilds its tables from results.json.
+func TestReproduceStudyThenRender(t *testing.T) {
+	dir := t.TempDir()
+	var x, y strings.Builder
+	x.WriteString("b1,b2,b3,b4,b5,b6\n")
+	y.WriteString("y\n")
+	for i := range 60 {
+		var vals []string
+		s := 0.0
+		for j := range 6 {
+			v := math.Sin(float64(i*7+j*3)) + float64(j%2)*math.Cos(float64(i))
+			s += v * float64(j+1) / 6
+			vals = append(vals, strconv.FormatFloat(v, 'g', -1, 64))
+		}
+		x.WriteString(strings.Join(vals, ",") + "\n")
+		y.WriteString(strconv.FormatFloat(s, 'g', -1, 64) + "\n")
+	}
+	os.WriteFile(filepath.Join(dir, "x.csv"), []byte(x.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "y.csv"), []byte(y.String()), 0o644)
+	cfgPath := filepath.Join(dir, "study.yaml")
+	os.WriteFile(cfgPath, []byte(`
+data:
+  source: csv
+  modalities: [{name: x, file: x.csv, kind: vector}]
+  response_file: y.csv
+federation: {rounds: 2}
+train: {epochs: 2}
+study: {name: mine, splits: [iid], seeds: 2, clients: 2}
+`), 0o644)
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	args := []string{"reproduce", "--config", cfgPath, "--out", out, "--methods", "FDRMFL,Ridge (federated)"}
+	if err := Run(context.Background(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	tables, err := os.ReadFile(filepath.Join(out, "tables.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"mine", "FDRMFL → head", "Ridge (federated)", "mean ± sd over 2 repetitions"} {
+		if !strings.Contains(string(tables), want) {
+			t.Errorf("tables.md lacks %q:\n%s", want, tables)
+		}
+	}
+	if rows := readCSV(t, filepath.Join(out, "summary.csv")); len(rows) < 3 || rows[0][len(rows[0])-1] != "client_r2_sd" {
+		t.Errorf("summary.csv: %v", rows)
+	}
+	os.Remove(filepath.Join(out, "tables.md"))
+	if err := Run(context.Background(), []string{"reproduce", "--render", "--out", out}, &stdout, &stderr); err != nil {
+		t.Fatalf("render: %v\n%s", err, stderr.String())
+	}
+	again, err := os.ReadFile(filepath.Join(out, "tables.md"))
+	if err != nil || !bytes.Equal(again, tables) {
+		t.Errorf("--render wrote different tables (%v):\n%s", err, again)
+	}
+	err = Run(context.Background(), []string{"reproduce", "--config", cfgPath, "--out", out, "--methods", "LDA"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), `unknown method "LDA"`) {
+		t.Errorf("unknown method: %v", err)
+	}
+}

@@ -26,10 +26,23 @@ func loadConfig(path string) (fdrmfl.Config, error) {
 	if err := parseConfig(path, b, &cfg); err != nil {
 		return cfg, err
 	}
-	if cfg.Data.Root != "" && !filepath.IsAbs(cfg.Data.Root) {
-		cfg.Data.Root = filepath.Join(filepath.Dir(path), cfg.Data.Root)
-	}
+	cfg.Data.Root = dataRoot(path, cfg.Data)
 	return cfg, nil
+}
+
+// dataRoot resolves the folder of a configuration's CSV files: relative to
+// the configuration file's folder (the folder itself when unset), made
+// absolute so that the configuration a run writes beside its results still
+// finds the files.
+func dataRoot(path string, d fdrmfl.Data) string {
+	if (d.Source != "csv" && d.Root == "") || filepath.IsAbs(d.Root) {
+		return d.Root
+	}
+	root := filepath.Join(filepath.Dir(path), d.Root)
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
+	return root
 }
 
 func parseConfig(name string, b []byte, cfg any) error {

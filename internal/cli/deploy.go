@@ -122,9 +122,7 @@ func readFile(path string, v any, cfg *fdrmfl.Config) error {
 	if err := parseConfig(path, b, v); err != nil {
 		return err
 	}
-	if cfg.Data.Root != "" && !filepath.IsAbs(cfg.Data.Root) {
-		cfg.Data.Root = filepath.Join(filepath.Dir(path), cfg.Data.Root)
-	}
+	cfg.Data.Root = dataRoot(path, cfg.Data)
 	return nil
 }
 

@@ -1,0 +1,123 @@
+package experiment_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/fdrmfl/fdrmfl"
+	"github.com/fdrmfl/fdrmfl/experiment"
+	"github.com/fdrmfl/fdrmfl/experiment/report"
+)
+
+// tinyStudy is a study of a small CSV dataset: two modalities, y linear
+// in them plus noise.
+func tinyStudy(t *testing.T) (experiment.Spec, fstest.MapFS) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	var a, b, y strings.Builder
+	a.WriteString("a1,a2,a3,a4\n")
+	b.WriteString(strings.Join(func() []string {
+		var h []string
+		for i := range 12 {
+			h = append(h, fmt.Sprintf("w%d", i))
+		}
+		return h
+	}(), ",") + "\n")
+	y.WriteString("y\n")
+	for range 120 {
+		var xa, xb []string
+		s := 0.0
+		for j := range 4 {
+			v := r.NormFloat64()
+			s += v * float64(j+1)
+			xa = append(xa, fmt.Sprint(v))
+		}
+		for j := range 12 {
+			v := r.NormFloat64()
+			if j%3 == 0 {
+				s += v
+			}
+			xb = append(xb, fmt.Sprint(v))
+		}
+		a.WriteString(strings.Join(xa, ",") + "\n")
+		b.WriteString(strings.Join(xb, ",") + "\n")
+		fmt.Fprintf(&y, "%v\n", s+0.3*r.NormFloat64())
+	}
+	fsys := fstest.MapFS{"a.csv": {Data: []byte(a.String())}, "b.csv": {Data: []byte(b.String())}, "y.csv": {Data: []byte(y.String())}}
+	cfg := fdrmfl.Config{Data: fdrmfl.Data{Source: "csv", ResponseFile: "y.csv"}}
+	cfg.Data.Modalities = append(cfg.Data.Modalities,
+		dataSpec("a", "a.csv", "vector"), dataSpec("b", "b.csv", "signal"))
+	cfg.Federation.Rounds = 10
+	cfg.Train.Epochs = 10
+	spec, err := experiment.Custom(cfg, experiment.Study{Name: "tiny", Seeds: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Paper.Federation.Rounds = 2
+	spec.VAEEpochs = 5
+	return spec, fsys
+}
+
+// TestEveryMethodReportsAndResultsDoNotDependOnWorkers runs a tiny study
+// twice, on one worker and on two.
+func TestEveryMethodReportsAndResultsDoNotDependOnWorkers(t *testing.T) {
+	spec, fsys := tinyStudy(t)
+	var runs []*experiment.Results
+	for _, w := range []int{1, 2} {
+		res, err := experiment.Run(context.Background(), []experiment.Spec{spec}, experiment.Options{FS: fsys, Workers: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, res)
+	}
+	if !reflect.DeepEqual(runs[0].Rows, runs[1].Rows) {
+		t.Fatal("results differ between one worker and two")
+	}
+	seen := map[string]bool{}
+	for _, r := range runs[0].Rows {
+		if math.IsNaN(r.R2) || math.IsNaN(r.MSE) || r.N == 0 {
+			t.Fatalf("bad row %+v", r)
+		}
+		if r.Client == "pooled" {
+			seen[r.Method+"/"+r.Split] = true
+		}
+	}
+	for _, m := range experiment.Methods {
+		for _, s := range []string{"iid", "response"} {
+			if !seen[m+"/"+s] {
+				t.Errorf("no pooled result for %s, %s split", m, s)
+			}
+		}
+	}
+	cells := report.Summarize(runs[0].Rows)
+	var md bytes.Buffer
+	if err := report.Markdown(&md, cells, "r2"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "**") || !strings.Contains(md.String(), "mean ± sd over 2 repetitions") {
+		t.Fatalf("table without a bold best or the repetition count:\n%s", md.String())
+	}
+	// FDRMFL and ridge should learn this linear task.
+	for _, c := range cells {
+		if c.Split == "iid" && (c.Method == experiment.MRidge || (c.Method == experiment.MFDRMFL && c.Regressor == experiment.RegHead)) && c.R2Mean < 0.8 {
+			t.Errorf("%s → %s: R² %.3f on a linear task", c.Method, c.Regressor, c.R2Mean)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	all, err := experiment.Lookup([]string{"all"})
+	if err != nil || len(all) != 7 {
+		t.Fatalf("all: %d experiments, %v", len(all), err)
+	}
+	if _, err := experiment.Lookup([]string{"sim4"}); err == nil || !strings.Contains(err.Error(), "known: sim1") {
+		t.Fatalf("unknown experiment: %v", err)
+	}
+}

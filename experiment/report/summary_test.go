@@ -1,0 +1,68 @@
+package report_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/fdrmfl/fdrmfl/experiment"
+	"github.com/fdrmfl/fdrmfl/experiment/report"
+)
+
+func row(split string, seed int, method, client string, r2 float64) experiment.Row {
+	return experiment.Row{
+		Unit:   experiment.Unit{Experiment: "e", Task: "t", Split: split, Seed: seed},
+		Method: method, Regressor: experiment.RegRidge, Client: client, N: 10, R2: r2, MSE: 1 - r2,
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	rows := []experiment.Row{
+		row("iid", 1, "A", "pooled", 0.5), row("iid", 1, "A", "c1", 0.2), row("iid", 1, "A", "c2", 0.4),
+		row("iid", 2, "A", "pooled", 0.7), row("iid", 2, "A", "c1", 0.6), row("iid", 2, "A", "c2", 0.6),
+		row("iid", 1, "B", "pooled", 0.1),
+	}
+	cells := report.Summarize(rows)
+	tests := []struct {
+		method             string
+		runs               int
+		r2, r2sd, mse, cr2 float64
+	}{
+		{"A", 2, 0.6, math.Sqrt(0.02), 0.4, 0.45}, // within-client: seed means 0.3 and 0.6
+		{"B", 1, 0.1, 0, 0.9, 0},
+	}
+	if len(cells) != len(tests) {
+		t.Fatalf("%d cells, want %d", len(cells), len(tests))
+	}
+	for i, tc := range tests {
+		c := cells[i]
+		if c.Method != tc.method || c.Runs != tc.runs {
+			t.Fatalf("cell %d: %s with %d runs, want %s with %d", i, c.Method, c.Runs, tc.method, tc.runs)
+		}
+		for _, f := range []struct {
+			name      string
+			got, want float64
+		}{{"R² mean", c.R2Mean, tc.r2}, {"R² sd", c.R2SD, tc.r2sd}, {"MSE mean", c.MSEMean, tc.mse}, {"client R²", c.ClientR2Mean, tc.cr2}} {
+			if math.Abs(f.got-f.want) > 1e-12 {
+				t.Errorf("%s: %s = %v, want %v", c.Method, f.name, f.got, f.want)
+			}
+		}
+	}
+}
+
+func TestRankUsesWithinClientR2UnderResponseSplit(t *testing.T) {
+	// Under the response split the classical method has the better pooled
+	// R² but FDRMFL the better within-client R²; the ranking must count
+	// the latter.
+	rows := []experiment.Row{
+		row("response", 1, experiment.MFDRMFL, "pooled", 0.5), row("response", 1, experiment.MFDRMFL, "c1", 0.3),
+		row("response", 1, experiment.MPCA, "pooled", 0.8), row("response", 1, experiment.MPCA, "c1", 0.1),
+		row("iid", 1, experiment.MFDRMFL, "pooled", 0.5),
+		row("iid", 1, experiment.MPCA, "pooled", 0.8),
+	}
+	for _, r := range report.Rank(report.Summarize(rows)) {
+		want := map[string]int{"iid": 0, "response": 1}[r.Split]
+		if r.Tasks != 1 || r.Beats[experiment.MPCA] != want {
+			t.Errorf("%s split: beats PCA on %d of %d tasks, want %d of 1", r.Split, r.Beats[experiment.MPCA], r.Tasks, want)
+		}
+	}
+}
