@@ -101,6 +101,25 @@ func newFlags(e *env, name, synopsis, about string) *flag.FlagSet {
 }
 
 // parse parses flags, mapping -h to errHelp and rejecting stray arguments.
+// parseWithNames parses flags that may come before, between or after the
+// positional arguments, which it returns.
+func parseWithNames(fs *flag.FlagSet, args []string) ([]string, error) {
+	var names []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return names, nil
+		}
+		names = append(names, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

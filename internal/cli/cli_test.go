@@ -185,7 +185,7 @@ study: {name: mine, splits: [iid], seeds: 2, clients: 2}
 `), 0o644)
 	out := filepath.Join(dir, "out")
 	var stdout, stderr bytes.Buffer
-	args := []string{"reproduce", "--config", cfgPath, "--out", out, "--methods", "FDRMFL,Ridge (federated)"}
+	args := []string{"reproduce", "--config", cfgPath, "--methods", "FDRMFL,Ridge (federated)", "--out", out}
 	if err := Run(context.Background(), args, &stdout, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
@@ -209,7 +209,8 @@ study: {name: mine, splits: [iid], seeds: 2, clients: 2}
 	if err != nil || !bytes.Equal(again, tables) {
 		t.Errorf("--render wrote different tables (%v):\n%s", err, again)
 	}
-	err = Run(context.Background(), []string{"reproduce", "--config", cfgPath, "--out", out, "--methods", "LDA"}, &stdout, &stderr)
+	// Flags after the experiment names count too.
+	err = Run(context.Background(), []string{"reproduce", "sim1", "--methods", "LDA", "--out", out}, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), `unknown method "LDA"`) {
 		t.Errorf("unknown method: %v", err)
 	}

@@ -40,10 +40,8 @@ a "study" section sets name, splits, seeds, clients and test_fraction).`)
 	config := fs.String("config", "", "a study of your own data (YAML with data, model, train and study sections)")
 	methods := fs.String("methods", "", "comma-separated methods to run (default: all)")
 	render := fs.Bool("render", false, "only rebuild tables and plots from the results.json already in --out")
-	if err := fs.Parse(args); err != nil {
-		if err.Error() == "flag: help requested" {
-			return errHelp
-		}
+	names, err := parseWithNames(fs, args)
+	if err != nil {
 		return err
 	}
 	if *render {
@@ -58,6 +56,9 @@ a "study" section sets name, splits, seeds, clients and test_fraction).`)
 		return writeResults(*out, &res, nil)
 	}
 	var specs []experiment.Spec
+	if *config != "" && len(names) > 0 {
+		return fmt.Errorf("give experiment names or --config, not both (the study reads its data from the config's folder)")
+	}
 	if *config != "" {
 		spec, root, err := loadStudy(*config)
 		if err != nil {
@@ -66,8 +67,8 @@ a "study" section sets name, splits, seeds, clients and test_fraction).`)
 		specs = append(specs, spec)
 		*dataDir = root
 	}
-	if fs.NArg() > 0 {
-		more, err := experiment.Lookup(fs.Args())
+	if len(names) > 0 {
+		more, err := experiment.Lookup(names)
 		if err != nil {
 			return err
 		}
@@ -86,11 +87,11 @@ a "study" section sets name, splits, seeds, clients and test_fraction).`)
 	if w <= 0 {
 		w = runtime.GOMAXPROCS(0)
 	}
-	var names []string
+	var running []string
 	for _, s := range specs {
-		names = append(names, s.Name)
+		running = append(running, s.Name)
 	}
-	fmt.Fprintf(e.stdout, "fdrmfl reproduce: %s, %d at once, into %s\n", strings.Join(names, " "), w, *out)
+	fmt.Fprintf(e.stdout, "fdrmfl reproduce: %s, %d at once, into %s\n", strings.Join(running, " "), w, *out)
 	opt.Progress = func(done, total int, u experiment.Unit, elapsed time.Duration) {
 		eta := time.Duration(float64(elapsed) / float64(done) * float64(total-done))
 		fmt.Fprintf(e.stdout, "[%4d/%d] %-40s elapsed %-9s left ~%s\n", done, total, u, elapsed.Round(time.Second), eta.Round(time.Second))
