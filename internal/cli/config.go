@@ -43,22 +43,24 @@ federation:
   prox: 0                    # fedprox μ (0.01 when strategy is fedprox)
   fraction: 0                # share of clients per round (0: all)
   workers: 0                 # clients trained at once (0: all cores)
+  keep_best: false           # return the round with the lowest validation error
 
 model:
   latent: 96                 # e, size of each modality's latent (csv: 32)
   features: 16               # d, size of the extracted features Z (csv: 8)
-  # modalities:              # default: every modality, encoder by kind (vector, signal: linear)
+  # modalities:              # default: every modality, encoder by kind (vector, signal: linear,
+  #                          i.e. mlp with hidden: []; image: conv2d; sequence: bilstm)
   #   - name: m5
   #     encoder: {type: conv1d, channels: [8, 16], kernels: [7, 5], strides: [2, 2], hidden: [128]}
   #   encoder types: mlp | conv1d | conv2d | resnet | bilstm | conv-bilstm
   fusion:
     type: weighted           # weighted | concat | attention
-    hidden: [64]               # csv: [32]
+    hidden: [64]             # csv: [32]
     batch_norm: false
     heads: 4                 # attention
     activation: ""           # "" | relu | tanh, applied to Z
   head:
-    hidden: [32]               # csv: [16]
+    hidden: [32]             # csv: [16]
     dropout: 0
   learned_sigma: false       # encoders emit log-variances (kl_form: learned)
 
