@@ -14,6 +14,7 @@ import (
 	"github.com/fdrmfl/fdrmfl"
 	"github.com/fdrmfl/fdrmfl/experiment"
 	"github.com/fdrmfl/fdrmfl/experiment/report"
+	"github.com/fdrmfl/fdrmfl/train"
 )
 
 // tinyStudy is a study of a small CSV dataset: two modalities, y linear
@@ -150,4 +151,55 @@ func TestAuthorSettingsMatchPyTorch(t *testing.T) {
 			t.Errorf("head R² %.3f over %d repetitions, want at least 0.30 over 10", c.R2Mean, c.Runs)
 		}
 	}
+}
+
+// TestVariantsRunOnTuningSeeds runs two FDRMFL variants, alone, on seeds
+// from TuneFirstSeed.
+func TestVariantsRunOnTuningSeeds(t *testing.T) {
+	spec, fsys := tinyStudy(t)
+	spec.Splits = []string{"iid"}
+	spec.Seeds = 2
+	grid := experiment.TuningGrid()
+	var vs []experiment.Variant
+	for _, v := range grid {
+		if v.Name == "ours" || v.Name == "ours, twice d" {
+			vs = append(vs, v)
+		}
+	}
+	res, err := experiment.Run(context.Background(), []experiment.Spec{spec}, experiment.Options{FS: fsys, Variants: vs, FirstSeed: experiment.TuneFirstSeed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	methods := map[string]bool{}
+	for _, r := range res.Rows {
+		if r.Seed < experiment.TuneFirstSeed {
+			t.Fatalf("seed %d in a tuning run", r.Seed)
+		}
+		methods[r.Method] = true
+	}
+	want := map[string]bool{"FDRMFL [ours]": true, "FDRMFL [ours, twice d]": true}
+	if !reflect.DeepEqual(methods, want) {
+		t.Fatalf("methods %v, want %v", methods, want)
+	}
+	// The tuning grid must not change the experiment's own settings.
+	for _, s := range append(experiment.Catalogue(), spec) {
+		before := settings(s)
+		for _, v := range grid {
+			v.Config(s)
+		}
+		if settings(s) != before {
+			t.Fatalf("%s: a variant changed the experiment's settings", s.Name)
+		}
+	}
+}
+
+// settings prints an experiment's FDRMFL and author's configurations.
+func settings(s experiment.Spec) string {
+	str := fmt.Sprintf("%+v %+v", s.FDRMFL.Model, s.Paper.Model)
+	for _, l := range []*train.Loss{s.FDRMFL.Loss, s.Paper.Loss} {
+		if l != nil {
+			str += fmt.Sprintf(" %+v", *l)
+		}
+	}
+	return str
 }

@@ -25,8 +25,8 @@ type features struct {
 	head          []float64 // the network head's test predictions, if any
 }
 
-// runUnit runs every method on one unit.
-func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string) (*unitResult, error) {
+// runUnit runs every method and variant on one unit.
+func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string, variants []Variant) (*unitResult, error) {
 	s.FDRMFL.Model, s.Paper.Model = withEncoders(s.FDRMFL.Model, s.Encoder, t.Data), withEncoders(s.Paper.Model, s.PaperEncoder, t.Data)
 	cfg := splitConfig(s, u)
 	p, err := fdrmfl.Prepare(cfg, t.Data)
@@ -40,25 +40,19 @@ func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string) (*un
 		if !has(m) {
 			continue
 		}
-		start := time.Now()
 		vcfg, mode := variant(s, cfg, m)
-		res, err := p.Train(ctx, vcfg, mode, fdrmfl.Options{})
-		if err != nil {
+		if err := ur.network(ctx, p, u, m, vcfg, mode); err != nil {
 			return nil, fmt.Errorf("%s: %w", m, err)
 		}
-		for _, r := range res.Rounds {
-			ur.curves = append(ur.curves, Curve{Unit: u, Method: m, Round: r.Round, Loss: r.Train["loss"]})
+	}
+	for _, v := range variants {
+		vcfg, ok := v.Config(s)
+		if !ok {
+			continue
 		}
-		fs := make([]features, len(res.Clients))
-		for k, c := range res.Clients {
-			tr, te := c.Splits[0], c.Splits[2]
-			fs[k] = features{train: dense(tr.Z, len(tr.Index)), test: dense(te.Z, len(te.Index)),
-				yTrain: f64(tr.Y), yTest: f64(te.Y), head: f64(te.Pred)}
+		if err := ur.network(ctx, p, u, v.Method(), onSplit(vcfg, cfg), fdrmfl.Federated); err != nil {
+			return nil, fmt.Errorf("%s: %w", v.Method(), err)
 		}
-		if err := ur.judge(u, m, clients, fs, []string{RegHead, RegForest, RegRidge}); err != nil {
-			return nil, fmt.Errorf("%s: %w", m, err)
-		}
-		ur.timings = append(ur.timings, Timing{Unit: u, Method: m, Seconds: time.Since(start).Seconds()})
 	}
 	raw := rawClients(p, t.Data)
 	d := s.FDRMFL.Model.Features
@@ -100,6 +94,41 @@ func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string) (*un
 	return ur, nil
 }
 
+// network trains an FDRMFL configuration on the unit's split and judges
+// its features with every downstream regressor.
+func (ur *unitResult) network(ctx context.Context, p *fdrmfl.Prepared, u Unit, m string, cfg fdrmfl.Config, mode fdrmfl.Mode) error {
+	start := time.Now()
+	res, err := p.Train(ctx, cfg, mode, fdrmfl.Options{})
+	if err != nil {
+		return err
+	}
+	for _, r := range res.Rounds {
+		ur.curves = append(ur.curves, Curve{Unit: u, Method: m, Round: r.Round, Loss: r.Train["loss"]})
+	}
+	fs := make([]features, len(res.Clients))
+	for k, c := range res.Clients {
+		tr, te := c.Splits[0], c.Splits[2]
+		fs[k] = features{train: dense(tr.Z, len(tr.Index)), test: dense(te.Z, len(te.Index)),
+			yTrain: f64(tr.Y), yTest: f64(te.Y), head: f64(te.Pred)}
+	}
+	if err := ur.judge(u, m, p.Clients(), fs, []string{RegHead, RegForest, RegRidge}); err != nil {
+		return err
+	}
+	ur.timings = append(ur.timings, Timing{Unit: u, Method: m, Seconds: time.Since(start).Seconds()})
+	return nil
+}
+
+// onSplit gives an FDRMFL configuration the unit's data, split and seed.
+func onSplit(cfg, split fdrmfl.Config) fdrmfl.Config {
+	cfg.Seed, cfg.Data, cfg.Federation.Clients, cfg.Federation.Partition, cfg.Federation.Workers =
+		split.Seed, split.Data, split.Federation.Clients, split.Federation.Partition, 1
+	if cfg.Loss == nil {
+		l := train.DefaultLoss()
+		cfg.Loss = &l
+	}
+	return cfg
+}
+
 // variant returns the configuration and mode of an FDRMFL method: our
 // settings, the author's, or ours with a loss term removed.
 func variant(s Spec, split fdrmfl.Config, m string) (fdrmfl.Config, fdrmfl.Mode) {
@@ -107,12 +136,8 @@ func variant(s Spec, split fdrmfl.Config, m string) (fdrmfl.Config, fdrmfl.Mode)
 	if m == MPaper {
 		cfg = s.Paper
 	}
-	cfg.Seed, cfg.Data, cfg.Federation.Clients, cfg.Federation.Partition, cfg.Federation.Workers =
-		split.Seed, split.Data, split.Federation.Clients, split.Federation.Partition, 1
-	loss := train.DefaultLoss()
-	if cfg.Loss != nil {
-		loss = *cfg.Loss
-	}
+	cfg = onSplit(cfg, split)
+	loss := *cfg.Loss
 	switch m {
 	case MMSE:
 		loss.MI, loss.KL, loss.Con = 0, 0, 0

@@ -24,6 +24,12 @@ type Options struct {
 	Seeds int
 	// Methods, if not empty, restricts the methods run.
 	Methods []string
+	// Variants are FDRMFL configurations run beside the methods (see
+	// TuningGrid). With Variants and no Methods, only the variants run.
+	Variants []Variant
+	// FirstSeed is the first repetition's seed (0: 1); a tuning study
+	// starts at TuneFirstSeed.
+	FirstSeed int
 	// Progress is called after every unit with the number done and in all.
 	Progress func(done, total int, u Unit, elapsed time.Duration)
 }
@@ -97,13 +103,17 @@ func Run(ctx context.Context, specs []Spec, opt Options) (*Results, error) {
 		}
 		for _, t := range tasks {
 			for _, split := range s.Splits {
-				for seed := 1; seed <= seeds; seed++ {
+				first := max(opt.FirstSeed, 1)
+				for seed := first; seed < first+seeds; seed++ {
 					jobs = append(jobs, job{s, t, Unit{Experiment: s.Name, Task: t.Name, Split: split, Seed: seed}})
 				}
 			}
 		}
 	}
 	methods := Methods
+	if len(opt.Variants) > 0 {
+		methods = nil
+	}
 	if len(opt.Methods) > 0 {
 		methods = opt.Methods
 		for _, m := range methods {
@@ -129,7 +139,7 @@ func Run(ctx context.Context, specs []Spec, opt Options) (*Results, error) {
 			defer wg.Done()
 			for i := range next {
 				j := jobs[i]
-				out[i], errs[i] = runUnit(ctx, j.spec, j.task, j.unit, methods)
+				out[i], errs[i] = runUnit(ctx, j.spec, j.task, j.unit, methods, opt.Variants)
 				mu.Lock()
 				done++
 				if opt.Progress != nil {

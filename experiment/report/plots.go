@@ -50,6 +50,11 @@ func R2Bars(w io.Writer, cells []Cell, exp, task, split string) error {
 			methods = append(methods, m)
 		}
 	}
+	for _, c := range cells { // variants, in the order they ran
+		if _, ok := best[c.Method]; ok && !slices.Contains(methods, c.Method) {
+			methods = append(methods, c.Method)
+		}
+	}
 	if len(methods) == 0 {
 		return fmt.Errorf("report: no results for %s/%s/%s", exp, task, split)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +33,12 @@ Experiments: sim1 sim2 sim3 (simulation functions), tecator-p1 tecator-p2,
 corn-p1 corn-p2 (P1: spectrum + the other responses; P2: spectra only), or
 all. With --config, the study runs on any dataset in the CSV layout that the
 file's data section describes (its model and train sections set FDRMFL, and
-a "study" section sets name, splits, seeds, clients and test_fraction).`)
+a "study" section sets name, splits, seeds, clients and test_fraction).
+
+With --tune, runs instead the tuning study that chose FDRMFL's settings
+(experiment.TuningGrid: from the author's settings to ours one change at a
+time, then single changes around ours) on seeds 101 on, which the reported
+results do not use, iid split only.`)
 	out := fs.String("out", "results", "output `folder`")
 	dataDir := fs.String("data", "../shared/data", "`folder` of the NIR datasets (tecator/, corn/)")
 	seeds := fs.Int("seeds", 0, "repetitions per split (0: each experiment's own, 10 or 20)")
@@ -40,6 +46,7 @@ a "study" section sets name, splits, seeds, clients and test_fraction).`)
 	config := fs.String("config", "", "a study of your own data (YAML with data, model, train and study sections)")
 	methods := fs.String("methods", "", "comma-separated methods to run (default: all)")
 	render := fs.Bool("render", false, "only rebuild tables and plots from the results.json already in --out")
+	tune := fs.Bool("tune", false, "run the tuning study of FDRMFL's settings instead (seeds 101 on, iid split)")
 	names, err := parseWithNames(fs, args)
 	if err != nil {
 		return err
@@ -53,7 +60,7 @@ a "study" section sets name, splits, seeds, clients and test_fraction).`)
 		if err := json.Unmarshal(b, &res); err != nil {
 			return fmt.Errorf("%s: %w", filepath.Join(*out, "results.json"), err)
 		}
-		return writeResults(*out, &res, nil)
+		return writeResults(*out, &res)
 	}
 	var specs []experiment.Spec
 	if *config != "" && len(names) > 0 {
@@ -83,6 +90,15 @@ a "study" section sets name, splits, seeds, clients and test_fraction).`)
 			opt.Methods = append(opt.Methods, strings.TrimSpace(m))
 		}
 	}
+	if *tune {
+		opt.Variants, opt.FirstSeed = experiment.TuningGrid(), experiment.TuneFirstSeed
+		for i := range specs {
+			specs[i].Splits = []string{"iid"}
+			if specs[i].TuneSeeds > 0 {
+				specs[i].Seeds = specs[i].TuneSeeds
+			}
+		}
+	}
 	w := *workers
 	if w <= 0 {
 		w = runtime.GOMAXPROCS(0)
@@ -100,7 +116,7 @@ a "study" section sets name, splits, seeds, clients and test_fraction).`)
 	if err != nil {
 		return err
 	}
-	if err := writeResults(*out, res, specs); err != nil {
+	if err := writeResults(*out, res); err != nil {
 		return fmt.Errorf("writing %s: %w", *out, err)
 	}
 	fmt.Fprintf(e.stdout, "done in %s; tables in %s\n", res.Elapsed.Round(time.Second), filepath.Join(*out, "tables.md"))
@@ -152,7 +168,7 @@ func loadStudy(path string) (experiment.Spec, string, error) {
 }
 
 // writeResults writes the results folder.
-func writeResults(dir string, res *experiment.Results, specs []experiment.Spec) error {
+func writeResults(dir string, res *experiment.Results) error {
 	rows := [][]string{{"experiment", "task", "split", "seed", "method", "regressor", "client", "n", "mse", "r2"}}
 	for _, r := range res.Rows {
 		rows = append(rows, []string{r.Experiment, r.Task, r.Split, strconv.Itoa(r.Seed), r.Method, r.Regressor, r.Client,
@@ -189,29 +205,36 @@ func writeResults(dir string, res *experiment.Results, specs []experiment.Spec) 
 	}
 	var md bytes.Buffer
 	fmt.Fprintf(&md, "# Results\n\nPooled test R² and MSE (all clients' test samples together), and for the response split the within-client R², mean ± sd over repetitions; best per column in bold.\nMade by `fdrmfl reproduce` in %s. The comparisons below use the pooled R² for the iid split and the within-client R² for the response split, each method with its best downstream regressor.\n", res.Elapsed.Round(time.Second))
+	present := map[string]bool{}
+	for _, c := range cells {
+		present[c.Method] = true
+	}
 	for _, r := range report.Rank(cells) {
-		fmt.Fprintf(&md, "\n- %s, %s split: FDRMFL beats", r.Experiment, r.Split)
+		if !present[experiment.MFDRMFL] {
+			break // a tuning study, or a run without FDRMFL: nothing to rank against
+		}
 		var parts []string
 		for _, m := range experiment.Methods {
-			if n, ok := r.Beats[m]; ok || m != experiment.MFDRMFL {
-				if m == experiment.MFDRMFL {
-					continue
-				}
-				parts = append(parts, fmt.Sprintf("%s on %d/%d", m, n, r.Tasks))
+			if m != experiment.MFDRMFL && present[m] {
+				parts = append(parts, fmt.Sprintf("%s on %d/%d", m, r.Beats[m], r.Tasks))
 			}
 		}
-		fmt.Fprintf(&md, " %s", strings.Join(parts, "; "))
+		if len(parts) > 0 {
+			fmt.Fprintf(&md, "\n- %s, %s split: FDRMFL beats %s", r.Experiment, r.Split, strings.Join(parts, "; "))
+		}
 	}
 	fmt.Fprintf(&md, "\n\n## R²\n")
 	report.Markdown(&md, cells, "r2")
-	fmt.Fprintf(&md, "\n## R² within clients\n\nUnder the response split each client holds a band of y, so a per-client regressor that predicts its band's mean already scores a high pooled R²; the mean of the per-client R² shows what the features add within a client.\n")
 	var resp []report.Cell
 	for _, c := range cells {
 		if c.Split == "response" {
 			resp = append(resp, c)
 		}
 	}
-	report.Markdown(&md, resp, "client")
+	if len(resp) > 0 {
+		fmt.Fprintf(&md, "\n## R² within clients\n\nUnder the response split each client holds a band of y, so a per-client regressor that predicts its band's mean already scores a high pooled R²; the mean of the per-client R² shows what the features add within a client.\n")
+		report.Markdown(&md, resp, "client")
+	}
 	fmt.Fprintf(&md, "\n## MSE\n")
 	report.Markdown(&md, cells, "mse")
 	if err := writeFile(filepath.Join(dir, "tables.md"), md.Bytes()); err != nil {
@@ -260,13 +283,36 @@ func writePlots(dir string, res *experiment.Results, cells []report.Cell) error 
 		}
 	}
 	for _, u := range report.Units(res.Predictions) {
-		pairs := [][2]string{{experiment.MFDRMFL, experiment.RegHead}, {experiment.MRidge, experiment.RegOwn}, {experiment.MPCA, experiment.RegForest}}
+		pairs := predictionPairs(res.Predictions, u)
 		name := "pred_" + fileName(fmt.Sprintf("%s_%s_%s_seed%d", u.Experiment, u.Task, u.Split, u.Seed)) + ".png"
 		if err := save(name, func(b *bytes.Buffer) error { return report.PredictedVsObserved(b, res.Predictions, u, pairs) }); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// predictionPairs chooses the method-and-regressor pairs to plot for a
+// unit: FDRMFL's head, federated ridge and PCA → forest where the run has
+// them, else the first three it has.
+func predictionPairs(preds []experiment.Prediction, u experiment.Unit) [][2]string {
+	var have [][2]string
+	for _, p := range preds {
+		k := [2]string{p.Method, p.Regressor}
+		if p.Unit == u && !slices.Contains(have, k) {
+			have = append(have, k)
+		}
+	}
+	var pairs [][2]string
+	for _, k := range [][2]string{{experiment.MFDRMFL, experiment.RegHead}, {experiment.MRidge, experiment.RegOwn}, {experiment.MPCA, experiment.RegForest}} {
+		if slices.Contains(have, k) {
+			pairs = append(pairs, k)
+		}
+	}
+	if len(pairs) == 0 {
+		pairs = have[:min(3, len(have))]
+	}
+	return pairs
 }
 
 func fileName(s string) string {
