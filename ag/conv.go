@@ -81,9 +81,13 @@ func (tp *Tape[T]) conv(op string, x, w, b *Var[T], g convGeom, oshape []int) *V
 	n := oh * ow             // columns: output positions
 	in := g.cin * g.h * g.w  // input elements per sample
 	cols := tp.Buffer(g.b * k * n)
+	var ph []T // phases of a strided input row (see splitPhases)
+	if g.pw.Stride > 1 {
+		ph = tp.Buffer(g.phaseLen())
+	}
 	for s := range g.b {
 		col := cols[s*k*n : (s+1)*k*n]
-		im2col(col, x.data[s*in:(s+1)*in], g)
+		im2col(col, x.data[s*in:(s+1)*in], ph, g)
 		y := out.data[s*g.cout*n : (s+1)*g.cout*n]
 		beta := T(0)
 		if b != nil {
@@ -99,9 +103,12 @@ func (tp *Tape[T]) conv(op string, x, w, b *Var[T], g convGeom, oshape []int) *V
 		gemm(false, false, g.cout, n, k, 1, w.data, k, col, n, beta, y, n) // y = W·cols (+ b)
 	}
 	tp.record(out, func(gy []T) {
-		var dcol []T
+		var dcol, dph []T
 		if x.needGrad {
 			dcol = tp.Buffer(k * n)
+			if g.pw.Stride > 1 {
+				dph = tp.Buffer(g.phaseLen())
+			}
 		}
 		for s := range g.b {
 			col := cols[s*k*n : (s+1)*k*n]
@@ -117,7 +124,7 @@ func (tp *Tape[T]) conv(op string, x, w, b *Var[T], g convGeom, oshape []int) *V
 			}
 			if x.needGrad { // dcols = Wᵀ·dY, scattered back onto dx
 				gemm(true, false, k, n, g.cout, 1, w.data, k, gs, n, 0, dcol, n)
-				col2im(tp.gradOf(x)[s*in:(s+1)*in], dcol, g)
+				col2im(tp.gradOf(x)[s*in:(s+1)*in], dcol, dph, g)
 			}
 		}
 	})
@@ -127,7 +134,10 @@ func (tp *Tape[T]) conv(op string, x, w, b *Var[T], g convGeom, oshape []int) *V
 // im2col writes the k×n column matrix of one sample: row (c, i, j) holds
 // the input value under kernel tap (i, j) of channel c for every output
 // position, 0 where the tap falls in the padding.
-func im2col[T Float](col, x []T, g convGeom) {
+func im2col[T Float](col, x, ph []T, g convGeom) {
+	if g.pw.Stride > 1 {
+		splitPhases(ph, x, g)
+	}
 	oh, ow := g.outH(), g.outW()
 	n := oh * ow
 	r := 0
@@ -157,11 +167,13 @@ func im2col[T Float](col, x []T, g convGeom) {
 						clear(row[hi:])
 						continue
 					}
+					// Strided: a copy out of the phase that holds this tap's inputs.
 					st := g.pw.Stride
 					lo, hi := validRange(ix, st, ow, g.w)
 					clear(row[:lo])
-					for ox, p := lo, ix+lo*st; ox < hi; ox, p = ox+1, p+st {
-						row[ox] = xr[p]
+					if lo < hi {
+						pr, t0 := phaseOf(ph, g, c, iy, ix)
+						copy(row[lo:hi], pr[t0+lo:t0+hi])
 					}
 					clear(row[hi:])
 				}
@@ -172,7 +184,11 @@ func im2col[T Float](col, x []T, g convGeom) {
 
 // col2im adds the column-matrix gradient dcol back onto the input gradient
 // dx of one sample (the adjoint of im2col).
-func col2im[T Float](dx, dcol []T, g convGeom) {
+func col2im[T Float](dx, dcol, dph []T, g convGeom) {
+	if g.pw.Stride > 1 {
+		clear(dph)
+		defer mergePhases(dx, dph, g)
+	}
 	oh, ow := g.outH(), g.outW()
 	n := oh * ow
 	r := 0
@@ -196,14 +212,83 @@ func col2im[T Float](dx, dcol []T, g convGeom) {
 						}
 						continue
 					}
-					st := g.pw.Stride
-					lo, hi := validRange(ix, st, ow, g.w)
-					for ox, p := lo, ix+lo*st; ox < hi; ox, p = ox+1, p+st {
-						dr[p] += row[ox]
+					if lo, hi := validRange(ix, g.pw.Stride, ow, g.w); lo < hi {
+						pr, t0 := phaseOf(dph, g, c, iy, ix)
+						addTo(pr[t0+lo:t0+hi], row[lo:hi])
 					}
 				}
 			}
 		}
+	}
+}
+
+// A strided convolution reads every st-th input of a row. im2col first
+// splits each input row into its st phases (phase q holds inputs q, q+st,
+// q+2st, …), so that every kernel tap's row of the column matrix is a
+// contiguous copy out of one phase rather than a strided gather (and
+// col2im adds into phases contiguously, then merges them back once).
+
+// phaseRow is the length of one phase of a row, ⌈w/st⌉.
+func (g convGeom) phaseRow() int { return (g.w + g.pw.Stride - 1) / g.pw.Stride }
+
+// phaseLen is the length of the phase buffer of one sample.
+func (g convGeom) phaseLen() int { return g.cin * g.h * g.pw.Stride * g.phaseRow() }
+
+// phaseOf returns the phase of channel c, row iy that holds the inputs of a
+// tap starting at column ix (ix may be negative, in the padding), and the
+// index t0 in it of input ix: input ix + ox·st is at t0 + ox.
+func phaseOf[T Float](ph []T, g convGeom, c, iy, ix int) ([]T, int) {
+	st, l := g.pw.Stride, g.phaseRow()
+	q := ((ix % st) + st) % st
+	off := ((c*g.h+iy)*st + q) * l
+	return ph[off : off+l], (ix - q) / st
+}
+
+// splitPhases writes the phases of every row of x into ph.
+func splitPhases[T Float](ph, x []T, g convGeom) {
+	st, l := g.pw.Stride, g.phaseRow()
+	for r := range g.cin * g.h {
+		xr := x[r*g.w : (r+1)*g.w]
+		for q := range min(st, g.w) {
+			m := (g.w - q + st - 1) / st
+			gatherStrided(ph[(r*st+q)*l:(r*st+q)*l+m], xr[q:], st)
+		}
+	}
+}
+
+// mergePhases adds the phases in dph back onto the rows of dx, the adjoint
+// of splitPhases.
+func mergePhases[T Float](dx, dph []T, g convGeom) {
+	st, l := g.pw.Stride, g.phaseRow()
+	for r := range g.cin * g.h {
+		dr := dx[r*g.w : (r+1)*g.w]
+		for q := range min(st, g.w) {
+			m := (g.w - q + st - 1) / st
+			scatterAddStrided(dr[q:], dph[(r*st+q)*l:(r*st+q)*l+m], st)
+		}
+	}
+}
+
+// gatherStrided sets dst[i] = src[i·st] for every i; src holds at least
+// (len(dst)−1)·st + 1 values. The loops walk src by its own index so that
+// the compiler can drop the bounds checks.
+func gatherStrided[T Float](dst, src []T, st int) {
+	src = src[:(len(dst)-1)*st+1]
+	i := 0
+	for p := 0; p < len(src); p += st {
+		dst[i] = src[p]
+		i++
+	}
+}
+
+// scatterAddStrided adds src[i] to dst[i·st] for every i, the adjoint of
+// gatherStrided.
+func scatterAddStrided[T Float](dst, src []T, st int) {
+	dst = dst[:(len(src)-1)*st+1]
+	i := 0
+	for p := 0; p < len(dst); p += st {
+		dst[p] += src[i]
+		i++
 	}
 }
 
