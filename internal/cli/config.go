@@ -32,7 +32,7 @@ data:
 
 federation:
   clients: 3
-  rounds: 8                  # csv: 20
+  rounds: 8                  # csv: 30
   partition: iid             # iid | response (bands of y) | dirichlet (client sizes)
   mix: 0                     # response: share of samples reassigned at random
   beta: 0.5                  # dirichlet: concentration
