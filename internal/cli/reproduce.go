@@ -209,10 +209,11 @@ func writeResults(dir string, res *experiment.Results) error {
 	for _, c := range cells {
 		present[c.Method] = true
 	}
-	for _, r := range report.Rank(cells) {
-		if !present[experiment.MFDRMFL] {
-			break // a tuning study, or a run without FDRMFL: nothing to rank against
-		}
+	var ranks []report.Ranking
+	if present[experiment.MFDRMFL] { // not in a tuning study, or a run without FDRMFL
+		ranks = report.Rank(cells)
+	}
+	for _, r := range ranks {
 		var parts []string
 		for _, m := range experiment.Methods {
 			if m != experiment.MFDRMFL && present[m] {
