@@ -82,6 +82,13 @@ func TuningGrid() []Variant {
 		{"author's, d 16, linear encoders", sim(simStep(2))},
 		{"author's, d 16, linear encoders, Gaussian MI 0.1", sim(simStep(3))},
 		{"ours", both(ours(func(*fdrmfl.Config) {}))},
+		{"ours without L1", sim(ours(func(c *fdrmfl.Config) { c.Train.L1 = -1 }))},
+		{"ours without L1, 8 rounds × 3 epochs, Adam 6e-4 (ours before L1)", sim(ours(func(c *fdrmfl.Config) {
+			c.Train.L1, c.Federation.Rounds, c.Train.Epochs, c.Train.LR = -1, 8, 3, 6e-4
+		}))},
+		{"ours, L1 0.05", sim(ours(func(c *fdrmfl.Config) { c.Train.L1 = 0.05 }))},
+		{"ours, L1 0.2", sim(ours(func(c *fdrmfl.Config) { c.Train.L1 = 0.2 }))},
+		{"ours, L1 0.01", real(ours(func(c *fdrmfl.Config) { c.Train.L1 = 0.01 }))},
 		{"ours, MLP encoders (hidden 128)", both(ours(func(c *fdrmfl.Config) {
 			setEncoders(c, model.Encoder{Type: model.EncMLP, Hidden: []int{128}})
 		}))},

@@ -26,6 +26,14 @@ type Config struct {
 	Momentum float64 `yaml:"momentum" json:"momentum"`
 	// ClipNorm clips the gradient's L2 norm (0: no clipping).
 	ClipNorm float64 `yaml:"clip_norm" json:"clip_norm"`
+	// L1 is the weight of an L1 penalty on the input weights of every
+	// modality's encoder (the first weight tensor, the one that reads the
+	// inputs), applied as a proximal step after each optimiser step: the
+	// weights shrink towards zero by lr·L1 and those that cross it become
+	// zero, so an encoder learns which inputs to read (0: none; the
+	// fdrmfl configuration's default for simulated data is 0.1, and a
+	// negative value there switches it off).
+	L1 float64 `yaml:"l1" json:"l1"`
 	// Schedule is "" (constant rate) or "plateau": halve the rate when the
 	// epoch's mean loss has not improved for 2 epochs (kept across rounds).
 	Schedule string `yaml:"schedule" json:"schedule"`
@@ -113,8 +121,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: batch_size: %d must be at least 2", c.BatchSize)
 	case c.LR <= 0:
 		return fmt.Errorf("train: lr: %v must be positive", c.LR)
-	case c.WeightDecay < 0 || c.Momentum < 0 || c.ClipNorm < 0:
-		return fmt.Errorf("train: weight_decay (%v), momentum (%v) and clip_norm (%v) must not be negative", c.WeightDecay, c.Momentum, c.ClipNorm)
+	case c.WeightDecay < 0 || c.Momentum < 0 || c.ClipNorm < 0 || c.L1 < 0:
+		return fmt.Errorf("train: weight_decay (%v), momentum (%v), clip_norm (%v) and l1 (%v) must not be negative", c.WeightDecay, c.Momentum, c.ClipNorm, c.L1)
 	}
 	switch c.Optimizer {
 	case "adam", "adamw", "sgd":

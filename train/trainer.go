@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/fdrmfl/fdrmfl/ag"
 	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/internal/vec"
 	"github.com/fdrmfl/fdrmfl/loss"
 	"github.com/fdrmfl/fdrmfl/model"
 	"github.com/fdrmfl/fdrmfl/nn"
@@ -67,6 +69,9 @@ type Trainer struct {
 	xbuf [][]float32
 	pbuf [][]bool
 	ybuf []float32
+	// l1 holds the ranges of Values that Config.L1 shrinks: the input
+	// weights of each encoder.
+	l1 [][2]int
 }
 
 type frozen struct {
@@ -88,7 +93,39 @@ func New(mcfg model.Config, cfg Config) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Trainer{cfg: cfg, mcfg: net.Config, net: net, st: nn.Bind[float32](net), tape: ag.NewTape[float32]()}, nil
+	t := &Trainer{cfg: cfg, mcfg: net.Config, net: net, st: nn.Bind[float32](net), tape: ag.NewTape[float32]()}
+	if cfg.L1 > 0 {
+		t.l1 = inputWeights(t.st.Entries)
+	}
+	return t, nil
+}
+
+// inputWeights returns the ranges in the flat vector of each encoder's
+// first weight tensor (named encoders.<modality>.…weight…).
+func inputWeights(entries []nn.Entry[float32]) [][2]int {
+	var out [][2]int
+	seen := map[string]bool{}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name, "encoders.")
+		if !ok || e.Param.Kind != nn.Weight || !strings.Contains(e.Name[strings.LastIndex(e.Name, ".")+1:], "weight") {
+			continue
+		}
+		m, _, _ := strings.Cut(rest, ".")
+		if seen[m] {
+			continue
+		}
+		seen[m] = true
+		out = append(out, [2]int{e.Offset, e.Offset + e.Param.Len()})
+	}
+	return out
+}
+
+// shrink is the proximal step of the L1 penalty: every input weight moves
+// towards zero by step and stops at zero.
+func (t *Trainer) shrink(w []float32, step float32) {
+	for _, r := range t.l1 {
+		vec.SoftThreshold(w[r[0]:r[1]], step)
+	}
 }
 
 // InitialWeights returns the values of a freshly initialised network of
@@ -422,6 +459,9 @@ func (r *Run) Epoch() Terms {
 			optim.ClipGradNorm(g, t.cfg.ClipNorm)
 		}
 		r.opt.Step(w, g)
+		if t.l1 != nil {
+			t.shrink(w, float32(r.opt.LR()*t.cfg.L1))
+		}
 		if r.miOpt != nil {
 			r.miOpt.Step(r.miSt.Values[:r.miSt.NumWeights()], r.miSt.Grads)
 		}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fdrmfl/fdrmfl/data"
@@ -148,5 +149,56 @@ func TestBadTasks(t *testing.T) {
 	}
 	if _, err := train.New(netConfig(), train.Config{Optimizer: "rmsprop"}); err == nil {
 		t.Error("an unknown optimiser was accepted")
+	}
+}
+
+// TestL1ZeroesEncoderInputWeights trains with and without the L1 penalty:
+// with it, a good share of every encoder's input weights is exactly zero
+// and no other weight is touched by it; without it, none is zero.
+func TestL1ZeroesEncoderInputWeights(t *testing.T) {
+	ds := simData(t, 64, 5)
+	mcfg := model.Config{Latent: 8, Features: 4, Modalities: []model.Modality{
+		{Name: "image", Shape: []int{3, 32, 32}, Encoder: model.Encoder{Type: model.EncMLP, Hidden: []int{}}},
+		{Name: "text", Shape: []int{10, 50}, Encoder: model.Encoder{Type: model.EncMLP, Hidden: []int{6}}},
+		{Name: "vector", Shape: []int{32}, Encoder: model.Encoder{Type: model.EncMLP, Hidden: []int{}}},
+	}}
+	zeros := func(l1 float64) map[string]float64 {
+		tr, err := train.New(mcfg, train.Config{Epochs: 3, BatchSize: 16, LR: 0.01, L1: l1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := train.InitialWeights(mcfg, 1)
+		res, err := tr.Fit(train.Task{Data: ds, Global: w, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		share := map[string]float64{}
+		for _, e := range tr.Layout() {
+			n := 0
+			v := res.Weights[e.Offset : e.Offset+e.Param.Len()]
+			for _, x := range v {
+				if x == 0 {
+					n++
+				}
+			}
+			share[e.Name] = float64(n) / float64(len(v))
+		}
+		return share
+	}
+	with, without := zeros(0.5), zeros(0)
+	for name, s := range with {
+		input := name == "encoders.image.1.weight" || name == "encoders.text.1.weight" || name == "encoders.vector.1.weight"
+		switch {
+		case input && s < 0.25:
+			t.Errorf("%s: %.0f%% zeros with L1, want a good share", name, 100*s)
+		case !input && s > 0 && without[name] == 0 && !strings.HasSuffix(name, "bias"):
+			t.Errorf("%s: %.0f%% zeros with L1, which must only touch input weights", name, 100*s)
+		}
+		if without[name] > 0 && strings.HasSuffix(name, "weight") {
+			t.Errorf("%s: %.0f%% zeros without L1", name, 100*without[name])
+		}
+	}
+	if _, err := train.New(mcfg, train.Config{L1: -1}); err == nil || !strings.Contains(err.Error(), "l1") {
+		t.Errorf("negative l1: %v, want an error naming l1", err)
 	}
 }

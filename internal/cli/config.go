@@ -32,7 +32,7 @@ data:
 
 federation:
   clients: 3
-  rounds: 8                  # csv: 30
+  rounds: 16                 # csv: 30
   partition: iid             # iid | response (bands of y) | dirichlet (client sizes)
   mix: 0                     # response: share of samples reassigned at random
   beta: 0.5                  # dirichlet: concentration
@@ -65,13 +65,14 @@ model:
   learned_sigma: false       # encoders emit log-variances (kl_form: learned)
 
 train:
-  epochs: 3                  # local epochs per round (csv: 15)
+  epochs: 1                  # local epochs per round (csv: 15)
   batch_size: 32             # csv: 16
   optimizer: adam            # adam | adamw | sgd
-  lr: 0.0006                 # csv: 0.001
+  lr: 0.001
   weight_decay: 0
   momentum: 0                # sgd
   clip_norm: 0               # gradient-norm clipping (0: none)
+  l1: 0.1                    # L1 on the encoders' input weights, a proximal step (csv: 0; negative: off)
   schedule: ""               # "" | plateau
 
 loss:                        # L = mse + mi·L_mi + kl·L_skl + con·L_con

@@ -46,6 +46,15 @@ func Add(dst, x []float32) {
 	}
 }
 
+// SoftThreshold moves every x[i] towards zero by t ≥ 0 and stops it at
+// zero: x[i] −= clamp(x[i], −t, t), the proximal step of an L1 penalty.
+func SoftThreshold(x []float32, t float32) {
+	done := softThresholdVec(x, t)
+	for i := done; i < len(x); i++ {
+		x[i] -= max(-t, min(t, x[i]))
+	}
+}
+
 // Affine sets y[i] = a·x[i] + b.
 func Affine(y, x []float32, a, b float32) {
 	check("Affine", len(y), len(x))

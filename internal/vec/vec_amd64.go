@@ -51,6 +51,18 @@ func addVec(dst, x []float32) int {
 	return n
 }
 
+//go:noescape
+func softThresholdAVX2(x *float32, n int, t float32)
+
+func softThresholdVec(x []float32, t float32) int {
+	n := len(x) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	softThresholdAVX2(&x[0], n, t)
+	return n
+}
+
 func affineVec(y, x []float32, a, b float32) int {
 	n := len(y) &^ 7
 	if !useAVX2 || n == 0 {

@@ -57,6 +57,26 @@ add_loop:
 	VZEROUPPER
 	RET
 
+// func softThresholdAVX2(x *float32, n int, t float32)
+// x -= max(-t, min(t, x))
+TEXT ·softThresholdAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS t+16(FP), Y0  // t
+	VXORPS Y1, Y1, Y1
+	VSUBPS Y0, Y1, Y1          // -t
+soft_loop:
+	VMOVUPS (DI), Y2
+	VMINPS Y0, Y2, Y3          // min(x, t)
+	VMAXPS Y1, Y3, Y3          // max(-t, ·)
+	VSUBPS Y3, Y2, Y2          // x - clamp
+	VMOVUPS Y2, (DI)
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ  soft_loop
+	VZEROUPPER
+	RET
+
 // func affineAVX2(y, x *float32, n int, a, b float32)
 TEXT ·affineAVX2(SB), NOSPLIT, $0-32
 	MOVQ y+0(FP), DI

@@ -53,6 +53,19 @@ func TestKernelsMatchLoops(t *testing.T) {
 					t.Fatalf("Affine n=%d: %v, want %v", n, y[i], 1.5*x[i]-0.25)
 				}
 			}
+			st := append([]float32(nil), x...)
+			SoftThreshold(st, 0.5)
+			for i := range st {
+				want := float32(0) // |x| ≤ 0.5 lands on zero, the rest moves 0.5 towards it
+				if x[i] > 0.5 {
+					want = x[i] - 0.5
+				} else if x[i] < -0.5 {
+					want = x[i] + 0.5
+				}
+				if st[i] != want {
+					t.Fatalf("SoftThreshold n=%d: %v at %d from %v, want %v", n, st[i], i, x[i], want)
+				}
+			}
 			if got := Sum(g); math.Abs(float64(got)-sumOf(g)) > 1e-4 {
 				t.Fatalf("Sum n=%d: %v, want %v", n, got, sumOf(g))
 			}
