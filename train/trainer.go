@@ -101,13 +101,15 @@ func New(mcfg model.Config, cfg Config) (*Trainer, error) {
 }
 
 // inputWeights returns the ranges in the flat vector of each encoder's
-// first weight tensor (named encoders.<modality>.…weight…).
+// first weight tensor (named encoders.<modality>.…weight…, not a
+// normalisation layer's scale).
 func inputWeights(entries []nn.Entry[float32]) [][2]int {
 	var out [][2]int
 	seen := map[string]bool{}
 	for _, e := range entries {
 		rest, ok := strings.CutPrefix(e.Name, "encoders.")
-		if !ok || e.Param.Kind != nn.Weight || !strings.Contains(e.Name[strings.LastIndex(e.Name, ".")+1:], "weight") {
+		last := e.Name[strings.LastIndex(e.Name, ".")+1:]
+		if !ok || e.Param.Kind != nn.Weight || e.Param.Norm || !strings.Contains(last, "weight") {
 			continue
 		}
 		m, _, _ := strings.Cut(rest, ".")
