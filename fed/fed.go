@@ -9,6 +9,8 @@
 package fed
 
 import (
+	"github.com/fdrmfl/fdrmfl/internal/vec"
+
 	"context"
 	"fmt"
 	"maps"
@@ -161,10 +163,8 @@ func CheckUpdate(global Weights, u Update, maxNorm float64) error {
 	if u.N <= 0 {
 		return fmt.Errorf("update reports %d training samples", u.N)
 	}
-	for i, v := range u.Weights {
-		if math.Float32bits(v)&0x7f800000 == 0x7f800000 { // every exponent bit set: NaN or ±Inf
-			return fmt.Errorf("update value %d is %v", i, v)
-		}
+	if i := vec.FirstNonFinite(u.Weights); i >= 0 {
+		return fmt.Errorf("update value %d is %v", i, u.Weights[i])
 	}
 	if maxNorm > 0 {
 		var s float64

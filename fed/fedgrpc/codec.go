@@ -10,6 +10,7 @@ import (
 
 	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/fed/fedgrpc/fedpb"
+	"github.com/fdrmfl/fdrmfl/internal/vec"
 )
 
 // DefaultChunkBytes is the size of the model chunks on the wire: well
@@ -212,10 +213,8 @@ func (a *assembler) add(c *fedpb.Chunk) error {
 	}
 	dst := a.out[a.n : a.n+k]
 	decode(dst, c.Data[:4*k])
-	for i, v := range dst {
-		if v-v != 0 { // NaN or ±Inf
-			return fmt.Errorf("value %d (tensor %q) is %v", a.n+i, a.layout.tensorAt(a.n+i), v)
-		}
+	if i := vec.FirstNonFinite(dst); i >= 0 {
+		return fmt.Errorf("value %d (tensor %q) is %v", a.n+i, a.layout.tensorAt(a.n+i), dst[i])
 	}
 	a.n += k
 	return nil

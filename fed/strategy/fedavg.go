@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/fdrmfl/fdrmfl/fed"
+	"github.com/fdrmfl/fdrmfl/internal/vec"
 )
 
 // Range is a half-open span [From, To) of the flat weight vector.
@@ -106,9 +107,7 @@ func (a *fedAvgAcc) Add(u fed.Update) error {
 		a.sum = make([]float64, len(a.global))
 	}
 	w := float64(u.N)
-	for i, v := range u.Weights {
-		a.sum[i] += w * float64(v)
-	}
+	vec.AddScaled64(a.sum, u.Weights, w)
 	a.n += w
 	a.count++
 	return nil

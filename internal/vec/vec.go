@@ -55,6 +55,37 @@ func SoftThreshold(x []float32, t float32) {
 	}
 }
 
+// FirstNonFinite returns the index of the first NaN or ±Inf in x, or −1.
+func FirstNonFinite(x []float32) int {
+	done, found := firstNonFiniteVec(x)
+	if found {
+		return done + firstNonFiniteLoop(x[done:min(done+8, len(x))])
+	}
+	if i := firstNonFiniteLoop(x[done:]); i >= 0 {
+		return done + i
+	}
+	return -1
+}
+
+func firstNonFiniteLoop(x []float32) int {
+	for i, v := range x {
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 { // every exponent bit set
+			return i
+		}
+	}
+	return -1
+}
+
+// AddScaled64 sets dst[i] += w·float64(x[i]), rounding as the plain Go
+// loop does (a product, then a sum: no fused multiply-add).
+func AddScaled64(dst []float64, x []float32, w float64) {
+	check("AddScaled64", len(dst), len(x))
+	done := addScaled64Vec(dst, x, w)
+	for i := done; i < len(dst); i++ {
+		dst[i] += w * float64(x[i])
+	}
+}
+
 // Affine sets y[i] = a·x[i] + b.
 func Affine(y, x []float32, a, b float32) {
 	check("Affine", len(y), len(x))

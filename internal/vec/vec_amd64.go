@@ -63,6 +63,33 @@ func softThresholdVec(x []float32, t float32) int {
 	return n
 }
 
+//go:noescape
+func firstNonFiniteAVX2(x *float32, n int, mask uint32) int
+
+// firstNonFiniteVec scans whole blocks of 8: it returns the start of the
+// first block that holds a non-finite value (found), or the end of the
+// blocks it scanned.
+func firstNonFiniteVec(x []float32) (int, bool) {
+	n := len(x) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0, false
+	}
+	i := firstNonFiniteAVX2(&x[0], n, 0x7f800000)
+	return i, i < n
+}
+
+//go:noescape
+func addScaled64AVX2(dst *float64, x *float32, n int, w float64)
+
+func addScaled64Vec(dst []float64, x []float32, w float64) int {
+	n := len(dst) &^ 3
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	addScaled64AVX2(&dst[0], &x[0], n, w)
+	return n
+}
+
 func affineVec(y, x []float32, a, b float32) int {
 	n := len(y) &^ 7
 	if !useAVX2 || n == 0 {

@@ -57,6 +57,50 @@ add_loop:
 	VZEROUPPER
 	RET
 
+// func firstNonFiniteAVX2(x *float32, n int, mask uint32) int
+// The start of the first block of 8 with every exponent bit set in some
+// value (NaN or ±Inf), or n.
+TEXT ·firstNonFiniteAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVL mask+16(FP), DX
+	MOVQ DX, X0
+	VPBROADCASTD X0, Y0
+	XORQ AX, AX
+nonfinite_loop:
+	CMPQ AX, CX
+	JGE  nonfinite_done
+	VPAND (SI)(AX*4), Y0, Y1
+	VPCMPEQD Y0, Y1, Y1
+	VMOVMSKPS Y1, DX
+	TESTL DX, DX
+	JNZ  nonfinite_done
+	ADDQ $8, AX
+	JMP  nonfinite_loop
+nonfinite_done:
+	MOVQ AX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func addScaled64AVX2(dst *float64, x *float32, n int, w float64)
+// dst += w·x, as a product then a sum (the Go loop's rounding).
+TEXT ·addScaled64AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSD w+24(FP), Y0
+addscaled_loop:
+	VCVTPS2PD (SI), Y1
+	VMULPD Y0, Y1, Y1
+	VADDPD (DI), Y1, Y1
+	VMOVUPD Y1, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JNZ  addscaled_loop
+	VZEROUPPER
+	RET
+
 // func softThresholdAVX2(x *float32, n int, t float32)
 // x -= max(-t, min(t, x))
 TEXT ·softThresholdAVX2(SB), NOSPLIT, $0-20

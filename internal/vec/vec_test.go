@@ -135,3 +135,46 @@ func TestTranscendentals(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstNonFiniteAndAddScaled64 checks the finite scan at every
+// position around the vector width and the float64 accumulation bit for
+// bit against the plain loop.
+func TestFirstNonFiniteAndAddScaled64(t *testing.T) {
+	for _, vector := range []bool{false, true} {
+		saved := useAVX2
+		useAVX2 = useAVX2 && vector
+		for _, n := range []int{0, 1, 7, 8, 9, 16, 31, 100} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(i) - 3.5
+			}
+			if got := FirstNonFinite(x); got != -1 {
+				t.Fatalf("n=%d finite: %d, want -1", n, got)
+			}
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+				for at := range n {
+					y := append([]float32(nil), x...)
+					y[at] = bad
+					if at+2 < n {
+						y[at+2] = bad
+					}
+					if got := FirstNonFinite(y); got != at {
+						t.Fatalf("n=%d, %v at %d: found %d", n, bad, at, got)
+					}
+				}
+			}
+			dst, want := make([]float64, n), make([]float64, n)
+			for i := range dst {
+				dst[i] = 0.1 * float64(i)
+				want[i] = dst[i] + 1.7*float64(x[i])
+			}
+			AddScaled64(dst, x, 1.7)
+			for i := range dst {
+				if dst[i] != want[i] {
+					t.Fatalf("AddScaled64 n=%d: %v at %d, want %v", n, dst[i], i, want[i])
+				}
+			}
+		}
+		useAVX2 = saved
+	}
+}
