@@ -33,25 +33,20 @@ const TuneFirstSeed = 101
 // of our choices is at least as good as its neighbours.
 func TuningGrid() []Variant {
 	isSim := func(s Spec) bool { return strings.HasPrefix(s.Name, "sim") }
-	sim := func(f func(s Spec) fdrmfl.Config) func(Spec) (fdrmfl.Config, bool) {
-		return func(s Spec) (fdrmfl.Config, bool) {
-			if !isSim(s) {
-				return fdrmfl.Config{}, false
+	// when keeps a variant to the experiments that keep(s) accepts.
+	when := func(keep func(Spec) bool) func(func(Spec) fdrmfl.Config) func(Spec) (fdrmfl.Config, bool) {
+		return func(f func(Spec) fdrmfl.Config) func(Spec) (fdrmfl.Config, bool) {
+			return func(s Spec) (fdrmfl.Config, bool) {
+				if !keep(s) {
+					return fdrmfl.Config{}, false
+				}
+				return f(s), true
 			}
-			return f(s), true
 		}
 	}
-	real := func(f func(s Spec) fdrmfl.Config) func(Spec) (fdrmfl.Config, bool) {
-		return func(s Spec) (fdrmfl.Config, bool) {
-			if isSim(s) {
-				return fdrmfl.Config{}, false
-			}
-			return f(s), true
-		}
-	}
-	both := func(f func(s Spec) fdrmfl.Config) func(Spec) (fdrmfl.Config, bool) {
-		return func(s Spec) (fdrmfl.Config, bool) { return f(s), true }
-	}
+	sim := when(isSim)
+	real := when(func(s Spec) bool { return !isSim(s) })
+	both := when(func(Spec) bool { return true })
 	// Steps from the author's simulation settings to ours.
 	simStep := func(k int) func(Spec) fdrmfl.Config {
 		return func(s Spec) fdrmfl.Config {
