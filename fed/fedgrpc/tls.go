@@ -20,7 +20,7 @@ func ServerTLS(cert tls.Certificate, clientCAs *x509.CertPool, requireCert bool)
 			c.ClientAuth = tls.RequireAndVerifyClientCert
 		}
 	}
-	return credentials.NewTLS(c)
+	return coalescing{credentials.NewTLS(c)}
 }
 
 // ClientTLS returns TLS 1.3 transport credentials for a client that
@@ -31,5 +31,5 @@ func ClientTLS(roots *x509.CertPool, cert *tls.Certificate) credentials.Transpor
 	if cert != nil {
 		c.Certificates = []tls.Certificate{*cert}
 	}
-	return credentials.NewTLS(c)
+	return coalescing{credentials.NewTLS(c)}
 }
