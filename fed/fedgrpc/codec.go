@@ -126,37 +126,56 @@ func (l Layout) tensorAt(i int) string {
 // does, so that decoding is a copy.
 var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
-// decode fills dst with the little-endian float32 values of src
-// (len(src) == 4·len(dst)).
-func decode(dst []float32, src []byte) {
-	if littleEndian && len(dst) > 0 {
-		copy(unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 4*len(dst)), src)
+// decode fills dst with the little-endian float32 values held by src, a
+// sequence of buffers that may split a value anywhere
+// (the buffers' lengths sum to 4·len(dst)).
+func decode(dst []float32, src [][]byte) {
+	if len(dst) == 0 {
 		return
 	}
+	if littleEndian {
+		b := unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 4*len(dst))
+		for _, s := range src {
+			b = b[copy(b, s):]
+		}
+		return
+	}
+	joined := slices.Concat(src...)
 	for i := range dst {
-		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(joined[4*i:]))
 	}
 }
 
 // encode returns w as little-endian float32 bytes.
 func encode(w fed.Weights) []byte {
 	b := make([]byte, 4*len(w))
-	for i, v := range w {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-	}
+	encodeTo(b, w)
 	return b
 }
 
+// encodeTo writes w into b as little-endian float32 values
+// (len(b) == 4·len(w)): on a little-endian machine, a copy.
+func encodeTo(b []byte, w []float32) {
+	if littleEndian && len(w) > 0 {
+		copy(b, unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), 4*len(w)))
+		return
+	}
+	for i, v := range w {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+}
+
 // chunks calls send with consecutive chunks of the encoded vector b, each
-// at most max bytes (a whole number of values).
-func chunks(b []byte, max int, send func(*fedpb.Chunk) error) error {
+// at most max bytes (a whole number of values): the offset of its first
+// value and its bytes, a slice of b.
+func chunks(b []byte, max int, send func(offset uint64, data []byte) error) error {
 	max -= max % 4
 	if max <= 0 {
 		max = DefaultChunkBytes
 	}
 	for off := 0; off < len(b); off += max {
 		end := min(off+max, len(b))
-		if err := send(&fedpb.Chunk{Offset: uint64(off / 4), Data: b[off:end]}); err != nil {
+		if err := send(uint64(off/4), b[off:end]); err != nil {
 			return err
 		}
 	}
@@ -190,29 +209,32 @@ func newAssembler(want Layout, h *fedpb.ModelHeader, maxChunk int) (*assembler, 
 	return &assembler{layout: got, maxChunk: maxChunk, out: make(fed.Weights, got.Values())}, nil
 }
 
-// add decodes one chunk into the vector.
-func (a *assembler) add(c *fedpb.Chunk) error {
-	if c == nil {
-		return errors.New("empty chunk")
+// add decodes one chunk: the offset of its first value and its bytes,
+// possibly split over several buffers. It has the signature of a
+// chunkSink.
+func (a *assembler) add(offset uint64, data [][]byte) error {
+	size := 0
+	for _, d := range data {
+		size += len(d)
 	}
-	if c.Offset != uint64(a.n) {
-		return fmt.Errorf("chunk at value %d, expected value %d (chunks must come in order)", c.Offset, a.n)
+	if offset != uint64(a.n) {
+		return fmt.Errorf("chunk at value %d, expected value %d (chunks must come in order)", offset, a.n)
 	}
-	if len(c.Data)%4 != 0 {
-		return fmt.Errorf("chunk at value %d has %d bytes, not a whole number of float32 values", c.Offset, len(c.Data))
+	if size%4 != 0 {
+		return fmt.Errorf("chunk at value %d has %d bytes, not a whole number of float32 values", offset, size)
 	}
-	if a.maxChunk > 0 && len(c.Data) > a.maxChunk {
-		return fmt.Errorf("chunk at value %d has %d bytes, more than the %d agreed", c.Offset, len(c.Data), a.maxChunk)
+	if a.maxChunk > 0 && size > a.maxChunk {
+		return fmt.Errorf("chunk at value %d has %d bytes, more than the %d agreed", offset, size, a.maxChunk)
 	}
-	k := len(c.Data) / 4
+	k := size / 4
 	if k == 0 {
-		return fmt.Errorf("empty chunk at value %d", c.Offset)
+		return fmt.Errorf("empty chunk at value %d", offset)
 	}
 	if a.n+k > len(a.out) {
-		return fmt.Errorf("chunk at value %d runs past the model's %d values", c.Offset, len(a.out))
+		return fmt.Errorf("chunk at value %d runs past the model's %d values", offset, len(a.out))
 	}
 	dst := a.out[a.n : a.n+k]
-	decode(dst, c.Data[:4*k])
+	decode(dst, data)
 	if i := vec.FirstNonFinite(dst); i >= 0 {
 		return fmt.Errorf("value %d (tensor %q) is %v", a.n+i, a.layout.tensorAt(a.n+i), dst[i])
 	}
@@ -230,7 +252,7 @@ func (a *assembler) done() (fed.Weights, error) {
 
 // encodeChunks sends w as chunks of at most max bytes, encoding one chunk
 // at a time, so that memory stays at one chunk whatever the model's size.
-func encodeChunks(w fed.Weights, max int, send func(*fedpb.Chunk) error) error {
+func encodeChunks(w fed.Weights, max int, send func(offset uint64, data []byte) error) error {
 	max -= max % 4
 	if max <= 0 {
 		max = DefaultChunkBytes
@@ -239,10 +261,8 @@ func encodeChunks(w fed.Weights, max int, send func(*fedpb.Chunk) error) error {
 	for off := 0; off < len(w); off += per {
 		end := min(off+per, len(w))
 		buf := make([]byte, 4*(end-off)) // gRPC may read a sent message lazily: a fresh buffer each time
-		for i, v := range w[off:end] {
-			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
-		}
-		if err := send(&fedpb.Chunk{Offset: uint64(off), Data: buf}); err != nil {
+		encodeTo(buf, w[off:end])
+		if err := send(uint64(off), buf); err != nil {
 			return err
 		}
 	}

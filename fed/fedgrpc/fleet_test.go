@@ -390,3 +390,72 @@ func counter(t *testing.T, m *Metrics, outcome string) float64 {
 	}
 	return d.GetCounter().GetValue()
 }
+
+// TestPlainProtobufClient runs a client written with the generated code
+// alone, as one in another language would be, beside two Runners: it reads
+// the server's hand-encoded chunks with protobuf and gets the global model
+// bit for bit, and its protobuf-encoded result, in small chunks, is
+// accepted into the round.
+func TestPlainProtobufClient(t *testing.T) {
+	n := testLayout.Values()
+	h := newHarness(t, Options{MinClients: 3}, 3)
+	for _, name := range []string{"client-1", "client-2"} {
+		stop, _ := h.start(t, name, shift(1, 5))
+		defer stop()
+	}
+	api := fedpb.NewFederationClient(h.dial(t, h.tokens["client-3"], nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reg, err := api.Register(ctx, &fedpb.RegisterRequest{Client: "client-3", Protocol: Protocol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan fed.Weights, 1)
+	go func() {
+		defer close(got)
+		for {
+			in, err := api.Pull(ctx, &fedpb.PullRequest{Session: reg.Session, WaitMs: 200})
+			if err != nil || in.Kind == fedpb.Instruction_DONE {
+				return
+			}
+			if in.Kind != fedpb.Instruction_FIT {
+				continue
+			}
+			down, err := api.Download(ctx, &fedpb.DownloadRequest{Session: reg.Session, Task: in.Task})
+			if err != nil {
+				return
+			}
+			var w fed.Weights
+			for {
+				p, err := down.Recv()
+				if err != nil {
+					break
+				}
+				for b := p.GetChunk().GetData(); len(b) >= 4; b = b[4:] {
+					w = append(w, math.Float32frombits(binary.LittleEndian.Uint32(b)))
+				}
+			}
+			got <- w
+			up, err := api.Upload(ctx)
+			if err != nil {
+				return
+			}
+			up.Send(header(&fedpb.UpdateHeader{Session: reg.Session, Task: in.Task, Samples: 5, Model: testLayout.header()}))
+			up.Send(chunkOf(0, w[:7]...))
+			up.Send(chunkOf(7, w[7:]...))
+			up.CloseAndRecv()
+			return
+		}
+	}()
+	var rep fed.RoundReport
+	s := &fed.Server{Strategy: &strategy.FedAvg{}, Fleet: h.fleet, Quorum: 3, Progress: func(r fed.RoundReport) { rep = r }}
+	if _, err := s.Run(ctx, ramp(n), 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	if w := <-got; !bitsEqual(w, ramp(n)) {
+		t.Fatalf("the plain client read %v, the server sent %v", w, ramp(n))
+	}
+	if len(rep.Accepted) != 3 || len(rep.Rejected) != 0 {
+		t.Fatalf("round report %+v: want all 3 accepted", rep)
+	}
+}

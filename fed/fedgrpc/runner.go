@@ -236,11 +236,11 @@ func (r *Runner) session(ctx context.Context, api fedpb.FederationClient, reg *f
 
 // download fetches a task's model.
 func (r *Runner) download(ctx context.Context, api fedpb.FederationClient, reg *fedpb.RegisterReply, task string) (fed.Weights, *fedpb.ModelHeader, error) {
-	st, err := api.Download(ctx, &fedpb.DownloadRequest{Session: reg.Session, Task: task})
+	st, err := api.Download(ctx, &fedpb.DownloadRequest{Session: reg.Session, Task: task}, codecOption)
 	if err != nil {
 		return nil, nil, err
 	}
-	first, err := st.Recv()
+	first, err := recvPart(st.RecvMsg, new(fedpb.ModelPart), nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -249,20 +249,22 @@ func (r *Runner) download(ctx context.Context, api fedpb.FederationClient, reg *
 	if err != nil {
 		return nil, nil, fmt.Errorf("client %s: the server's model: %w", r.Name, err)
 	}
+	sink := func(offset uint64, data [][]byte) error {
+		if err := a.add(offset, data); err != nil {
+			return fmt.Errorf("client %s: the server's model: %w", r.Name, err)
+		}
+		return nil
+	}
 	for {
-		p, err := st.Recv()
+		p, err := recvPart(st.RecvMsg, new(fedpb.ModelPart), sink)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return nil, nil, err
 		}
-		c := p.GetChunk()
-		if c == nil {
+		if p != nil {
 			return nil, nil, fmt.Errorf("client %s: the server's model: a second header", r.Name)
-		}
-		if err := a.add(c); err != nil {
-			return nil, nil, fmt.Errorf("client %s: the server's model: %w", r.Name, err)
 		}
 	}
 	w, err := a.done()
@@ -274,7 +276,7 @@ func (r *Runner) download(ctx context.Context, api fedpb.FederationClient, reg *
 
 // upload sends a task's result: the header, then the model in chunks.
 func (r *Runner) upload(ctx context.Context, api fedpb.FederationClient, reg *fedpb.RegisterReply, task string, layout *fedpb.ModelHeader, u fed.Update, xerr error) error {
-	st, err := api.Upload(ctx)
+	st, err := api.Upload(ctx, codecOption)
 	if err != nil {
 		return err
 	}
@@ -296,8 +298,8 @@ func (r *Runner) upload(ctx context.Context, api fedpb.FederationClient, reg *fe
 		return err
 	}
 	if h.Model != nil {
-		err := encodeChunks(u.Weights, int(reg.ChunkBytes), func(c *fedpb.Chunk) error {
-			return st.Send(&fedpb.UploadPart{Part: &fedpb.UploadPart_Chunk{Chunk: c}})
+		err := encodeChunks(u.Weights, int(reg.ChunkBytes), func(offset uint64, data []byte) error {
+			return st.SendMsg(&outChunk{offset: offset, data: data})
 		})
 		if err != nil && !errors.Is(err, io.EOF) {
 			return err

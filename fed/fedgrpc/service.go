@@ -43,6 +43,7 @@ func NewServer(f *Fleet, creds credentials.TransportCredentials) (*grpc.Server, 
 	if f.opt.Auth != nil {
 		opts = append(opts, grpc.ChainUnaryInterceptor(f.opt.Auth.unary), grpc.ChainStreamInterceptor(f.opt.Auth.stream))
 	}
+	opts = append(opts, grpc.ForceServerCodecV2(wireCodec{}))
 	s := grpc.NewServer(opts...)
 	fedpb.RegisterFederationServer(s, &service{f: f})
 	h := health.NewServer()
@@ -230,8 +231,8 @@ func (sv *service) Download(req *fedpb.DownloadRequest, stream grpc.ServerStream
 	if err := stream.Send(&fedpb.ModelPart{Part: &fedpb.ModelPart_Header{Header: head}}); err != nil {
 		return err
 	}
-	err = chunks(model, f.opt.ChunkBytes, func(c *fedpb.Chunk) error {
-		return stream.Send(&fedpb.ModelPart{Part: &fedpb.ModelPart_Chunk{Chunk: c}})
+	err = chunks(model, f.opt.ChunkBytes, func(offset uint64, data []byte) error {
+		return stream.SendMsg(&outChunk{offset: offset, data: data}) // model is never written to again
 	})
 	if err != nil {
 		return err
@@ -249,7 +250,7 @@ func (sv *service) Download(req *fedpb.DownloadRequest, stream grpc.ServerStream
 // Upload receives a task's result, checks it and answers the task.
 func (sv *service) Upload(stream grpc.ClientStreamingServer[fedpb.UploadPart, fedpb.UploadReply]) error {
 	f := sv.f
-	first, err := stream.Recv()
+	first, err := recvPart(stream.RecvMsg, new(fedpb.UploadPart), nil)
 	if err != nil {
 		return err
 	}
@@ -290,7 +291,10 @@ func (sv *service) Upload(stream grpc.ClientStreamingServer[fedpb.UploadPart, fe
 	}
 	f.mu.Unlock()
 
-	u, err := f.readResult(tk, layout, h, stream.Recv)
+	next := func(sink chunkSink) (*fedpb.UploadPart, error) {
+		return recvPart(stream.RecvMsg, new(fedpb.UploadPart), sink)
+	}
+	u, err := f.readResult(tk, layout, h, next)
 	if err != nil {
 		f.mu.Lock()
 		f.answerLocked(tk, fed.Update{Client: tk.t.Client, Round: tk.t.Round, Kind: tk.t.Kind, Err: fmt.Errorf("rejected by the server: %w", err)})
@@ -319,9 +323,9 @@ func (sv *service) Upload(stream grpc.ClientStreamingServer[fedpb.UploadPart, fe
 // readResult reads the rest of an upload for tk and checks it: a fit
 // result must carry a model of the federation's layout, with finite
 // values, within the norm bound; other results must carry none.
-func (f *Fleet) readResult(tk *task, layout Layout, h *fedpb.UpdateHeader, recv func() (*fedpb.UploadPart, error)) (fed.Update, error) {
+func (f *Fleet) readResult(tk *task, layout Layout, h *fedpb.UpdateHeader, next nextPart) (fed.Update, error) {
 	u := fed.Update{Client: tk.t.Client, Round: tk.t.Round, Kind: tk.t.Kind}
-	w, err := readUpload(layout, h, recv, f.opt.ChunkBytes, f.opt.MaxPayload, tk.t.Kind)
+	w, err := readUpload(layout, h, next, f.opt.ChunkBytes, f.opt.MaxPayload, tk.t.Kind)
 	if err != nil {
 		return u, err
 	}
@@ -342,9 +346,14 @@ func (f *Fleet) readResult(tk *task, layout Layout, h *fedpb.UpdateHeader, recv 
 	return u, nil
 }
 
+// nextPart reads an upload's next message: a chunk goes to sink (and
+// nextPart returns nil), anything else is returned; io.EOF ends the
+// upload.
+type nextPart func(sink chunkSink) (*fedpb.UploadPart, error)
+
 // readUpload checks an upload's header and reassembles its model, if the
 // task's kind has one. It is the whole decoding of what a client sends.
-func readUpload(layout Layout, h *fedpb.UpdateHeader, recv func() (*fedpb.UploadPart, error), maxChunk, maxPayload int, kind fed.Kind) (fed.Weights, error) {
+func readUpload(layout Layout, h *fedpb.UpdateHeader, next nextPart, maxChunk, maxPayload int, kind fed.Kind) (fed.Weights, error) {
 	if h.Samples < 0 || h.Samples > math.MaxInt32 {
 		return nil, fmt.Errorf("%d samples", h.Samples)
 	}
@@ -356,32 +365,32 @@ func readUpload(layout Layout, h *fedpb.UpdateHeader, recv func() (*fedpb.Upload
 	if len(h.Payload) > maxPayload {
 		return nil, fmt.Errorf("payload of %d bytes exceeds the %d allowed", len(h.Payload), maxPayload)
 	}
+	sink := func(uint64, [][]byte) error { return errors.New("a chunk in a result without a model") }
 	var a *assembler
 	if h.Error == "" && kind == fed.Fit {
 		var err error
 		if a, err = newAssembler(layout, h.Model, maxChunk); err != nil {
 			return nil, fmt.Errorf("model: %w", err)
 		}
+		sink = func(offset uint64, data [][]byte) error {
+			if err := a.add(offset, data); err != nil {
+				return fmt.Errorf("model: %w", err)
+			}
+			return nil
+		}
 	} else if h.Model != nil {
 		return nil, fmt.Errorf("a %s result carries no model", kind)
 	}
 	for {
-		p, err := recv()
+		p, err := next(sink)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return nil, err
 		}
-		c := p.GetChunk()
-		switch {
-		case c == nil:
+		if p != nil {
 			return nil, errors.New("a second header in the upload")
-		case a == nil:
-			return nil, fmt.Errorf("a chunk in a result without a model")
-		}
-		if err := a.add(c); err != nil {
-			return nil, fmt.Errorf("model: %w", err)
 		}
 	}
 	if a == nil {
