@@ -25,9 +25,9 @@ import (
 // and FedAvg. The clients run in a child process (this test binary
 // again), so that the server's own CPU time per round can be told apart
 // from theirs (both are reported); on one machine they still share its
-// cores. It reports the
-// bytes on the wire per round (TLS records included) against the least a
-// round can move, 2 × 4 bytes × parameters × clients.
+// cores. It reports the bytes on the wire per round (TLS records
+// included) against the least a round can move, 2 × 4 bytes × parameters
+// × clients.
 //
 //	go test ./fed/fedgrpc -run '^$' -bench Round -benchtime 5x
 func BenchmarkRound(b *testing.B) {
