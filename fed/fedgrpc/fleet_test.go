@@ -373,12 +373,21 @@ func TestStragglerIsToldItIsLate(t *testing.T) {
 	if len(rep.Accepted) != 2 || rep.Rejected["client-3"] == "" {
 		t.Fatalf("round %+v: want 2 accepted and client-3 left out", rep)
 	}
+	// The server counts the late result before the client hears of it:
+	// wait for the client's own log line.
+	told := func() bool {
+		got := h.log.String()
+		return strings.Contains(got, "did not use our result") && strings.Contains(got, "deadline passed")
+	}
 	deadline := time.Now().Add(5 * time.Second)
-	for counter(t, h.metrics, "late") < 1 && time.Now().Before(deadline) {
+	for !told() && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got := h.log.String(); !strings.Contains(got, "did not use our result") || !strings.Contains(got, "deadline passed") {
-		t.Fatalf("the straggler was not told its result came too late:\n%s", got)
+	if !told() {
+		t.Fatalf("the straggler was not told its result came too late:\n%s", h.log)
+	}
+	if n := counter(t, h.metrics, "late"); n != 1 {
+		t.Fatalf("%v late results counted, want 1", n)
 	}
 }
 
