@@ -120,6 +120,8 @@ type Strategy interface {
 // Accumulator merges a round's accepted fit updates one at a time, in
 // client order, so that they need not all be held at once.
 type Accumulator interface {
+	// Add merges u. It must not keep u.Weights: a fleet may reuse their
+	// memory once Add has returned.
 	Add(u Update) error
 	// Result returns the next global model.
 	Result() (Weights, error)
@@ -135,6 +137,8 @@ type StreamingStrategy interface {
 // StreamingFleet is a Fleet that hands over each update through a
 // callback, in task order, as soon as it and every earlier task's update
 // are in (or known to be missing), so that its caller holds few at a time.
+// The callback must not keep u.Weights once it returns: the fleet may
+// reuse their memory.
 type StreamingFleet interface {
 	Fleet
 	RunEach(ctx context.Context, tasks []Task, each func(Update) error) error

@@ -195,8 +195,10 @@ type assembler struct {
 	n        int
 }
 
-// newAssembler checks a received header against want.
-func newAssembler(want Layout, h *fedpb.ModelHeader, maxChunk int) (*assembler, error) {
+// newAssembler checks a received header against want. The vector comes
+// from alloc (nil: make); it need not be zeroed, since done succeeds only
+// once every value has been written.
+func newAssembler(want Layout, h *fedpb.ModelHeader, maxChunk int, alloc func(n int) fed.Weights) (*assembler, error) {
 	got, err := layoutOf(h)
 	if err != nil {
 		return nil, err
@@ -206,7 +208,10 @@ func newAssembler(want Layout, h *fedpb.ModelHeader, maxChunk int) (*assembler, 
 			return nil, err
 		}
 	}
-	return &assembler{layout: got, maxChunk: maxChunk, out: make(fed.Weights, got.Values())}, nil
+	if alloc == nil {
+		alloc = func(n int) fed.Weights { return make(fed.Weights, n) }
+	}
+	return &assembler{layout: got, maxChunk: maxChunk, out: alloc(got.Values())}, nil
 }
 
 // add decodes one chunk: the offset of its first value and its bytes,

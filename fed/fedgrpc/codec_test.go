@@ -29,7 +29,7 @@ func TestChunksRoundTrip(t *testing.T) {
 				"server": func(f func(uint64, []byte) error) error { return chunks(encode(w), max, f) },
 				"client": func(f func(uint64, []byte) error) error { return encodeChunks(w, max, f) },
 			} {
-				a, err := newAssembler(testLayout, testLayout.header(), max-max%4)
+				a, err := newAssembler(testLayout, testLayout.header(), max-max%4, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -119,7 +119,7 @@ func TestHeaderChecks(t *testing.T) {
 		{"reordered", Layout{{Name: "b", Shape: []int{5}}, {Name: "w", Shape: []int{3, 4}}}.header()},
 	}
 	for _, c := range cases {
-		if _, err := newAssembler(testLayout, c.h, 0); err == nil {
+		if _, err := newAssembler(testLayout, c.h, 0, nil); err == nil {
 			t.Errorf("%s: header accepted", c.name)
 		}
 	}
@@ -192,7 +192,7 @@ func FuzzReadUpload(f *testing.F) {
 			return recvPart(recvFrom(m, int(cut)+1), new(fedpb.UploadPart), sink)
 		}
 		h := first.GetHeader()
-		w, err := readUpload(testLayout, h, next, 64, 1<<10, fed.Fit)
+		w, err := readUpload(testLayout, h, next, 64, 1<<10, fed.Fit, dirty)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				t.Fatal("EOF leaked as an error")
@@ -211,6 +211,16 @@ func FuzzReadUpload(f *testing.F) {
 			}
 		}
 	})
+}
+
+// dirty hands out vectors full of NaN, as a reused one may be full of an
+// older update: whatever readUpload accepts must have overwritten them.
+func dirty(n int) fed.Weights {
+	w := make(fed.Weights, n)
+	for i := range w {
+		w[i] = float32(math.NaN())
+	}
+	return w
 }
 
 // FuzzCodecAgreesWithProtobuf decodes arbitrary bytes, cut into frames

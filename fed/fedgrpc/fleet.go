@@ -78,6 +78,8 @@ type Fleet struct {
 	final    []byte // the encoded final model, once Finish is called
 	closing  bool
 	seq      int
+
+	spare sync.Pool // of *fed.Weights: vectors of merged updates, for uploads
 }
 
 type session struct {
@@ -92,8 +94,9 @@ type session struct {
 type task struct {
 	id     string
 	t      fed.Task
+	index  int    // in its Run's tasks
 	model  []byte // the encoded global model (nil: none)
-	answer chan<- fed.Update
+	answer chan<- answer
 }
 
 // NewFleet returns a fleet for a model of the given layout.
@@ -223,22 +226,69 @@ func (f *Fleet) wait(ctx context.Context, need int, timeout time.Duration) ([]st
 // sends an invalid result answers with an error. Tasks still open when
 // ctx is done are closed: their late results are refused.
 func (f *Fleet) Run(ctx context.Context, tasks []fed.Task) ([]fed.Update, error) {
+	ups := make([]fed.Update, 0, len(tasks))
+	err := f.run(ctx, tasks, func(_ int, u fed.Update) { ups = append(ups, u) })
+	return ups, err
+}
+
+// RunEach is Run that hands each answer to each, in task order, as soon
+// as it and every earlier task's answer are in (a task closed unanswered
+// is skipped), so that fed.Server merges the updates one at a time and
+// holds few. Once each returns, the memory of the update's weights is
+// reused for later uploads: each must not keep them.
+func (f *Fleet) RunEach(ctx context.Context, tasks []fed.Task, each func(fed.Update) error) error {
+	var (
+		ready   = map[int]fed.Update{}
+		next    int // the first task not yet handed over
+		callErr error
+	)
+	flush := func(all bool) { // hand over the ready prefix (with all: every ready one)
+		for next < len(tasks) && callErr == nil {
+			u, ok := ready[next]
+			if !ok {
+				if !all {
+					return
+				}
+				next++
+				continue
+			}
+			delete(ready, next)
+			next++
+			callErr = each(u)
+			f.reuse(u.Weights)
+		}
+	}
+	err := f.run(ctx, tasks, func(i int, u fed.Update) {
+		ready[i] = u
+		flush(false)
+	})
+	flush(true)
+	if err != nil {
+		return err
+	}
+	return callErr
+}
+
+// run hands out the tasks and calls got, from its own goroutine, with
+// each task's index and answer as they come in, until every task is
+// answered or ctx is done.
+func (f *Fleet) run(ctx context.Context, tasks []fed.Task, got func(i int, u fed.Update)) error {
 	if ctx.Err() != nil { // hand out nothing that could not be answered
-		return nil, nil
+		return nil
 	}
 	start := time.Now()
-	answers := make(chan fed.Update, len(tasks))
+	answers := make(chan answer, len(tasks))
 	encoded := map[*float32][]byte{}
 	f.mu.Lock()
 	mine := make([]*task, 0, len(tasks))
-	for _, t := range tasks {
-		tk := &task{id: f.taskID(t), t: t, answer: answers}
+	for i, t := range tasks {
+		tk := &task{id: f.taskID(t), t: t, index: i, answer: answers}
 		if len(t.Global) > 0 && (t.Kind == fed.Fit || t.Kind == fed.Evaluate) {
 			b, ok := encoded[&t.Global[0]]
 			if !ok {
 				if len(t.Global) != f.opt.Layout.Values() {
 					f.mu.Unlock()
-					return nil, fmt.Errorf("fedgrpc: the global model has %d values, the layout %d", len(t.Global), f.opt.Layout.Values())
+					return fmt.Errorf("fedgrpc: the global model has %d values, the layout %d", len(t.Global), f.opt.Layout.Values())
 				}
 				b = encode(t.Global)
 				encoded[&t.Global[0]] = b
@@ -261,14 +311,15 @@ func (f *Fleet) Run(ctx context.Context, tasks []fed.Task) ([]fed.Update, error)
 		m.Round.Set(float64(tasks[0].Round))
 	}
 
-	ups := make([]fed.Update, 0, len(tasks))
+	n := 0
 	tick := time.NewTicker(f.opt.Heartbeat / 2)
 	defer tick.Stop()
 wait:
-	for len(ups) < len(mine) {
+	for n < len(mine) {
 		select {
-		case u := <-answers:
-			ups = append(ups, u)
+		case a := <-answers:
+			got(a.index, a.u)
+			n++
 		case <-tick.C:
 			f.expire()
 		case <-ctx.Done():
@@ -289,10 +340,11 @@ wait:
 	}
 	f.broadcastLocked()
 	f.mu.Unlock()
-	for len(ups) < len(mine) { // answers that came in before the close
+	for n < len(mine) { // answers that came in before the close
 		select {
-		case u := <-answers:
-			ups = append(ups, u)
+		case a := <-answers:
+			got(a.index, a.u)
+			n++
 			continue
 		default:
 		}
@@ -301,7 +353,33 @@ wait:
 	if m := f.opt.Metrics; m != nil && len(tasks) > 0 {
 		m.PhaseDuration.WithLabelValues(tasks[0].Kind.String()).Observe(time.Since(start).Seconds())
 	}
-	return ups, nil
+	return nil
+}
+
+// answer is a task's answer, with the task's index in its Run.
+type answer struct {
+	index int
+	u     fed.Update
+}
+
+// weights returns a vector of n values for an upload to fill: one whose
+// update was merged, if there is one, else a new one. Reused vectors spare
+// the server a page fault for every 4 KiB of every update (on loopback,
+// 0.05 s of a 100-client round of 1 M parameters).
+func (f *Fleet) weights(n int) fed.Weights {
+	if p, ok := f.spare.Get().(*fed.Weights); ok && len(*p) == n {
+		return *p
+	}
+	return make(fed.Weights, n)
+}
+
+// reuse keeps w, an update's vector that nothing refers to any more, for
+// a later upload. The pool lets the garbage collector take what stays
+// unused.
+func (f *Fleet) reuse(w fed.Weights) {
+	if len(w) > 0 {
+		f.spare.Put(&w)
+	}
 }
 
 // taskID returns a new task id, readable in logs.
@@ -317,7 +395,7 @@ func (f *Fleet) answerLocked(tk *task, u fed.Update) bool {
 	}
 	delete(f.open, tk.t.Client)
 	f.rememberLocked(tk.id, "it was already answered")
-	tk.answer <- u // buffered for every task of its Run
+	tk.answer <- answer{tk.index, u} // buffered for every task of its Run
 	return true
 }
 

@@ -245,7 +245,7 @@ func (r *Runner) download(ctx context.Context, api fedpb.FederationClient, reg *
 		return nil, nil, err
 	}
 	h := first.GetHeader()
-	a, err := newAssembler(nil, h, 0)
+	a, err := newAssembler(nil, h, 0, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("client %s: the server's model: %w", r.Name, err)
 	}

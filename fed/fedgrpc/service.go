@@ -325,7 +325,7 @@ func (sv *service) Upload(stream grpc.ClientStreamingServer[fedpb.UploadPart, fe
 // values, within the norm bound; other results must carry none.
 func (f *Fleet) readResult(tk *task, layout Layout, h *fedpb.UpdateHeader, next nextPart) (fed.Update, error) {
 	u := fed.Update{Client: tk.t.Client, Round: tk.t.Round, Kind: tk.t.Kind}
-	w, err := readUpload(layout, h, next, f.opt.ChunkBytes, f.opt.MaxPayload, tk.t.Kind)
+	w, err := readUpload(layout, h, next, f.opt.ChunkBytes, f.opt.MaxPayload, tk.t.Kind, f.weights)
 	if err != nil {
 		return u, err
 	}
@@ -352,8 +352,9 @@ func (f *Fleet) readResult(tk *task, layout Layout, h *fedpb.UpdateHeader, next 
 type nextPart func(sink chunkSink) (*fedpb.UploadPart, error)
 
 // readUpload checks an upload's header and reassembles its model, if the
-// task's kind has one. It is the whole decoding of what a client sends.
-func readUpload(layout Layout, h *fedpb.UpdateHeader, next nextPart, maxChunk, maxPayload int, kind fed.Kind) (fed.Weights, error) {
+// task's kind has one, into a vector from alloc. It is the whole decoding
+// of what a client sends.
+func readUpload(layout Layout, h *fedpb.UpdateHeader, next nextPart, maxChunk, maxPayload int, kind fed.Kind, alloc func(int) fed.Weights) (fed.Weights, error) {
 	if h.Samples < 0 || h.Samples > math.MaxInt32 {
 		return nil, fmt.Errorf("%d samples", h.Samples)
 	}
@@ -369,7 +370,7 @@ func readUpload(layout Layout, h *fedpb.UpdateHeader, next nextPart, maxChunk, m
 	var a *assembler
 	if h.Error == "" && kind == fed.Fit {
 		var err error
-		if a, err = newAssembler(layout, h.Model, maxChunk); err != nil {
+		if a, err = newAssembler(layout, h.Model, maxChunk, alloc); err != nil {
 			return nil, fmt.Errorf("model: %w", err)
 		}
 		sink = func(offset uint64, data [][]byte) error {
