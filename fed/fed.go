@@ -213,3 +213,50 @@ func SumMetrics(ups []Update) map[string]float64 {
 	}
 	return sum
 }
+
+// InOrder hands a StreamingFleet's updates to its callback in task
+// order: an update arriving early waits only for the earlier tasks'.
+// It is not safe for concurrent use.
+type InOrder struct {
+	each  func(Update) error
+	tasks int
+	ready map[int]Update
+	next  int // the first task not yet handed over
+	err   error
+}
+
+// NewInOrder returns an InOrder for tasks tasks that calls each.
+func NewInOrder(tasks int, each func(Update) error) *InOrder {
+	return &InOrder{each: each, tasks: tasks, ready: map[int]Update{}}
+}
+
+// Put records the update of task i and hands over every update that is
+// now next in line.
+func (o *InOrder) Put(i int, u Update) {
+	o.ready[i] = u
+	o.flush(false)
+}
+
+// Finish hands over the updates still waiting, in order, skipping the
+// tasks that never answered, and returns the first error of the
+// callback (after which it was not called again).
+func (o *InOrder) Finish() error {
+	o.flush(true)
+	return o.err
+}
+
+func (o *InOrder) flush(all bool) {
+	for o.next < o.tasks && o.err == nil {
+		u, ok := o.ready[o.next]
+		if !ok {
+			if !all {
+				return
+			}
+			o.next++
+			continue
+		}
+		delete(o.ready, o.next)
+		o.next++
+		o.err = o.each(u)
+	}
+}

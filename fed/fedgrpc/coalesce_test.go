@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/fdrmfl/fdrmfl/internal/pki"
 )
 
 // writeCounter counts the writes that reach a socket.
@@ -29,18 +27,7 @@ func (c *writeCounter) Write(p []byte) (int, error) {
 // socket writes instead of sixteen; records written outside a batch (the
 // handshake, a close) go out as they come.
 func TestCoalescingSendsRecordsTogether(t *testing.T) {
-	ca, err := pki.NewCA("test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := ca.Server("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := srv.TLS()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, cert := testPKI(t)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

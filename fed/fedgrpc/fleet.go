@@ -237,36 +237,15 @@ func (f *Fleet) Run(ctx context.Context, tasks []fed.Task) ([]fed.Update, error)
 // holds few. Once each returns, the memory of the update's weights is
 // reused for later uploads: each must not keep them.
 func (f *Fleet) RunEach(ctx context.Context, tasks []fed.Task, each func(fed.Update) error) error {
-	var (
-		ready   = map[int]fed.Update{}
-		next    int // the first task not yet handed over
-		callErr error
-	)
-	flush := func(all bool) { // hand over the ready prefix (with all: every ready one)
-		for next < len(tasks) && callErr == nil {
-			u, ok := ready[next]
-			if !ok {
-				if !all {
-					return
-				}
-				next++
-				continue
-			}
-			delete(ready, next)
-			next++
-			callErr = each(u)
-			f.reuse(u.Weights)
-		}
-	}
-	err := f.run(ctx, tasks, func(i int, u fed.Update) {
-		ready[i] = u
-		flush(false)
+	order := fed.NewInOrder(len(tasks), func(u fed.Update) error {
+		err := each(u)
+		f.reuse(u.Weights)
+		return err
 	})
-	flush(true)
-	if err != nil {
+	if err := f.run(ctx, tasks, order.Put); err != nil {
 		return err
 	}
-	return callErr
+	return order.Finish()
 }
 
 // run hands out the tasks and calls got, from its own goroutine, with

@@ -243,17 +243,7 @@ func TestBadResultsAreRejected(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t, Options{MinClients: 3, MaxUpdateNorm: 1000}, 3)
-			for _, name := range []string{"client-1", "client-2"} {
-				stop, _ := h.start(t, name, shift(1, 5))
-				defer stop()
-			}
-			api := fedpb.NewFederationClient(h.dial(t, h.tokens["client-3"], nil))
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			reg, err := api.Register(ctx, &fedpb.RegisterRequest{Client: "client-3", Protocol: Protocol})
-			if err != nil {
-				t.Fatal(err)
-			}
+			ctx, api, reg := h.byHand(t)
 			uploaded := make(chan error, 1)
 			go func() {
 				for {
@@ -285,7 +275,7 @@ func TestBadResultsAreRejected(t *testing.T) {
 			if _, err := s.Run(ctx, ramp(n), 1, 1); err != nil {
 				t.Fatal(err)
 			}
-			err = <-uploaded
+			err := <-uploaded
 			if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("the bad client was told %v; want InvalidArgument containing %q", err, c.want)
 			}
@@ -408,17 +398,7 @@ func counter(t *testing.T, m *Metrics, outcome string) float64 {
 func TestPlainProtobufClient(t *testing.T) {
 	n := testLayout.Values()
 	h := newHarness(t, Options{MinClients: 3}, 3)
-	for _, name := range []string{"client-1", "client-2"} {
-		stop, _ := h.start(t, name, shift(1, 5))
-		defer stop()
-	}
-	api := fedpb.NewFederationClient(h.dial(t, h.tokens["client-3"], nil))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	reg, err := api.Register(ctx, &fedpb.RegisterRequest{Client: "client-3", Protocol: Protocol})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, api, reg := h.byHand(t)
 	got := make(chan fed.Weights, 1)
 	go func() {
 		defer close(got)

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/fdrmfl/fdrmfl/fed"
+	"github.com/fdrmfl/fdrmfl/fed/fedgrpc/fedpb"
 	"github.com/fdrmfl/fdrmfl/internal/pki"
 )
 
@@ -37,18 +38,7 @@ var testLayout = Layout{{Name: "w", Shape: []int{3, 4}}, {Name: "b", Shape: []in
 
 func newHarness(t testing.TB, opt Options, n int) *harness {
 	t.Helper()
-	ca, err := pki.NewCA("test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := ca.Server("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := srv.TLS()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, cert := testPKI(t)
 	h := &harness{ca: ca, tokens: map[string]string{}, log: &syncBuffer{}}
 	var members []Member
 	for i := 1; i <= n; i++ {
@@ -58,6 +48,7 @@ func newHarness(t testing.TB, opt Options, n int) *harness {
 	}
 	h.tokens["revoked"] = pki.Token()
 	members = append(members, Member{Name: "revoked", TokenSHA256: HashToken(h.tokens["revoked"]), Revoked: true})
+	var err error
 	if opt.Auth, err = NewAuth(members); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +71,44 @@ func newHarness(t testing.TB, opt Options, n int) *harness {
 	go gs.Serve(CountingListener(lis, h.metrics))
 	t.Cleanup(gs.Stop)
 	return h
+}
+
+// testPKI returns a new CA and a certificate it signed for a server at
+// 127.0.0.1.
+func testPKI(t testing.TB) (*pki.CA, tls.Certificate) {
+	t.Helper()
+	ca, err := pki.NewCA("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ca.Server("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := srv.TLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca, cert
+}
+
+// byHand starts client-1 and client-2 as Runners of shift(1, 5) and
+// registers client-3 through the generated API alone, for a test to play
+// that client by hand; the context ends with the test or after 10 s.
+func (h *harness) byHand(t *testing.T) (context.Context, fedpb.FederationClient, *fedpb.RegisterReply) {
+	t.Helper()
+	for _, name := range []string{"client-1", "client-2"} {
+		stop, _ := h.start(t, name, shift(1, 5))
+		t.Cleanup(stop)
+	}
+	api := fedpb.NewFederationClient(h.dial(t, h.tokens["client-3"], nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	reg, err := api.Register(ctx, &fedpb.RegisterRequest{Client: "client-3", Protocol: Protocol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, api, reg
 }
 
 // dial connects with a token (if not "") and a client certificate (if not nil).

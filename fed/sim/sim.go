@@ -112,27 +112,8 @@ func (f *Fleet) RunEach(ctx context.Context, tasks []fed.Task, each func(fed.Upd
 			return fmt.Errorf("sim: no client named %q", t.Client)
 		}
 	}
-	var (
-		mu      sync.Mutex
-		ready   = map[int]fed.Update{}
-		next    int // the first task not yet handed over
-		callErr error
-	)
-	flush := func(all bool) { // hand over the ready prefix (with all: every ready one); mu held
-		for next < len(tasks) && callErr == nil {
-			u, ok := ready[next]
-			if !ok {
-				if !all {
-					return
-				}
-				next++
-				continue
-			}
-			delete(ready, next)
-			next++
-			callErr = each(u)
-		}
-	}
+	var mu sync.Mutex
+	order := fed.NewInOrder(len(tasks), each)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range min(workers, len(tasks)) {
@@ -149,8 +130,7 @@ func (f *Fleet) RunEach(ctx context.Context, tasks []fed.Task, each func(fed.Upd
 				u.Client, u.Round, u.Kind = t.Client, t.Round, cmpKind(u, t)
 				mu.Lock()
 				if ctx.Err() == nil {
-					ready[i] = u
-					flush(false)
+					order.Put(i, u)
 				}
 				mu.Unlock()
 			}
@@ -168,6 +148,5 @@ feed:
 	wg.Wait()
 	mu.Lock()
 	defer mu.Unlock()
-	flush(true)
-	return callErr
+	return order.Finish()
 }
