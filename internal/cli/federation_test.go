@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -253,4 +256,127 @@ func (l *syncLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return string(l.b)
+}
+
+// TestServerKilledResumes runs the server as a process of its own (this
+// test binary again, see TestServerProcess) and kills it with SIGKILL once
+// round 2 of 4 is checkpointed: no clean-up of any kind runs. A new server
+// process on the same listening socket resumes at round 3, the clients
+// reconnect, and the final model is the uninterrupted simulation's, bit
+// for bit.
+func TestServerKilledResumes(t *testing.T) {
+	cfg := study(4)
+	sim, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDeployment(t, cfg)
+	spec, err := json.Marshal(d.server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d.dir, "server.json"), spec, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	socket, err := lis.(*net.TCPListener).File() // handed to each server process
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer socket.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	results := d.startClients(ctx, lis.Addr().String())
+	var logs syncLog
+	server := func(hold int) (*exec.Cmd, *strings.Builder) {
+		cmd := exec.CommandContext(ctx, exe, "-test.run=^TestServerProcess$")
+		cmd.Env = append(os.Environ(), "FDRMFL_TEST_SERVER_DIR="+d.dir, "FDRMFL_TEST_SERVER_HOLD="+strconv.Itoa(hold))
+		cmd.ExtraFiles = []*os.File{socket}
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, &out
+	}
+
+	first, _ := server(2)
+	held := filepath.Join(d.dir, "held")
+	for {
+		if _, err := os.Stat(held); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the first server never finished round 2\n%s", &logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	first.Wait()
+
+	second, out := server(0)
+	if err := second.Wait(); err != nil {
+		t.Fatalf("the restarted server: %v\n%s\n%s", err, out, &logs)
+	}
+	if ran := strings.Fields(out.String()); !strings.Contains(out.String(), "PASS") || fmt.Sprint(ran[:len(ran)-1]) != "[round 3 round 4]" {
+		t.Fatalf("the restarted server printed %q, want rounds 3 and 4", out)
+	}
+	_, weights, err := loadModel(filepath.Join(d.dir, "server", "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameBits(weights, sim.Weights) {
+		t.Fatalf("the resumed federation's model differs from the simulation's\n%s", &logs)
+	}
+	for range d.clients {
+		if o := <-results; o.err != nil {
+			t.Fatalf("%s: %v", o.name, o.err)
+		}
+	}
+}
+
+// TestServerProcess is TestServerKilledResumes's server process: it serves
+// the deployment in FDRMFL_TEST_SERVER_DIR on the listening socket it
+// inherits, prints each round it completes and, after round
+// FDRMFL_TEST_SERVER_HOLD, marks the folder and hangs, to be killed. It
+// does nothing unless that test starts it.
+func TestServerProcess(t *testing.T) {
+	dir := os.Getenv("FDRMFL_TEST_SERVER_DIR")
+	if dir == "" {
+		t.Skip("run by TestServerKilledResumes")
+	}
+	hold, _ := strconv.Atoi(os.Getenv("FDRMFL_TEST_SERVER_HOLD"))
+	d := &deployment{dir: dir, log: &syncLog{}}
+	spec, err := os.ReadFile(filepath.Join(dir, "server.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(spec, &d.server); err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.FileListener(os.NewFile(3, "listener"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { os.Stderr.WriteString(d.log.String()) }()
+	err = d.serve(context.Background(), t, lis, func(r int) {
+		fmt.Printf("round %d\n", r)
+		if r == hold {
+			os.WriteFile(filepath.Join(dir, "held"), nil, 0o600)
+			time.Sleep(time.Hour) // until killed
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
