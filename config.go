@@ -1,12 +1,3 @@
-// Package fdrmfl is the public face of the project: describe a federation
-// (data, clients, model, training) in a Config, run it in one process
-// with Simulate, and apply a trained model to new data with Extract.
-//
-// FDRMFL is federated, multi-modal, task-driven feature extraction for
-// regression: each client trains one encoder per modality and a fusion
-// network under MSE plus a mutual-information, a symmetric-KL and a
-// model-contrastive term, and the fused features Z feed any downstream
-// regressor. See docs in the repository for the method.
 package fdrmfl
 
 import (
@@ -249,7 +240,7 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("data.source: %q is not \"simulation\" or \"csv\"", d.Source)
 	}
-	if _, err := ParseRows(d.Rows, -1); err != nil {
+	if _, err := parseRows(d.Rows, -1); err != nil {
 		return fmt.Errorf("data.rows: %w", err)
 	}
 	if d.TestFraction <= 0 || d.TestFraction >= 1 {
@@ -314,5 +305,5 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Presets lists the dataset layouts Data.Preset may name.
-var Presets = []string{"corn-p2", "corn-p1/<moisture|oil|protein|starch>", "tecator-p1/<fat|water|protein>", "tecator"}
+// presets lists the dataset layouts Data.Preset may name.
+var presets = []string{"corn-p2", "corn-p1/<moisture|oil|protein|starch>", "tecator-p1/<fat|water|protein>", "tecator"}

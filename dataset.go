@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/internal/seed"
 	"github.com/fdrmfl/fdrmfl/model"
 )
 
@@ -19,7 +20,7 @@ func LoadData(cfg Config, fsys fs.FS) (*data.Dataset, error) {
 	if err != nil || cfg.Data.Rows == "" {
 		return ds, err
 	}
-	rows, err := ParseRows(cfg.Data.Rows, ds.Len())
+	rows, err := parseRows(cfg.Data.Rows, ds.Len())
 	if err != nil {
 		return nil, fmt.Errorf("data.rows: %w", err)
 	}
@@ -29,7 +30,7 @@ func LoadData(cfg Config, fsys fs.FS) (*data.Dataset, error) {
 func loadData(cfg Config, fsys fs.FS) (*data.Dataset, error) {
 	d := cfg.Data
 	if d.Source == "simulation" {
-		return data.Simulate(d.Function, d.Samples, rand.New(rand.NewPCG(seedFor(cfg.Seed, seedData), 0)))
+		return data.Simulate(d.Function, d.Samples, rand.New(rand.NewPCG(seed.For(cfg.Seed, seed.Data), 0)))
 	}
 	if fsys == nil {
 		return nil, fmt.Errorf("data: source csv needs a folder to read from")
@@ -38,15 +39,15 @@ func loadData(cfg Config, fsys fs.FS) (*data.Dataset, error) {
 		return loadPreset(d.Preset, fsys)
 	}
 	if len(d.Modalities) == 0 {
-		return nil, fmt.Errorf("data: source csv needs modalities (or a preset: %s)", strings.Join(Presets, ", "))
+		return nil, fmt.Errorf("data: source csv needs modalities (or a preset: %s)", strings.Join(presets, ", "))
 	}
 	return data.Read(fsys, data.Spec{Modalities: d.Modalities, ResponseFile: d.ResponseFile, Responses: d.Responses})
 }
 
-// ParseRows turns 1-based inclusive row ranges ("1-27", "5", "1-20,41-47")
+// parseRows turns 1-based inclusive row ranges ("1-27", "5", "1-20,41-47")
 // into 0-based indices, in order, checking them against n rows (n < 0:
 // syntax only). Ranges must not overlap.
-func ParseRows(spec string, n int) ([]int, error) {
+func parseRows(spec string, n int) ([]int, error) {
 	if strings.TrimSpace(spec) == "" {
 		return nil, nil
 	}
@@ -89,19 +90,19 @@ func loadPreset(p string, fsys fs.FS) (*data.Dataset, error) {
 	case "tecator":
 		return data.TecatorSpectra(fsys)
 	}
-	return nil, fmt.Errorf("data.preset: %q is not one of %s", p, strings.Join(Presets, ", "))
+	return nil, fmt.Errorf("data.preset: %q is not one of %s", p, strings.Join(presets, ", "))
 }
 
-// ModelFor completes a network configuration for a dataset: with no
+// modelFor completes a network configuration for a dataset: with no
 // modalities given it takes every modality of ds with an encoder chosen by
 // its kind (vector: MLP; signal: 1-D convolutions; image: 2-D
 // convolutions; sequence: BiLSTM); given modalities must exist in ds and
 // take their shapes from it when they name none. Responses is set to the
 // number of ds's responses.
-func ModelFor(mc model.Config, ds *data.Dataset) (model.Config, error) {
+func modelFor(mc model.Config, ds *data.Dataset) (model.Config, error) {
 	if len(mc.Modalities) == 0 {
 		for _, m := range ds.Modalities {
-			mc.Modalities = append(mc.Modalities, model.Modality{Name: m.Name, Shape: append([]int(nil), m.Shape...), Encoder: DefaultEncoder(m.Kind)})
+			mc.Modalities = append(mc.Modalities, model.Modality{Name: m.Name, Shape: append([]int(nil), m.Shape...), Encoder: defaultEncoder(m.Kind)})
 		}
 	} else {
 		mods := make([]model.Modality, len(mc.Modalities))
@@ -119,10 +120,10 @@ func ModelFor(mc model.Config, ds *data.Dataset) (model.Config, error) {
 				return mc, fmt.Errorf("model.modalities[%d] (%s): shape %v does not fit the data's %v", i, mm.Name, mm.Shape, dm.Shape)
 			}
 			if mm.Encoder.Type == "" {
-				enc := DefaultEncoder(dm.Kind)
+				enc := defaultEncoder(dm.Kind)
 				enc.Hidden = mm.Encoder.Hidden
 				if enc.Hidden == nil {
-					enc.Hidden = DefaultEncoder(dm.Kind).Hidden
+					enc.Hidden = defaultEncoder(dm.Kind).Hidden
 				}
 				mm.Encoder = enc
 			}
@@ -135,13 +136,13 @@ func ModelFor(mc model.Config, ds *data.Dataset) (model.Config, error) {
 	return mc, nil
 }
 
-// DefaultEncoder returns the encoder a modality of kind k gets when the
+// defaultEncoder returns the encoder a modality of kind k gets when the
 // configuration names none.
 //
 // Vectors and signals get a linear encoder (a dense map to the latent):
 // on the NIR spectra it beat 1-D convolutions and hidden layers
 // (docs/results.md); use type conv1d for signals with local structure.
-func DefaultEncoder(k data.Kind) model.Encoder {
+func defaultEncoder(k data.Kind) model.Encoder {
 	switch k {
 	case data.Signal:
 		return model.Encoder{Type: model.EncMLP, Hidden: []int{}}
@@ -159,27 +160,4 @@ func prod(s []int) int {
 		n *= d
 	}
 	return n
-}
-
-// Seeds of the independent random streams of a run.
-const (
-	seedData uint64 = iota + 1
-	seedPartition
-	seedSplit
-	seedInit
-	seedStrategy
-	seedClient
-)
-
-// seedFor derives an independent seed from base and a path of integers
-// (splitmix64 steps), so that each purpose and client has its own stream.
-func seedFor(base uint64, path ...uint64) uint64 {
-	x := base
-	for _, p := range append([]uint64{0x9e3779b97f4a7c15}, path...) {
-		x += p + 0x9e3779b97f4a7c15
-		x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-		x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-		x ^= x >> 31
-	}
-	return x
 }

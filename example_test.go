@@ -3,6 +3,7 @@ package fdrmfl_test
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/fdrmfl/fdrmfl"
 	"github.com/fdrmfl/fdrmfl/model"
@@ -34,4 +35,49 @@ func ExampleSimulate() {
 	// client-1: 20 test samples, 4 features each
 	// client-2: 20 test samples, 4 features each
 	// client-3: 20 test samples, 4 features each
+}
+
+// Save a trained model, load it again, and apply it to data.
+func ExampleLoadModel() {
+	cfg := fdrmfl.Config{
+		Seed:       1,
+		Data:       fdrmfl.Data{Function: 1, Samples: 300},
+		Federation: fdrmfl.Federation{Clients: 3, Rounds: 1},
+		Model:      model.Config{Latent: 16, Features: 4},
+		Train:      train.Config{Epochs: 1},
+	}.Defaults()
+	res, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	dir, err := os.MkdirTemp("", "fdrmfl-example-")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	if err := res.Model().Save(dir); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	m, err := fdrmfl.LoadModel(dir)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ds, err := fdrmfl.LoadData(cfg, nil) // new data would come from package data's readers
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	x, err := m.Extract(ds.Subset([]int{0, 1, 2}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%d samples, %d features and %d prediction each\n", len(x.Pred), len(x.Z)/len(x.Pred), len(m.Manifest.Responses))
+	// Output:
+	// 3 samples, 4 features and 1 prediction each
 }

@@ -120,3 +120,23 @@ func names(ms []ModalityInfo) []string {
 	}
 	return s
 }
+
+// TensorShape names one tensor of a model's flat weight vector.
+type TensorShape struct {
+	Name  string
+	Shape []int
+}
+
+// Tensors lists the tensors of the manifest's model in the order of its
+// flat weight vector.
+func (m *Manifest) Tensors() ([]TensorShape, error) {
+	tr, err := train.New(m.Model, m.Train)
+	if err != nil {
+		return nil, err
+	}
+	var out []TensorShape
+	for _, e := range tr.Layout() {
+		out = append(out, TensorShape{Name: e.Name, Shape: slices.Clone(e.Param.Shape)})
+	}
+	return out, nil
+}

@@ -10,6 +10,8 @@ import (
 	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/fed/sim"
+	"github.com/fdrmfl/fdrmfl/internal/seed"
+	"github.com/fdrmfl/fdrmfl/site"
 	"github.com/fdrmfl/fdrmfl/train"
 )
 
@@ -49,7 +51,7 @@ type Prepared struct {
 	Data *data.Dataset
 	// Standardizer is the pooled standardisation of the clients' training data.
 	Standardizer *data.Standardizer
-	clients      []*clientData
+	clients      []*site.Sets
 }
 
 // Prepare splits ds among the clients cfg describes and standardises it.
@@ -69,19 +71,12 @@ func Prepare(cfg Config, ds *data.Dataset) (*Prepared, error) {
 	return &Prepared{Config: cfg, Data: ds, Standardizer: std, clients: clients}, nil
 }
 
-// ClientSplit is one client's standardised data and the rows of the full
-// dataset each set holds.
-type ClientSplit struct {
-	Name                            string
-	Train, Val, Test                *data.Dataset
-	TrainIndex, ValIndex, TestIndex []int
-}
-
-// Clients returns the clients' data (shared, not copied: do not modify).
-func (p *Prepared) Clients() []ClientSplit {
-	out := make([]ClientSplit, len(p.clients))
+// Clients returns the clients' standardised sets (shared, not copied: do
+// not modify).
+func (p *Prepared) Clients() []site.Sets {
+	out := make([]site.Sets, len(p.clients))
 	for i, c := range p.clients {
-		out[i] = ClientSplit{Name: c.name, Train: c.train, Val: c.val, Test: c.test, TrainIndex: c.trainIdx, ValIndex: c.valIdx, TestIndex: c.testIdx}
+		out[i] = *c
 	}
 	return out
 }
@@ -106,17 +101,17 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	pool, err := NewTrainerPool(mc, cfg.Train, workers)
+	pool, err := site.NewTrainerPool(mc, cfg.Train, workers)
 	if err != nil {
 		return nil, err
 	}
 	store := opt.Store
 	if store == nil {
-		store = &MemoryStore{}
+		store = &site.MemoryStore{}
 	}
-	sites := make([]*Site, len(p.clients))
+	sites := make([]*site.Site, len(p.clients))
 	for k, c := range p.clients {
-		sites[k] = &Site{Name: c.name, Train: c.train, Val: c.val, Test: c.test, Store: store, Trainers: pool, Seed: seedFor(cfg.Seed, seedClient, uint64(k))}
+		sites[k] = &site.Site{Name: c.Name, Train: c.Train, Val: c.Val, Test: c.Test, Store: store, Trainers: pool, Seed: seed.For(cfg.Seed, seed.Client, uint64(k))}
 	}
 	res := &Result{Config: cfg}
 	var pooled train.Stats
@@ -134,7 +129,7 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 		}
 		res.Weights = final
 		for k, s := range sites {
-			cr, err := clientFeatures(s, p.clients[k], final, p.Standardizer)
+			cr, err := ClientFeatures(s, p.clients[k], final, p.Standardizer)
 			if err != nil {
 				return nil, err
 			}
@@ -142,21 +137,21 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 		}
 	case Local:
 		for k, s := range sites {
-			final, err := p.federate(ctx, cfg, []*Site{s}, pool, workers, res, opt)
+			final, err := p.federate(ctx, cfg, []*site.Site{s}, pool, workers, res, opt)
 			if err != nil {
 				return nil, fmt.Errorf("%s alone: %w", s.Name, err)
 			}
-			cr, err := clientFeatures(s, p.clients[k], final, p.Standardizer)
+			cr, err := ClientFeatures(s, p.clients[k], final, p.Standardizer)
 			if err != nil {
 				return nil, err
 			}
 			addClient(cr)
 		}
 	case Central:
-		all := &Site{Name: "central", Store: store, Trainers: pool, Seed: seedFor(cfg.Seed, seedClient, 1<<32)}
+		all := &site.Site{Name: "central", Store: store, Trainers: pool, Seed: seed.For(cfg.Seed, seed.Client, 1<<32)}
 		var trains, vals []*data.Dataset
 		for _, c := range p.clients {
-			trains, vals = append(trains, c.train), append(vals, c.val)
+			trains, vals = append(trains, c.Train), append(vals, c.Val)
 		}
 		if all.Train, err = concat(trains); err != nil {
 			return nil, err
@@ -164,13 +159,13 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 		if all.Val, err = concat(vals); err != nil {
 			return nil, err
 		}
-		final, err := p.federate(ctx, cfg, []*Site{all}, pool, workers, res, opt)
+		final, err := p.federate(ctx, cfg, []*site.Site{all}, pool, workers, res, opt)
 		if err != nil {
 			return nil, fmt.Errorf("central: %w", err)
 		}
 		res.Weights = final
 		for k, s := range sites {
-			cr, err := clientFeatures(s, p.clients[k], final, p.Standardizer)
+			cr, err := ClientFeatures(s, p.clients[k], final, p.Standardizer)
 			if err != nil {
 				return nil, err
 			}
@@ -190,17 +185,12 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 
 // federate runs cfg's rounds over the given sites and returns the final
 // global model; round metrics are appended to res.
-func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*Site, pool *TrainerPool, workers int, res *Result, opt Options) ([]float32, error) {
-	global, err := train.InitialWeights(cfg.Model, seedFor(cfg.Seed, seedInit))
+func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site, pool *site.TrainerPool, workers int, res *Result, opt Options) ([]float32, error) {
+	global, err := train.InitialWeights(cfg.Model, seed.For(cfg.Seed, seed.Init))
 	if err != nil {
 		return nil, err
 	}
-	tr, err := pool.get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	strat := newStrategy(cfg, tr.Layout())
-	pool.put(tr)
+	strat := cfg.strategy(pool)
 	clients := map[string]fed.Client{}
 	for _, s := range sites {
 		clients[s.Name] = s
@@ -225,7 +215,7 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*Site, pool
 			if c.Report.EvalClients == 0 {
 				return nil
 			}
-			st := metricsStats(c.Report.Eval, cfg.Model.Responses)
+			st := site.EvalStats(c.Report.Eval, cfg.Model.Responses)
 			var e float64
 			for j := range st.SSE {
 				e += st.MSE(j) // standardised responses: comparable across responses

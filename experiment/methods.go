@@ -15,6 +15,7 @@ import (
 	"github.com/fdrmfl/fdrmfl/baseline/vae"
 	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/model"
+	"github.com/fdrmfl/fdrmfl/site"
 	"github.com/fdrmfl/fdrmfl/train"
 )
 
@@ -369,7 +370,7 @@ func fedPCA(raw []rawClient, stats *clientStats, d int) ([]features, error) {
 // federatedRegression fits federated ridge or PLS from the clients' fold
 // statistics — choosing α or the number of components by the pooled CV,
 // then refitting on everything — and predicts each client's test set.
-func (ur *unitResult) federatedRegression(u Unit, m string, clients []fdrmfl.ClientSplit, raw []rawClient, stats *clientStats) error {
+func (ur *unitResult) federatedRegression(u Unit, m string, clients []site.Sets, raw []rawClient, stats *clientStats) error {
 	var reg interface {
 		FitFolds([][]*baseline.SuffStats) error
 		Predict(*mat.Dense) ([]float64, error)
@@ -406,7 +407,7 @@ func (ur *unitResult) federatedRegression(u Unit, m string, clients []fdrmfl.Cli
 
 // judge fits each downstream regressor on each client's training features
 // and records its test error, per client and pooled.
-func (ur *unitResult) judge(u Unit, m string, clients []fdrmfl.ClientSplit, fs []features, regs []string) error {
+func (ur *unitResult) judge(u Unit, m string, clients []site.Sets, fs []features, regs []string) error {
 	for _, reg := range regs {
 		var pool [][2][]float64
 		for k, f := range fs {

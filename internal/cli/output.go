@@ -4,45 +4,18 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fdrmfl/fdrmfl"
-	"github.com/fdrmfl/fdrmfl/model"
-	"github.com/fdrmfl/fdrmfl/modelio"
-	"github.com/fdrmfl/fdrmfl/nn"
+	"github.com/fdrmfl/fdrmfl/internal/disk"
 )
 
-// writeFile writes data atomically: to a temporary file in the same
-// folder, synced, then renamed over path, so a reader never sees half a file.
-func writeFile(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
+// writeFile writes data atomically: readers see the old file or the new
+// one, never a mix, even across a crash.
+func writeFile(path string, data []byte) error { return disk.WriteFile(path, data) }
 
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
@@ -65,59 +38,16 @@ func f32(v float32) string { return strconv.FormatFloat(float64(v), 'g', -1, 32)
 
 // saveModel writes dir/manifest.json and dir/model.safetensors.
 func saveModel(dir string, m *fdrmfl.Manifest, weights []float32) error {
-	st, err := modelState(m)
-	if err != nil {
-		return err
-	}
-	if err := st.Load(weights); err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := modelio.SaveState(&buf, st, map[string]string{"format": "pt", "fdrmfl": fdrmfl.ManifestFormat}); err != nil {
-		return err
-	}
-	if err := writeFile(filepath.Join(dir, "model.safetensors"), buf.Bytes()); err != nil {
-		return err
-	}
-	return writeJSON(filepath.Join(dir, "manifest.json"), m)
-}
-
-// modelState builds the network a manifest describes, bound to a state.
-func modelState(m *fdrmfl.Manifest) (*nn.State[float32], error) {
-	net, err := model.New[float32](m.Model, rand.New(rand.NewPCG(0, 0)))
-	if err != nil {
-		return nil, err
-	}
-	return nn.Bind[float32](net), nil
+	return (&fdrmfl.Model{Manifest: m, Weights: weights}).Save(dir)
 }
 
 // loadModel reads a model folder written by saveModel.
 func loadModel(dir string) (*fdrmfl.Manifest, []float32, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	m, err := fdrmfl.LoadModel(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	var m fdrmfl.Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, "manifest.json"), err)
-	}
-	if err := m.Check(); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, "manifest.json"), err)
-	}
-	st, err := modelState(&m)
-	if err != nil {
-		return nil, nil, err
-	}
-	path := filepath.Join(dir, "model.safetensors")
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	if _, err := modelio.LoadState(f, st, false); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &m, st.Values, nil
+	return m.Manifest, m.Weights, nil
 }
 
 // writeRounds writes per-round metrics as CSV and JSON.

@@ -1,4 +1,4 @@
-package fdrmfl
+package site
 
 import (
 	"context"
@@ -8,89 +8,9 @@ import (
 
 	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/fed"
-	"github.com/fdrmfl/fdrmfl/model"
+	"github.com/fdrmfl/fdrmfl/internal/seed"
 	"github.com/fdrmfl/fdrmfl/train"
 )
-
-// StateStore keeps each client's training state between rounds. A
-// simulation with many clients can keep it on disk so that memory does
-// not grow with the number of clients.
-type StateStore interface {
-	// Load returns the client's state, or a new empty state if none is stored.
-	Load(client string) (*train.ClientState, error)
-	// Save stores the client's state.
-	Save(client string, s *train.ClientState) error
-}
-
-// MemoryStore is a StateStore in memory; the zero value is ready to use.
-type MemoryStore struct {
-	mu sync.Mutex
-	m  map[string]*train.ClientState
-}
-
-// Load returns the stored state of client (the same pointer each time).
-func (s *MemoryStore) Load(client string) (*train.ClientState, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]*train.ClientState{}
-	}
-	st, ok := s.m[client]
-	if !ok {
-		st = &train.ClientState{}
-		s.m[client] = st
-	}
-	return st, nil
-}
-
-// Save stores the state of client.
-func (s *MemoryStore) Save(client string, st *train.ClientState) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]*train.ClientState{}
-	}
-	s.m[client] = st
-	return nil
-}
-
-// TrainerPool lends Trainers to clients, making at most Size of them, so
-// that a thousand clients share a handful of networks.
-type TrainerPool struct {
-	mcfg model.Config
-	tcfg train.Config
-	free chan *train.Trainer
-	made chan struct{}
-}
-
-// NewTrainerPool returns a pool of at most size trainers.
-func NewTrainerPool(mcfg model.Config, tcfg train.Config, size int) (*TrainerPool, error) {
-	p := &TrainerPool{mcfg: mcfg, tcfg: tcfg, free: make(chan *train.Trainer, size), made: make(chan struct{}, size)}
-	t, err := p.get(context.Background()) // fail early on a bad configuration
-	if err != nil {
-		return nil, err
-	}
-	p.put(t)
-	return p, nil
-}
-
-func (p *TrainerPool) get(ctx context.Context) (*train.Trainer, error) {
-	select {
-	case t := <-p.free:
-		return t, nil
-	default:
-	}
-	select {
-	case t := <-p.free:
-		return t, nil
-	case p.made <- struct{}{}:
-		return train.New(p.mcfg, p.tcfg)
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-func (p *TrainerPool) put(t *train.Trainer) { p.free <- t }
 
 // Site is one client of a federation: its standardised data, its state
 // store and the trainers it borrows. It is a fed.Client: Fit tasks train
@@ -108,7 +28,23 @@ type Site struct {
 	fedbn bool // the last fit task asked to keep normalisation layers local
 }
 
-// Execute runs a task.
+// StateError is the error of a task whose client could not load or save
+// its training state: the client can no longer take part correctly, so a
+// runtime should stop it rather than carry on without its state.
+type StateError struct {
+	Client string
+	Op     string // "loading" or "saving"
+	Err    error
+}
+
+func (e *StateError) Error() string {
+	return fmt.Sprintf("client %s: %s its state: %v", e.Client, e.Op, e.Err)
+}
+
+// Unwrap returns the store's error.
+func (e *StateError) Unwrap() error { return e.Err }
+
+// Execute runs a fit or evaluate task.
 func (s *Site) Execute(ctx context.Context, t fed.Task) (fed.Update, error) {
 	tr, err := s.Trainers.get(ctx)
 	if err != nil {
@@ -117,7 +53,7 @@ func (s *Site) Execute(ctx context.Context, t fed.Task) (fed.Update, error) {
 	defer s.Trainers.put(tr)
 	st, err := s.Store.Load(s.Name)
 	if err != nil {
-		return fed.Update{}, fmt.Errorf("client %s: loading its state: %w", s.Name, err)
+		return fed.Update{}, &StateError{Client: s.Name, Op: "loading", Err: err}
 	}
 	switch t.Kind {
 	case fed.Fit:
@@ -126,14 +62,14 @@ func (s *Site) Execute(ctx context.Context, t fed.Task) (fed.Update, error) {
 		s.mu.Unlock()
 		res, err := tr.Fit(train.Task{
 			Data: s.Train, Global: t.Global, State: st,
-			Seed: seedFor(s.Seed, uint64(t.Round)), MISeed: s.Seed,
+			Seed: seed.For(s.Seed, uint64(t.Round)), MISeed: s.Seed,
 			Prox: t.Prox, KeepNormLocal: t.KeepNormLocal,
 		})
 		if err != nil {
 			return fed.Update{}, fmt.Errorf("client %s: %w", s.Name, err)
 		}
 		if err := s.Store.Save(s.Name, st); err != nil {
-			return fed.Update{}, fmt.Errorf("client %s: saving its state: %w", s.Name, err)
+			return fed.Update{}, &StateError{Client: s.Name, Op: "saving", Err: err}
 		}
 		m := res.Terms
 		return fed.Update{Kind: fed.Fit, Weights: res.Weights, N: res.N, Metrics: map[string]float64{
@@ -147,7 +83,7 @@ func (s *Site) Execute(ctx context.Context, t fed.Task) (fed.Update, error) {
 		if err != nil {
 			return fed.Update{}, fmt.Errorf("client %s: %w", s.Name, err)
 		}
-		return fed.Update{Kind: fed.Evaluate, N: stats.N, Metrics: statsMetrics(stats)}, nil
+		return fed.Update{Kind: fed.Evaluate, N: stats.N, Metrics: EvalMetrics(stats)}, nil
 	}
 	return fed.Update{}, fmt.Errorf("client %s: unknown task kind %v", s.Name, t.Kind)
 }
@@ -170,9 +106,9 @@ func (s *Site) localWeights(tr *train.Trainer, global []float32, st *train.Clien
 	return w
 }
 
-// statsMetrics flattens evaluation statistics into metrics that add up
+// EvalMetrics flattens evaluation statistics into metrics that add up
 // across clients: "n", and "sse/j", "sum_y/j", "sum_y2/j" per response j.
-func statsMetrics(s train.Stats) map[string]float64 {
+func EvalMetrics(s train.Stats) map[string]float64 {
 	m := map[string]float64{"n": float64(s.N)}
 	for j := range s.SSE {
 		k := strconv.Itoa(j)
@@ -181,8 +117,9 @@ func statsMetrics(s train.Stats) map[string]float64 {
 	return m
 }
 
-// metricsStats is the inverse of statsMetrics for q responses.
-func metricsStats(m map[string]float64, q int) train.Stats {
+// EvalStats is the inverse of EvalMetrics for q responses: summed over
+// clients (fed.SumMetrics), the metrics give the pooled statistics.
+func EvalStats(m map[string]float64, q int) train.Stats {
 	s := train.Stats{N: int(m["n"]), SSE: make([]float64, q), SumY: make([]float64, q), SumY2: make([]float64, q)}
 	for j := range q {
 		k := strconv.Itoa(j)

@@ -1,4 +1,4 @@
-package fdrmfl
+package site
 
 import (
 	"fmt"
@@ -92,9 +92,9 @@ func ClientMoments(ds *data.Dataset, modes map[string]data.Mode) []Moments {
 	return append(out, moments("y", data.PerFeature, ds.Y, len(ds.ResponseNames), nil))
 }
 
-// PooledStandardizer sums the clients' statistics into one Standardizer
+// Pooled sums the clients' statistics into one Standardizer
 // for every client.
-func PooledStandardizer(responses []string, parts [][]Moments) (*data.Standardizer, error) {
+func Pooled(responses []string, parts [][]Moments) (*data.Standardizer, error) {
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("standardize: no client statistics")
 	}
@@ -119,8 +119,8 @@ func PooledStandardizer(responses []string, parts [][]Moments) (*data.Standardiz
 	return s, nil
 }
 
-// scaleModes turns the configuration's data.scale into modes per modality.
-func scaleModes(scale map[string]string) (map[string]data.Mode, error) {
+// ScaleModes turns the configuration's data.scale into modes per modality.
+func ScaleModes(scale map[string]string) (map[string]data.Mode, error) {
 	modes := map[string]data.Mode{}
 	for name, s := range scale {
 		m, err := data.ParseMode(s)

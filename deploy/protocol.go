@@ -1,0 +1,131 @@
+package deploy
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/fdrmfl/fdrmfl"
+	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/site"
+)
+
+// StatsRequest is the payload of a fed.Stats task: how a client is to
+// split its samples and which statistics to send.
+type StatsRequest struct {
+	// SplitSpec carries the seed, the client's number in the federation
+	// (from 0: its random streams), the test and validation fractions and
+	// the modalities this client is to treat as absent (federation.lacks).
+	site.SplitSpec
+	// Standardize and Scale are the configuration's data settings.
+	Standardize string            `json:"standardize"`
+	Scale       map[string]string `json:"scale,omitempty"`
+}
+
+// NewStatsRequest returns the request for the client numbered index
+// (from 0) of the federation cfg describes. Call it on a Config after
+// Defaults.
+func NewStatsRequest(cfg fdrmfl.Config, index int) StatsRequest {
+	return StatsRequest{SplitSpec: cfg.SplitSpec(index), Standardize: cfg.Data.Standardize, Scale: cfg.Data.Scale}
+}
+
+// StatsReply is a client's answer to a StatsRequest: a description of its
+// data, the sizes of its sets, and the moments of its training set. No
+// sample leaves the client.
+type StatsReply struct {
+	Source     string                `json:"source"`
+	Modalities []fdrmfl.ModalityInfo `json:"modalities"`
+	Responses  []string              `json:"responses"`
+	Train      int                   `json:"train"`
+	Val        int                   `json:"val"`
+	Test       int                   `json:"test"`
+	Moments    []site.Moments        `json:"moments"`
+}
+
+// Plan is the payload of a fed.Setup task: everything a client needs to
+// train — the model's manifest (network, training settings, pooled
+// standardisation, seed) and its own StatsRequest, so that a client that
+// restarted can split its data again.
+type Plan struct {
+	// Federation identifies the federation (the server draws it once and
+	// keeps it across restarts), so that a client keeps its state apart
+	// from an earlier federation's.
+	Federation string           `json:"federation"`
+	Manifest   *fdrmfl.Manifest `json:"manifest"`
+	Stats      StatsRequest     `json:"stats"`
+}
+
+// PlanFederation turns the clients' answers to the stats phase, in client
+// order, into the federation's model: the network cfg describes completed
+// for the clients' data, with the standardisation pooled from their
+// moments (the simulation's arithmetic, in the same order). Every client
+// must describe the same data. Call it on a Config after Defaults.
+func PlanFederation(cfg fdrmfl.Config, replies []StatsReply) (*fdrmfl.Manifest, error) {
+	if len(replies) == 0 {
+		return nil, errors.New("plan: no client statistics")
+	}
+	first := replies[0]
+	for i, r := range replies[1:] {
+		if r.Source != first.Source || !slices.Equal(r.Responses, first.Responses) || !sameModalities(r.Modalities, first.Modalities) {
+			return nil, fmt.Errorf("plan: client %d describes its data as %s, client 1 as %s", i+2, describe(r), describe(first))
+		}
+	}
+	var mods []data.Modality
+	for _, mi := range first.Modalities {
+		mods = append(mods, data.Modality{Name: mi.Name, Kind: mi.Kind, Shape: slices.Clone(mi.Shape)})
+	}
+	schema, err := data.New(0, mods, slices.Clone(first.Responses), nil)
+	if err != nil {
+		return nil, fmt.Errorf("plan: the clients' data: %w", err)
+	}
+	modes, err := site.ScaleModes(cfg.Data.Scale)
+	if err != nil {
+		return nil, err
+	}
+	for name := range modes {
+		if schema.Modality(name) == nil {
+			return nil, fmt.Errorf("data.scale: the data have no modality %q", name)
+		}
+	}
+	parts := make([][]site.Moments, len(replies))
+	for k, r := range replies {
+		if err := checkMoments(r.Moments); err != nil {
+			return nil, fmt.Errorf("plan: client %d: %w", k+1, err)
+		}
+		parts[k] = r.Moments
+	}
+	std, err := site.Pooled(first.Responses, parts)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Data.Source = first.Source
+	return fdrmfl.NewManifest(cfg, schema, std)
+}
+
+func checkMoments(ms []site.Moments) error {
+	for _, m := range ms {
+		if len(m.Sum) != len(m.N) || len(m.Sum2) != len(m.N) {
+			return fmt.Errorf("moments of %q have %d counts, %d sums and %d sums of squares", m.Name, len(m.N), len(m.Sum), len(m.Sum2))
+		}
+		for _, v := range slices.Concat(m.N, m.Sum, m.Sum2) {
+			if v-v != 0 {
+				return fmt.Errorf("moments of %q hold %v", m.Name, v)
+			}
+		}
+	}
+	return nil
+}
+
+func sameModalities(a, b []fdrmfl.ModalityInfo) bool {
+	return slices.EqualFunc(a, b, func(x, y fdrmfl.ModalityInfo) bool {
+		return x.Name == y.Name && x.Kind == y.Kind && slices.Equal(x.Shape, y.Shape)
+	})
+}
+
+func describe(r StatsReply) string {
+	s := r.Source + " data with"
+	for _, m := range r.Modalities {
+		s += fmt.Sprintf(" %s %v %v,", m.Name, m.Kind, m.Shape)
+	}
+	return fmt.Sprintf("%s responses %v", s, r.Responses)
+}

@@ -1,0 +1,105 @@
+package fdrmfl
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/internal/disk"
+	"github.com/fdrmfl/fdrmfl/model"
+	"github.com/fdrmfl/fdrmfl/modelio"
+	"github.com/fdrmfl/fdrmfl/nn"
+)
+
+// Model is a trained model: its manifest and its flat weight vector. A
+// model folder holds the two as manifest.json and model.safetensors
+// (every weight and buffer by its PyTorch state_dict name).
+type Model struct {
+	Manifest *Manifest
+	Weights  []float32
+}
+
+// Model returns the result's trained model (nil when there is none, as
+// for local-only training).
+func (r *Result) Model() *Model {
+	if r.Manifest == nil || r.Weights == nil {
+		return nil
+	}
+	return &Model{Manifest: r.Manifest, Weights: r.Weights}
+}
+
+// LoadModel reads a model folder written by Model.Save (and by the
+// fdrmfl command's simulate and server).
+func LoadModel(dir string) (*Model, error) {
+	path := filepath.Join(dir, "manifest.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := m.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	st, err := modelState(&m)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	path = filepath.Join(dir, "model.safetensors")
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := modelio.LoadState(f, st, false); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &Model{Manifest: &m, Weights: st.Values}, nil
+}
+
+// Save writes the model to the folder dir (manifest.json and
+// model.safetensors), each file atomically.
+func (m *Model) Save(dir string) error {
+	st, err := modelState(m.Manifest)
+	if err != nil {
+		return err
+	}
+	if err := st.Load(m.Weights); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := modelio.SaveState(&buf, st, map[string]string{"format": "pt", "fdrmfl": ManifestFormat}); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := disk.WriteFile(filepath.Join(dir, "model.safetensors"), buf.Bytes()); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(m.Manifest, "", "  ")
+	if err != nil {
+		return err
+	}
+	return disk.WriteFile(filepath.Join(dir, "manifest.json"), append(b, '\n'))
+}
+
+// Extract applies the model to raw data ds, as the package-level Extract.
+func (m *Model) Extract(ds *data.Dataset) (*Extraction, error) {
+	return Extract(m.Manifest, m.Weights, ds)
+}
+
+// modelState builds the network a manifest describes, bound to a state.
+func modelState(m *Manifest) (*nn.State[float32], error) {
+	net, err := model.New[float32](m.Model, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return nil, err
+	}
+	return nn.Bind[float32](net), nil
+}
