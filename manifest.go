@@ -64,6 +64,12 @@ type Extraction struct {
 	Pred []float32 // n×Responses, in the responses' original units
 	// Stats compares Pred with the data's responses when it has them.
 	Stats *train.Stats
+	// Absent counts, for each of the model's modalities that some samples
+	// lack (a modality missing from the data altogether counts every
+	// sample), the samples the model had to treat without it. Predictions
+	// from fewer modalities than the model was trained on are usually
+	// worse.
+	Absent map[string]int
 }
 
 // Extract applies a trained model (manifest and flat weights) to raw data
@@ -106,6 +112,24 @@ func Extract(m *Manifest, weights []float32, ds *data.Dataset) (*Extraction, err
 	}
 	m.Standardizer.InverseY(pred)
 	out := &Extraction{Z: z, Pred: pred}
+	for _, mi := range m.Modalities {
+		missing := 0
+		if dm := ds.Modality(mi.Name); dm == nil {
+			missing = ds.Len()
+		} else {
+			for i := range ds.Len() {
+				if !dm.Has(i) {
+					missing++
+				}
+			}
+		}
+		if missing > 0 {
+			if out.Absent == nil {
+				out.Absent = map[string]int{}
+			}
+			out.Absent[mi.Name] = missing
+		}
+	}
 	if ds.NumResponses() > 0 {
 		s := train.PredictionStats(pred, ds.Y, ds.NumResponses())
 		out.Stats = &s

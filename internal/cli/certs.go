@@ -35,7 +35,7 @@ Writes, in the output folder:
 		return err
 	}
 	if *n < 1 {
-		return fmt.Errorf("--clients %d: at least 1", *n)
+		return usagef("--clients %d: at least 1", *n)
 	}
 	var hostList []string
 	for _, h := range strings.Split(*hosts, ",") {
@@ -44,7 +44,7 @@ Writes, in the output folder:
 		}
 	}
 	if len(hostList) == 0 {
-		return errors.New("--server-host: no host given")
+		return usagef("--server-host: no host given")
 	}
 	files := map[string][]byte{}
 	ca, err := pki.NewCA("fdrmfl development CA")

@@ -138,18 +138,60 @@ func readCSV(t *testing.T, path string) [][]string {
 	return rows
 }
 
-func TestUnknownCommandAndHelp(t *testing.T) {
-	var out, errb bytes.Buffer
-	if err := Run(context.Background(), []string{"simulat"}, &out, &errb); err == nil || !strings.Contains(err.Error(), "unknown command") {
-		t.Fatalf("error %v", err)
+// TestCommandLineConventions checks what a user of command-line tools
+// expects: help on standard output with success, usage mistakes with exit
+// status 2 and the message on standard error, a version, and no silent
+// overwriting of an earlier run.
+func TestCommandLineConventions(t *testing.T) {
+	dir := t.TempDir()
+	full := filepath.Join(dir, "full")
+	os.MkdirAll(full, 0o755)
+	os.WriteFile(filepath.Join(full, "results.json"), []byte("{}"), 0o644)
+	existing := filepath.Join(dir, "pred.csv")
+	os.WriteFile(existing, []byte("x"), 0o644)
+	cases := []struct {
+		args             []string
+		code             int
+		stdout, stderr   string // substrings expected
+		noStdout, noErrs bool
+	}{
+		{args: []string{"--help"}, code: 0, stdout: "simulate", noErrs: true},
+		{args: []string{"help"}, code: 0, stdout: "Commands:"},
+		{args: []string{"simulate", "-h"}, code: 0, stdout: "--config", noErrs: true},
+		{args: []string{"reproduce", "--help"}, code: 0, stdout: "-seeds int"},
+		{args: []string{"--version"}, code: 0, stdout: "fdrmfl "},
+		{args: []string{}, code: 2, stderr: "Usage:", noStdout: true},
+		{args: []string{"simulat"}, code: 2, stderr: "Commands:", noStdout: true},
+		{args: []string{"simulate", "--bogus"}, code: 2, stderr: "flag provided but not defined: -bogus", noStdout: true},
+		{args: []string{"simulate", "stray"}, code: 2},
+		{args: []string{"server"}, code: 2},
+		{args: []string{"predict"}, code: 2},
+		{args: []string{"simulate", "--out", full}, code: 1},
+		{args: []string{"predict", "--model", filepath.Join(dir, "none"), "--out", existing}, code: 1},
 	}
-	out.Reset()
-	if err := Run(context.Background(), []string{"--help"}, &out, &errb); err != nil || !strings.Contains(out.String(), "simulate") {
-		t.Fatalf("help: %v\n%s", err, out.String())
+	for _, c := range cases {
+		var stdout, stderr bytes.Buffer
+		err := Run(context.Background(), c.args, &stdout, &stderr)
+		if got := ExitCode(err); got != c.code {
+			t.Errorf("%v: exit %d (%v), want %d", c.args, got, err, c.code)
+		}
+		if !strings.Contains(stdout.String(), c.stdout) {
+			t.Errorf("%v: standard output %q lacks %q", c.args, stdout.String(), c.stdout)
+		}
+		if !strings.Contains(stderr.String(), c.stderr) {
+			t.Errorf("%v: standard error %q lacks %q", c.args, stderr.String(), c.stderr)
+		}
+		if c.noStdout && stdout.Len() > 0 {
+			t.Errorf("%v: printed %q on standard output", c.args, stdout.String())
+		}
+		if c.noErrs && stderr.Len() > 0 {
+			t.Errorf("%v: printed %q on standard error", c.args, stderr.String())
+		}
 	}
-	errb.Reset()
-	if err := Run(context.Background(), []string{"simulate", "-h"}, &out, &errb); err != nil || !strings.Contains(errb.String(), "--config") {
-		t.Fatalf("simulate -h: %v\n%s", err, errb.String())
+	var stdout, stderr bytes.Buffer
+	err := Run(context.Background(), []string{"simulate", "--out", full}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("simulate into a used folder: %v, want a refusal naming --force", err)
 	}
 }
 

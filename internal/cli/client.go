@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -26,12 +25,13 @@ rejoins where it was. At the end it writes, with the final model:
 	name := fs.String("name", "", "override client.name")
 	server := fs.String("server", "", "override client.server (`address`)")
 	out := fs.String("out", "", "output `folder` (default out/<name>)")
+	force := fs.Bool("force", false, "write into a non-empty --out folder that holds no client state to rejoin with")
 	insecureFlag := fs.Bool("insecure", false, "dial without TLS (local tests only: the token travels in clear)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *config == "" {
-		return errors.New("--config is required")
+		return usagef("--config is required")
 	}
 	var file clientFile
 	if err := readFile(*config, &file, &file.Config); err != nil {
@@ -48,6 +48,9 @@ rejoins where it was. At the end it writes, with the final model:
 	}
 	if *out == "" {
 		*out = filepath.Join("out", file.Client.Name)
+	}
+	if err := checkOut(*out, *force, "state"); err != nil {
+		return err
 	}
 	c, err := newClient(file, *config, *out, *insecureFlag, newLogger(e.stderr, slog.LevelInfo))
 	if err != nil {

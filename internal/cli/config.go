@@ -86,6 +86,13 @@ loss:                        # L = mse + mi·L_mi + kl·L_skl + con·L_con
   mi_hidden: 64
   phases: false              # the author's real-data phase weighting
   older_globals: 0           # older global models as extra contrastive negatives
+
+# study:                     # fdrmfl reproduce --config only: repeated splits of your own data
+#   name: custom             # the experiment's name in the tables
+#   splits: [iid, response]  # iid | response (each client a band of the response)
+#   seeds: 10                # repetitions per split
+#   clients: 3
+#   test_fraction: 0.2       # of each client's samples
 `
 
 func runConfig(ctx context.Context, e *env, args []string) error {

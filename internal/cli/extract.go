@@ -42,11 +42,15 @@ then the error of the predictions is printed.`, what))
 	fs.StringVar(config, "config", "", "the same as --data")
 	responses := fs.String("responses", "", "CSV `file` of observed responses (optional)")
 	out := fs.String("out", "", "output CSV `file` (default: standard output)")
+	force := fs.Bool("force", false, "replace an existing --out file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := checkOutFile(*out, *force); err != nil {
+		return err
+	}
 	if *modelDir == "" {
-		return fmt.Errorf("--model is required")
+		return usagef("--model is required")
 	}
 	m, weights, err := loadModel(*modelDir)
 	if err != nil {
@@ -59,6 +63,11 @@ then the error of the predictions is printed.`, what))
 	x, err := fdrmfl.Extract(m, weights, ds)
 	if err != nil {
 		return err
+	}
+	for _, mi := range m.Modalities {
+		if n := x.Absent[mi.Name]; n > 0 {
+			fmt.Fprintf(e.stderr, "warning: modality %s is absent for %d of %d samples; the model was trained with it, so those predictions rest on the other modalities alone\n", mi.Name, n, ds.Len())
+		}
 	}
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
@@ -126,7 +135,7 @@ func readApplyData(m *fdrmfl.Manifest, mods modalityFlags, config, responses str
 	for _, s := range mods {
 		name, file, ok := strings.Cut(s, "=")
 		if !ok || name == "" || file == "" {
-			return nil, fmt.Errorf("--modality %q: want name=file.csv", s)
+			return nil, usagef("--modality %q: want name=file.csv", s)
 		}
 		var info *fdrmfl.ModalityInfo
 		for i := range m.Modalities {

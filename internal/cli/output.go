@@ -125,6 +125,9 @@ type summary struct {
 
 func writeSummary(dir string, res *fdrmfl.Result) error {
 	s := summary{Responses: res.Manifest.Responses, Pooled: res.Test, Clients: map[string]*fdrmfl.Metrics{}, Rounds: len(res.Rounds)}
+	if s.Rounds == 0 { // a client of a real federation: the server ran the rounds
+		s.Rounds = res.Manifest.Federation.Rounds
+	}
 	for _, c := range res.Clients {
 		s.Clients[c.Name] = c.Test
 	}

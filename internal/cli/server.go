@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -30,12 +29,16 @@ the model in the layout of "fdrmfl simulate":
 	config := fs.String("config", "", "server configuration `file` (see README: Running a real federation)")
 	out := fs.String("out", "out/server", "output `folder`")
 	listen := fs.String("listen", "", "override server.listen (`address`)")
+	force := fs.Bool("force", false, "write into a non-empty --out folder that holds no checkpoint to resume from")
 	insecure := fs.Bool("insecure", false, "serve without TLS (local tests only: tokens travel in clear)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *config == "" {
-		return errors.New("--config is required")
+		return usagef("--config is required")
+	}
+	if err := checkOut(*out, *force, filepath.Join("state", "checkpoint")); err != nil {
+		return err
 	}
 	var file serverFile
 	if err := readFile(*config, &file, &file.Config); err != nil {

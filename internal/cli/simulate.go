@@ -34,6 +34,7 @@ Output folder:
 	seed := fs.Int64("seed", -1, "override the configuration's seed")
 	workers := fs.Int("workers", 0, "clients trained at once (0: the configuration's, or all cores)")
 	quiet := fs.Bool("quiet", false, "print only the final table")
+	force := fs.Bool("force", false, "write into a non-empty --out folder (the earlier run's features are removed, other files replaced)")
 	stateDir := fs.String("state-dir", "", "keep the clients' training states in this `folder` rather than in memory\n(default: a temporary folder when there are more than 64 clients, so memory does not grow with them)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -57,6 +58,14 @@ Output folder:
 			return fmt.Errorf("%s: %w", *config, err)
 		}
 		return err
+	}
+	if err := checkOut(*out, *force); err != nil {
+		return err
+	}
+	if *force {
+		if err := os.RemoveAll(filepath.Join(*out, "features")); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
