@@ -3,6 +3,7 @@ package experiment_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -202,4 +203,59 @@ func settings(s experiment.Spec) string {
 		}
 	}
 	return str
+}
+
+// TestStoppedRunResumes stops a run after its first repetition and
+// resumes it from the saved repetitions: the resumed run runs only the
+// others and ends with the rows of an uninterrupted run.
+func TestStoppedRunResumes(t *testing.T) {
+	spec, fsys := tinyStudy(t)
+	spec.Splits = []string{"iid"}
+	spec.Seeds = 3
+	opt := experiment.Options{FS: fsys, Workers: 1, Methods: []string{experiment.MFDRMFL, experiment.MRidge}}
+	whole, err := experiment.Run(context.Background(), []experiment.Spec{spec}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	saved := map[experiment.Unit]experiment.UnitResults{}
+	ctx, stop := context.WithCancel(context.Background())
+	first := opt
+	first.OnUnit = func(r experiment.UnitResults) error {
+		b, _ := json.Marshal(r) // as a caller saves them
+		var back experiment.UnitResults
+		if err := json.Unmarshal(b, &back); err != nil {
+			return err
+		}
+		saved[r.Unit] = back
+		stop()
+		return nil
+	}
+	if _, err := experiment.Run(ctx, []experiment.Spec{spec}, first); err == nil {
+		t.Fatal("the stopped run reported success")
+	}
+	if len(saved) != 1 {
+		t.Fatalf("%d repetitions saved before the stop, want 1", len(saved))
+	}
+	var ran []experiment.Unit
+	again := opt
+	again.Done = func(u experiment.Unit) (experiment.UnitResults, bool) { r, ok := saved[u]; return r, ok }
+	again.OnUnit = func(r experiment.UnitResults) error { ran = append(ran, r.Unit); return nil }
+	var events int
+	again.Progress = func(p experiment.Progress) {
+		events++
+		if p.Fraction < 1.0/3-1e-9 || p.Fraction > 1 || p.Units != 3 {
+			t.Errorf("progress %+v: a resumed run starts a third done", p)
+		}
+	}
+	resumed, err := experiment.Run(context.Background(), []experiment.Spec{spec}, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ran) != 2 || events == 0 {
+		t.Fatalf("the resumed run ran %v (%d progress events), want the 2 repetitions not saved", ran, events)
+	}
+	if !reflect.DeepEqual(resumed.Rows, whole.Rows) || !reflect.DeepEqual(resumed.Assignments, whole.Assignments) {
+		t.Fatal("the resumed run's rows differ from the uninterrupted run's")
+	}
 }

@@ -27,15 +27,20 @@ type features struct {
 }
 
 // runUnit runs every method and variant on one unit.
-func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string, variants []Variant) (*unitResult, error) {
+func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string, variants []Variant, step func(method string)) (*UnitResults, error) {
 	s.FDRMFL.Model, s.Paper.Model = withEncoders(s.FDRMFL.Model, s.Encoder, t.Data), withEncoders(s.Paper.Model, s.PaperEncoder, t.Data)
 	cfg := splitConfig(s, u)
 	p, err := fdrmfl.Prepare(cfg, t.Data)
 	if err != nil {
 		return nil, err
 	}
-	ur := &unitResult{}
+	ur := &UnitResults{Unit: u}
 	clients := p.Clients()
+	for _, c := range clients {
+		ur.Assignments = append(ur.Assignments,
+			Assignment{Unit: u, Client: c.Name, Set: "train", Rows: slices.Clone(c.TrainIndex)},
+			Assignment{Unit: u, Client: c.Name, Set: "test", Rows: slices.Clone(c.TestIndex)})
+	}
 	has := func(m string) bool { return slices.Contains(methods, m) }
 	for _, m := range []string{MFDRMFL, MPaper, MLocal, MCentral, MMSE, MNoMI, MNoKL, MNoCon} {
 		if !has(m) {
@@ -45,6 +50,7 @@ func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string, vari
 		if err := ur.network(ctx, p, u, m, vcfg, mode); err != nil {
 			return nil, fmt.Errorf("%s: %w", m, err)
 		}
+		step(m)
 	}
 	for _, v := range variants {
 		vcfg, ok := v.Config(s)
@@ -54,6 +60,7 @@ func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string, vari
 		if err := ur.network(ctx, p, u, v.Method(), onSplit(vcfg, cfg), fdrmfl.Federated); err != nil {
 			return nil, fmt.Errorf("%s: %w", v.Method(), err)
 		}
+		step(v.Method())
 	}
 	raw := rawClients(p, t.Data)
 	d := s.FDRMFL.Model.Features
@@ -90,21 +97,22 @@ func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string, vari
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m, err)
 		}
-		ur.timings = append(ur.timings, Timing{Unit: u, Method: m, Seconds: time.Since(start).Seconds()})
+		ur.Timings = append(ur.Timings, Timing{Unit: u, Method: m, Seconds: time.Since(start).Seconds()})
+		step(m)
 	}
 	return ur, nil
 }
 
 // network trains an FDRMFL configuration on the unit's split and judges
 // its features with every downstream regressor.
-func (ur *unitResult) network(ctx context.Context, p *fdrmfl.Prepared, u Unit, m string, cfg fdrmfl.Config, mode fdrmfl.Mode) error {
+func (ur *UnitResults) network(ctx context.Context, p *fdrmfl.Prepared, u Unit, m string, cfg fdrmfl.Config, mode fdrmfl.Mode) error {
 	start := time.Now()
 	res, err := p.Train(ctx, cfg, mode, fdrmfl.Options{})
 	if err != nil {
 		return err
 	}
 	for _, r := range res.Rounds {
-		ur.curves = append(ur.curves, Curve{Unit: u, Method: m, Round: r.Round, Loss: r.Train["loss"]})
+		ur.Curves = append(ur.Curves, Curve{Unit: u, Method: m, Round: r.Round, Loss: r.Train["loss"]})
 	}
 	fs := make([]features, len(res.Clients))
 	for k, c := range res.Clients {
@@ -115,7 +123,7 @@ func (ur *unitResult) network(ctx context.Context, p *fdrmfl.Prepared, u Unit, m
 	if err := ur.judge(u, m, p.Clients(), fs, []string{RegHead, RegForest, RegRidge}); err != nil {
 		return err
 	}
-	ur.timings = append(ur.timings, Timing{Unit: u, Method: m, Seconds: time.Since(start).Seconds()})
+	ur.Timings = append(ur.Timings, Timing{Unit: u, Method: m, Seconds: time.Since(start).Seconds()})
 	return nil
 }
 
@@ -370,7 +378,7 @@ func fedPCA(raw []rawClient, stats *clientStats, d int) ([]features, error) {
 // federatedRegression fits federated ridge or PLS from the clients' fold
 // statistics — choosing α or the number of components by the pooled CV,
 // then refitting on everything — and predicts each client's test set.
-func (ur *unitResult) federatedRegression(u Unit, m string, clients []site.Sets, raw []rawClient, stats *clientStats) error {
+func (ur *UnitResults) federatedRegression(u Unit, m string, clients []site.Sets, raw []rawClient, stats *clientStats) error {
 	var reg interface {
 		FitFolds([][]*baseline.SuffStats) error
 		Predict(*mat.Dense) ([]float64, error)
@@ -407,7 +415,7 @@ func (ur *unitResult) federatedRegression(u Unit, m string, clients []site.Sets,
 
 // judge fits each downstream regressor on each client's training features
 // and records its test error, per client and pooled.
-func (ur *unitResult) judge(u Unit, m string, clients []site.Sets, fs []features, regs []string) error {
+func (ur *UnitResults) judge(u Unit, m string, clients []site.Sets, fs []features, regs []string) error {
 	for _, reg := range regs {
 		var pool [][2][]float64
 		for k, f := range fs {
@@ -443,24 +451,24 @@ func (ur *unitResult) judge(u Unit, m string, clients []site.Sets, fs []features
 }
 
 // add records one client's test error and predictions.
-func (ur *unitResult) add(u Unit, m, reg, client string, y, pred []float64) {
+func (ur *UnitResults) add(u Unit, m, reg, client string, y, pred []float64) {
 	mse, r2 := errors(y, pred)
-	ur.rows = append(ur.rows, Row{Unit: u, Method: m, Regressor: reg, Client: client, N: len(y), MSE: mse, R2: r2})
+	ur.Rows = append(ur.Rows, Row{Unit: u, Method: m, Regressor: reg, Client: client, N: len(y), MSE: mse, R2: r2})
 	if u.Seed == 1 { // one repetition's predictions serve the plots
 		for i := range y {
-			ur.preds = append(ur.preds, Prediction{Unit: u, Method: m, Regressor: reg, Client: client, Y: y[i], Pred: pred[i]})
+			ur.Predictions = append(ur.Predictions, Prediction{Unit: u, Method: m, Regressor: reg, Client: client, Y: y[i], Pred: pred[i]})
 		}
 	}
 }
 
 // addPooled records the error over every client's test samples together.
-func (ur *unitResult) addPooled(u Unit, m, reg string, parts [][2][]float64) {
+func (ur *UnitResults) addPooled(u Unit, m, reg string, parts [][2][]float64) {
 	var y, pred []float64
 	for _, p := range parts {
 		y, pred = append(y, p[0]...), append(pred, p[1]...)
 	}
 	mse, r2 := errors(y, pred)
-	ur.rows = append(ur.rows, Row{Unit: u, Method: m, Regressor: reg, Client: "pooled", N: len(y), MSE: mse, R2: r2})
+	ur.Rows = append(ur.Rows, Row{Unit: u, Method: m, Regressor: reg, Client: "pooled", N: len(y), MSE: mse, R2: r2})
 }
 
 // errors returns the MSE and R² = 1 − SSE/SST (SST about the mean of y).

@@ -2,6 +2,9 @@ package experiment
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"runtime"
@@ -30,8 +33,51 @@ type Options struct {
 	// FirstSeed is the first repetition's seed (0: 1); a tuning study
 	// starts at TuneFirstSeed.
 	FirstSeed int
-	// Progress is called after every unit with the number done and in all.
-	Progress func(done, total int, u Unit, elapsed time.Duration)
+	// Done, if set, returns the results of a unit measured before (a
+	// resumed run); Run uses them instead of running the unit again.
+	Done func(Unit) (UnitResults, bool)
+	// OnUnit, if set, is called with each unit's results as soon as the
+	// unit finishes, one call at a time (in the order units finish); an
+	// error stops the run. A caller that saves them can resume with Done.
+	OnUnit func(UnitResults) error
+	// Progress, if set, is called, one call at a time, when a unit starts,
+	// after each of its methods, and when it finishes.
+	Progress func(Progress)
+}
+
+// Progress says how far a run is.
+type Progress struct {
+	Units, UnitsDone int // in the run; finished (resumed ones included)
+	// Unit is the unit the event is about; Method the method that just
+	// finished in it ("" when the unit starts or ends), one of Methods.
+	Unit        Unit
+	Method      string
+	MethodsDone int
+	Methods     int
+	UnitDone    bool // the event is the unit's end
+	// Fraction is the share of the run's work done: finished units, and
+	// the finished share of the methods of units in progress.
+	Fraction float64
+	Elapsed  time.Duration // since Run started
+}
+
+// UnitResults are one unit's measurements.
+type UnitResults struct {
+	Unit        Unit
+	Rows        []Row
+	Curves      []Curve
+	Predictions []Prediction
+	Timings     []Timing
+	Assignments []Assignment
+}
+
+// Assignment records which rows of the dataset one client held in one
+// set of a unit: the split every method of the unit saw.
+type Assignment struct {
+	Unit
+	Client string
+	Set    string // "train" or "test"
+	Rows   []int  // 0-based rows of the task's dataset
 }
 
 // Unit is one repetition: an experiment's task under a split and a seed.
@@ -81,6 +127,7 @@ type Results struct {
 	Curves      []Curve
 	Predictions []Prediction
 	Timings     []Timing
+	Assignments []Assignment
 	Elapsed     time.Duration
 }
 
@@ -110,47 +157,96 @@ func Run(ctx context.Context, specs []Spec, opt Options) (*Results, error) {
 			}
 		}
 	}
+	if err := opt.Check(); err != nil {
+		return nil, err
+	}
 	methods := Methods
 	if len(opt.Variants) > 0 {
 		methods = nil
 	}
 	if len(opt.Methods) > 0 {
 		methods = opt.Methods
-		for _, m := range methods {
-			if !slices.Contains(Methods, m) {
-				return nil, fmt.Errorf("unknown method %q (known: %s)", m, strings.Join(Methods, ", "))
-			}
-		}
 	}
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	start := time.Now()
-	out := make([]*unitResult, len(jobs))
-	errs := make([]error, len(jobs))
-	next := make(chan int)
+	out := make([]*UnitResults, len(jobs))
+	var todo []int
+	for i, j := range jobs {
+		if opt.Done != nil {
+			if r, ok := opt.Done(j.unit); ok {
+				out[i] = &r
+				continue
+			}
+		}
+		todo = append(todo, i)
+	}
+	// One lock orders the callbacks; progress counts the finished share of
+	// every unit in flight.
 	var mu sync.Mutex
-	done := 0
+	done := len(jobs) - len(todo)
+	partial := map[int]float64{}
+	var failed error
+	report := func(i int, ev Progress) {
+		if opt.Progress == nil {
+			return
+		}
+		if ev.Methods > 0 && !ev.UnitDone {
+			partial[i] = float64(ev.MethodsDone) / float64(ev.Methods)
+		}
+		ev.Units, ev.UnitsDone, ev.Elapsed = len(jobs), done, time.Since(start)
+		f := float64(done)
+		for _, p := range partial {
+			f += p
+		}
+		ev.Fraction = f / float64(max(len(jobs), 1))
+		opt.Progress(ev)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(workers, len(jobs)) {
+	for range min(workers, len(todo)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
 				j := jobs[i]
-				out[i], errs[i] = runUnit(ctx, j.spec, j.task, j.unit, methods, opt.Variants)
+				n := unitMethods(methods, opt.Variants, j.spec)
 				mu.Lock()
-				done++
-				if opt.Progress != nil {
-					opt.Progress(done, len(jobs), j.unit, time.Since(start))
+				report(i, Progress{Unit: j.unit, Methods: n})
+				mu.Unlock()
+				k := 0
+				step := func(m string) {
+					mu.Lock()
+					k++
+					report(i, Progress{Unit: j.unit, Method: m, MethodsDone: k, Methods: n})
+					mu.Unlock()
+				}
+				r, err := runUnit(ctx, j.spec, j.task, j.unit, methods, opt.Variants, step)
+				mu.Lock()
+				delete(partial, i)
+				if err == nil && opt.OnUnit != nil {
+					err = opt.OnUnit(*r)
+				}
+				if err != nil {
+					if failed == nil && ctx.Err() == nil {
+						failed = fmt.Errorf("%s: %w", j.unit, err)
+						cancel(failed)
+					}
+				} else {
+					out[i] = r
+					done++
+					report(i, Progress{Unit: j.unit, MethodsDone: n, Methods: n, UnitDone: true})
 				}
 				mu.Unlock()
 			}
 		}()
 	}
 feed:
-	for i := range jobs {
+	for _, i := range todo {
 		select {
 		case next <- i:
 		case <-ctx.Done():
@@ -159,28 +255,33 @@ feed:
 	}
 	close(next)
 	wg.Wait()
+	if failed != nil {
+		return nil, failed
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	res := &Results{Elapsed: time.Since(start)}
-	for i, r := range out {
-		if errs[i] != nil {
-			return nil, fmt.Errorf("%s: %w", jobs[i].unit, errs[i])
-		}
-		res.Rows = append(res.Rows, r.rows...)
-		res.Curves = append(res.Curves, r.curves...)
-		res.Predictions = append(res.Predictions, r.preds...)
-		res.Timings = append(res.Timings, r.timings...)
+	for _, r := range out {
+		res.Rows = append(res.Rows, r.Rows...)
+		res.Curves = append(res.Curves, r.Curves...)
+		res.Predictions = append(res.Predictions, r.Predictions...)
+		res.Timings = append(res.Timings, r.Timings...)
+		res.Assignments = append(res.Assignments, r.Assignments...)
 	}
 	return res, nil
 }
 
-// unitResult collects one unit's measurements.
-type unitResult struct {
-	rows    []Row
-	curves  []Curve
-	preds   []Prediction
-	timings []Timing
+// unitMethods returns the number of methods and variants a unit of spec
+// runs.
+func unitMethods(methods []string, variants []Variant, s Spec) int {
+	n := len(methods)
+	for _, v := range variants {
+		if _, ok := v.Config(s); ok {
+			n++
+		}
+	}
+	return n
 }
 
 // splitConfig is the data and federation part of a unit's configuration.
@@ -192,4 +293,54 @@ func splitConfig(s Spec, u Unit) fdrmfl.Config {
 	cfg.Federation.Partition = u.Split
 	cfg.Federation.Workers = 1
 	return cfg
+}
+
+// Fingerprint identifies the settings of a run — the experiments, their
+// splits, seeds, clients, test shares and FDRMFL configurations, the
+// methods and the variants — so that a resumed run can check that the
+// units it finds were measured with the same settings.
+func Fingerprint(specs []Spec, opt Options) string {
+	type variant struct {
+		Name   string
+		Config []fdrmfl.Config
+	}
+	type spec struct {
+		Name, Title             string
+		Splits                  []string
+		Seeds, Clients          int
+		TestFraction            float64
+		FDRMFL, Paper           fdrmfl.Config
+		VAEEpochs               int
+		Methods                 []string
+		Variants                []variant
+		FirstSeed, OptionsSeeds int
+	}
+	var all []spec
+	for _, s := range specs {
+		e := spec{Name: s.Name, Title: s.Title, Splits: s.Splits, Seeds: s.Seeds, Clients: s.Clients, TestFraction: s.TestFraction,
+			FDRMFL: s.FDRMFL, Paper: s.Paper, VAEEpochs: s.VAEEpochs, Methods: opt.Methods, FirstSeed: opt.FirstSeed, OptionsSeeds: opt.Seeds}
+		for _, v := range opt.Variants {
+			c, ok := v.Config(s)
+			if ok {
+				e.Variants = append(e.Variants, variant{v.Name, []fdrmfl.Config{c}})
+			}
+		}
+		all = append(all, e)
+	}
+	b, err := json.Marshal(all)
+	if err != nil {
+		panic(fmt.Sprintf("experiment: fingerprint: %v", err)) // plain data: cannot fail
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// Check reports options that name unknown methods.
+func (o Options) Check() error {
+	for _, m := range o.Methods {
+		if !slices.Contains(Methods, m) {
+			return fmt.Errorf("unknown method %q (known: %s)", m, strings.Join(Methods, ", "))
+		}
+	}
+	return nil
 }

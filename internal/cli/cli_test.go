@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fdrmfl/fdrmfl"
 )
@@ -195,10 +197,10 @@ func TestCommandLineConventions(t *testing.T) {
 	}
 }
 
-// TestReproduceStudyThenRender runs a small study of CSV data of one's own
-// and rebuilds its tables from results.json.
-func TestReproduceStudyThenRender(t *testing.T) {
-	dir := t.TempDir()
+// writeStudy writes a small CSV dataset and a study of it with the given
+// seeds into dir, and returns the study's file.
+func writeStudy(t *testing.T, dir string, seeds int) string {
+	t.Helper()
 	var x, y strings.Builder
 	x.WriteString("b1,b2,b3,b4,b5,b6\n")
 	y.WriteString("y\n")
@@ -216,15 +218,77 @@ func TestReproduceStudyThenRender(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "x.csv"), []byte(x.String()), 0o644)
 	os.WriteFile(filepath.Join(dir, "y.csv"), []byte(y.String()), 0o644)
 	cfgPath := filepath.Join(dir, "study.yaml")
-	os.WriteFile(cfgPath, []byte(`
+	os.WriteFile(cfgPath, fmt.Appendf(nil, `
 data:
   source: csv
   modalities: [{name: x, file: x.csv, kind: vector}]
   response_file: y.csv
 federation: {rounds: 2}
 train: {epochs: 2}
-study: {name: mine, splits: [iid], seeds: 2, clients: 2}
-`), 0o644)
+study: {name: mine, splits: [iid], seeds: %d, clients: 2}
+`, seeds), 0o644)
+	return cfgPath
+}
+
+// TestReproduceResumes stops a reproduce run once a repetition is saved
+// and resumes it with --resume: it ends with the rows of an uninterrupted
+// run, and refuses to resume with other settings.
+func TestReproduceResumes(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := writeStudy(t, dir, 4)
+	args := func(out string, more ...string) []string {
+		return append([]string{"reproduce", "--config", cfgPath, "--methods", "Ridge (federated),PLS (federated)", "--workers", "1", "--out", out}, more...)
+	}
+	var stdout, stderr bytes.Buffer
+	whole := filepath.Join(dir, "whole")
+	if err := Run(context.Background(), args(whole), &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	out := filepath.Join(dir, "stopped")
+	ctx, stop := context.WithCancel(context.Background())
+	go func() { // stop as soon as the first repetition is on disk
+		for ctx.Err() == nil {
+			if m, _ := filepath.Glob(filepath.Join(out, "units", "*.json")); len(m) > 0 {
+				stop()
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	stdout.Reset()
+	if err := Run(ctx, args(out), &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	stop()
+	if !strings.Contains(stdout.String(), "--resume") {
+		t.Logf("the run finished before the stop took effect:\n%s", stdout.String())
+	}
+	if err := Run(context.Background(), args(out, "--seeds", "2", "--resume"), &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "other settings") {
+		t.Fatalf("resuming with other settings: %v", err)
+	}
+	if err := Run(context.Background(), args(out), &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("a second run into the stopped one's folder: %v", err)
+	}
+	stdout.Reset()
+	if err := Run(context.Background(), args(out, "--resume"), &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "resuming") {
+		t.Errorf("the resumed run did not say it resumed:\n%s", stdout.String())
+	}
+	for _, f := range []string{"rows.csv", "splits.csv", "summary.csv"} {
+		a, _ := os.ReadFile(filepath.Join(whole, f))
+		b, _ := os.ReadFile(filepath.Join(out, f))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s of the resumed run differs from the uninterrupted run's", f)
+		}
+	}
+}
+
+// TestReproduceStudyThenRender runs a small study of CSV data of one's own
+// and rebuilds its tables from results.json.
+func TestReproduceStudyThenRender(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := writeStudy(t, dir, 2)
 	out := filepath.Join(dir, "out")
 	var stdout, stderr bytes.Buffer
 	args := []string{"reproduce", "--config", cfgPath, "--methods", "FDRMFL,Ridge (federated)", "--out", out}

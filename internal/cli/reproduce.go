@@ -25,6 +25,7 @@ func runReproduce(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "reproduce", "[flags] NAME... | all", `
 Runs the paper's experiments (method.md §5) with repeated random splits and
 writes a results folder: every measurement (rows.csv, and results.json which --render reads), the
+data rows each client trained and was tested on in every repetition (splits.csv), the
 summary (summary.csv), markdown tables of mean ± sd with the best in bold
 (tables.md), plots (plots/*.png: R² per method with error bars, predicted
 against observed, training loss per round) and timings.
@@ -47,6 +48,12 @@ results do not use, iid split only.`)
 	methods := fs.String("methods", "", "comma-separated methods to run (default: all)")
 	render := fs.Bool("render", false, "only rebuild tables and plots from the results.json already in --out")
 	tune := fs.Bool("tune", false, "run the tuning study of FDRMFL's settings instead (seeds 101 on, iid split)")
+	resume := fs.Bool("resume", false, "continue a stopped run in --out: keep the repetitions it finished, run the rest")
+	force := fs.Bool("force", false, "write over an earlier run in --out (its repetitions are removed)")
+	splits := fs.String("splits", "", "comma-separated splits, `iid,response` (default: each experiment's own)")
+	clients := fs.Int("clients", 0, "clients of every experiment (0: each experiment's own, 3)")
+	testFraction := fs.Float64("test-fraction", 0, "share of each client's samples held out (0: each experiment's own)")
+	firstSeed := fs.Int("first-seed", 0, "the first repetition's seed (0: 1, or 101 with --tune)")
 	names, err := parseWithNames(fs, args)
 	if err != nil {
 		return err
@@ -82,7 +89,31 @@ results do not use, iid split only.`)
 		specs = append(specs, more...)
 	}
 	if len(specs) == 0 {
-		return fmt.Errorf("name the experiments to run (or all), or give --config")
+		return usagef("name the experiments to run (or all), or give --config")
+	}
+	if *resume && *force {
+		return usagef("--resume keeps an earlier run, --force removes it: give one")
+	}
+	for i := range specs {
+		if *splits != "" {
+			specs[i].Splits = nil
+			for _, sp := range strings.Split(*splits, ",") {
+				sp = strings.TrimSpace(sp)
+				if sp != "iid" && sp != "response" {
+					return usagef("--splits: %q is not iid or response", sp)
+				}
+				specs[i].Splits = append(specs[i].Splits, sp)
+			}
+		}
+		if *clients < 0 || *testFraction < 0 || *testFraction >= 1 {
+			return usagef("--clients must be positive and --test-fraction in (0, 1)")
+		}
+		if *clients > 0 {
+			specs[i].Clients = *clients
+		}
+		if *testFraction > 0 {
+			specs[i].TestFraction = *testFraction
+		}
 	}
 	opt := experiment.Options{FS: os.DirFS(*dataDir), Seeds: *seeds, Workers: *workers}
 	if *methods != "" {
@@ -92,6 +123,9 @@ results do not use, iid split only.`)
 	}
 	if *tune {
 		opt.Variants, opt.FirstSeed = experiment.TuningGrid(), experiment.TuneFirstSeed
+		if *splits != "" {
+			return usagef("--tune runs the iid split only")
+		}
 		for i := range specs {
 			specs[i].Splits = []string{"iid"}
 			if specs[i].TuneSeeds > 0 {
@@ -99,6 +133,17 @@ results do not use, iid split only.`)
 			}
 		}
 	}
+	if *firstSeed > 0 {
+		opt.FirstSeed = *firstSeed
+	}
+	if err := opt.Check(); err != nil {
+		return usageError{err}
+	}
+	store, err := openStudy(*out, experiment.Fingerprint(specs, opt), *resume, *force)
+	if err != nil {
+		return err
+	}
+	opt.Done, opt.OnUnit = store.done, store.save
 	w := *workers
 	if w <= 0 {
 		w = runtime.GOMAXPROCS(0)
@@ -107,13 +152,20 @@ results do not use, iid split only.`)
 	for _, s := range specs {
 		running = append(running, s.Name)
 	}
-	fmt.Fprintf(e.stdout, "fdrmfl reproduce: %s, %d at once, into %s\n", strings.Join(running, " "), w, *out)
-	opt.Progress = func(done, total int, u experiment.Unit, elapsed time.Duration) {
-		eta := time.Duration(float64(elapsed) / float64(done) * float64(total-done))
-		fmt.Fprintf(e.stdout, "[%4d/%d] %-40s elapsed %-9s left ~%s\n", done, total, u, elapsed.Round(time.Second), eta.Round(time.Second))
+	fmt.Fprintf(e.stdout, "fdrmfl reproduce: %s, %d at once, into %s", strings.Join(running, " "), w, *out)
+	if n := len(store.units); n > 0 {
+		fmt.Fprintf(e.stdout, " (resuming: %d repetitions already done)", n)
 	}
+	fmt.Fprintln(e.stdout)
+	bar := newProgress(e.stdout)
+	opt.Progress = bar.update
 	res, err := experiment.Run(ctx, specs, opt)
+	bar.finish()
 	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(e.stdout, "stopped; %d repetitions are saved in %s. Run the same command with --resume to finish the others.\n", store.saved(), filepath.Join(*out, "units"))
+			return nil
+		}
 		return err
 	}
 	if err := writeResults(*out, res); err != nil {
@@ -187,6 +239,17 @@ func writeResults(dir string, res *experiment.Results) error {
 			ff(c.R2Mean), ff(c.R2SD), ff(c.MSEMean), ff(c.MSESD), ff(c.ClientR2Mean), ff(c.ClientR2SD)})
 	}
 	if err := writeCSV(filepath.Join(dir, "summary.csv"), sum); err != nil {
+		return err
+	}
+	asg := [][]string{{"experiment", "task", "split", "seed", "client", "set", "rows"}}
+	for _, a := range res.Assignments {
+		ids := make([]string, len(a.Rows))
+		for i, r := range a.Rows {
+			ids[i] = strconv.Itoa(r + 1)
+		}
+		asg = append(asg, []string{a.Experiment, a.Task, a.Split, strconv.Itoa(a.Seed), a.Client, a.Set, strings.Join(ids, " ")})
+	}
+	if err := writeCSV(filepath.Join(dir, "splits.csv"), asg); err != nil {
 		return err
 	}
 	tim := [][]string{{"experiment", "task", "split", "seed", "method", "seconds"}}
