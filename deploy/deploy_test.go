@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fdrmfl/fdrmfl"
+	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/fed/fedgrpc"
 	"github.com/fdrmfl/fdrmfl/internal/pki"
@@ -277,18 +278,25 @@ func TestParticipantsPlanAsTheSimulation(t *testing.T) {
 		}
 		replies = append(replies, r)
 	}
-	m, err := PlanFederation(cfg, replies)
-	if err != nil {
-		t.Fatal(err)
+	m, excluded, err := PlanFederation(cfg, replies)
+	if err != nil || len(excluded) > 0 {
+		t.Fatal(err, excluded)
 	}
 	got, _ := json.Marshal(m)
 	want, _ := json.Marshal(sim.Manifest)
 	if string(got) != string(want) {
 		t.Fatalf("planned manifest\n%s\nthe simulation's\n%s", got, want)
 	}
+	// A client describing other data is left out, not allowed to stop
+	// the others: the plan is the other two's.
 	replies[2].Responses = []string{"other"}
-	if _, err := PlanFederation(cfg, replies); err == nil || !strings.Contains(err.Error(), "client 3 describes its data") {
-		t.Fatalf("mismatched data: %v", err)
+	m, excluded, err = PlanFederation(cfg, replies)
+	if err != nil || len(excluded) != 1 || !strings.Contains(excluded[2], "describes its data as") || m == nil {
+		t.Fatalf("mismatched data: %v, excluded %v", err, excluded)
+	}
+	replies[1].Moments[0].Sum = replies[1].Moments[0].Sum[:1]
+	if _, excluded, _ = PlanFederation(cfg, replies); len(excluded) != 2 || !strings.Contains(excluded[1], "malformed") {
+		t.Fatalf("malformed moments: excluded %v", excluded)
 	}
 }
 
@@ -350,6 +358,55 @@ func TestClientThatCannotKeepItsStateFails(t *testing.T) {
 		case o.name == "client-1" && (o.err == nil || !strings.Contains(o.err.Error(), "its state")):
 			t.Errorf("client-1 without a state folder: %v, want an error about its state", o.err)
 		case o.name != "client-1" && o.err != nil:
+			t.Errorf("%s: %v", o.name, o.err)
+		}
+	}
+}
+
+// TestClientWithOtherDataIsLeftOut has one client describe other data
+// (a modality fewer) in the statistics phase: the federation goes on
+// with the other two, and that client is told why it was left out.
+func TestClientWithOtherDataIsLeftOut(t *testing.T) {
+	d := newDeployment(t, study(2))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	lis := listen(t, "127.0.0.1:0")
+	full, err := fdrmfl.LoadData(d.Study.Defaults(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fewer, err := data.New(full.Len(), full.Modalities[:2], full.ResponseNames, full.Y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan clientOutcome, len(d.Clients))
+	for i, set := range d.Clients {
+		set.Server = lis.Addr().String()
+		cc := ClientConfig{Study: d.Study, Settings: set, Dir: d.Dir, StateDir: filepath.Join(d.Dir, set.Name, "state"), Log: slog.New(slog.NewTextHandler(d.log, nil))}
+		if i == 2 {
+			cc.Data = fewer
+		}
+		c, err := NewClient(cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			res, err := c.Run(ctx)
+			out <- clientOutcome{set.Name, res, err}
+		}()
+	}
+	if _, err := d.newServer(t, nil).Run(ctx, lis); err != nil {
+		t.Fatalf("the server: %v\n%s", err, d.log)
+	}
+	if !strings.Contains(d.log.String(), "client left out") {
+		t.Errorf("the server did not log the exclusion:\n%s", d.log)
+	}
+	for range d.Clients {
+		o := <-out
+		switch {
+		case o.name == "client-3" && (o.err == nil || !strings.Contains(o.err.Error(), "left out")):
+			t.Errorf("client-3: %v, want an error saying it was left out", o.err)
+		case o.name != "client-3" && o.err != nil:
 			t.Errorf("%s: %v", o.name, o.err)
 		}
 	}

@@ -58,48 +58,71 @@ type Plan struct {
 // PlanFederation turns the clients' answers to the stats phase, in client
 // order, into the federation's model: the network cfg describes completed
 // for the clients' data, with the standardisation pooled from their
-// moments (the simulation's arithmetic, in the same order). Every client
-// must describe the same data. Call it on a Config after Defaults.
-func PlanFederation(cfg fdrmfl.Config, replies []StatsReply) (*fdrmfl.Manifest, error) {
+// moments (the simulation's arithmetic, in the same order). One client
+// cannot stop the federation: a reply that describes other data than the
+// majority's, or whose statistics are malformed, is left out, and
+// excluded maps its place in replies to the reason. Call it on a Config
+// after Defaults.
+func PlanFederation(cfg fdrmfl.Config, replies []StatsReply) (m *fdrmfl.Manifest, excluded map[int]string, err error) {
 	if len(replies) == 0 {
-		return nil, errors.New("plan: no client statistics")
+		return nil, nil, errors.New("plan: no client statistics")
 	}
-	first := replies[0]
-	for i, r := range replies[1:] {
-		if r.Source != first.Source || !slices.Equal(r.Responses, first.Responses) || !sameModalities(r.Modalities, first.Modalities) {
-			return nil, fmt.Errorf("plan: client %d describes its data as %s, client 1 as %s", i+2, describe(r), describe(first))
+	excluded = map[int]string{}
+	// The description most clients give is the federation's (the first
+	// client's on a tie); the others are left out.
+	count := map[string]int{}
+	for _, r := range replies {
+		count[describe(r)]++
+	}
+	want := describe(replies[0])
+	for _, r := range replies {
+		if d := describe(r); count[d] > count[want] {
+			want = d
 		}
 	}
+	var keep []StatsReply
+	for k, r := range replies {
+		switch d := describe(r); {
+		case d != want:
+			excluded[k] = fmt.Sprintf("describes its data as %s, the other clients as %s", d, want)
+		case checkMoments(r.Moments) != nil:
+			excluded[k] = fmt.Sprintf("sent malformed statistics: %v", checkMoments(r.Moments))
+		default:
+			keep = append(keep, r)
+		}
+	}
+	if len(keep) == 0 {
+		return nil, excluded, errors.New("plan: no client sent usable statistics")
+	}
+	first := keep[0]
 	var mods []data.Modality
 	for _, mi := range first.Modalities {
 		mods = append(mods, data.Modality{Name: mi.Name, Kind: mi.Kind, Shape: slices.Clone(mi.Shape)})
 	}
 	schema, err := data.New(0, mods, slices.Clone(first.Responses), nil)
 	if err != nil {
-		return nil, fmt.Errorf("plan: the clients' data: %w", err)
+		return nil, excluded, fmt.Errorf("plan: the clients' data: %w", err)
 	}
 	modes, err := site.ScaleModes(cfg.Data.Scale)
 	if err != nil {
-		return nil, err
+		return nil, excluded, err
 	}
 	for name := range modes {
 		if schema.Modality(name) == nil {
-			return nil, fmt.Errorf("data.scale: the data have no modality %q", name)
+			return nil, excluded, fmt.Errorf("data.scale: the data have no modality %q", name)
 		}
 	}
-	parts := make([][]site.Moments, len(replies))
-	for k, r := range replies {
-		if err := checkMoments(r.Moments); err != nil {
-			return nil, fmt.Errorf("plan: client %d: %w", k+1, err)
-		}
+	parts := make([][]site.Moments, len(keep))
+	for k, r := range keep {
 		parts[k] = r.Moments
 	}
 	std, err := site.Pooled(first.Responses, parts)
 	if err != nil {
-		return nil, err
+		return nil, excluded, err
 	}
 	cfg.Data.Source = first.Source
-	return fdrmfl.NewManifest(cfg, schema, std)
+	m, err = fdrmfl.NewManifest(cfg, schema, std)
+	return m, excluded, err
 }
 
 func checkMoments(ms []site.Moments) error {

@@ -129,6 +129,8 @@ type checkpoint struct {
 	Global     []float32
 	Strategy   []byte
 	Rounds     []fdrmfl.RoundMetrics
+	// Excluded maps a client left out in the statistics phase to the reason.
+	Excluded map[string]string
 }
 
 // study hashes what a checkpoint must agree with: the study and the
@@ -241,6 +243,9 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 		layout[i] = fedgrpc.TensorSpec{Name: t.Name, Shape: t.Shape}
 	}
 	fleet.SetSetup(layout, func(client string) ([]byte, error) {
+		if why, ok := ck.Excluded[client]; ok {
+			return nil, fmt.Errorf("client %s was left out of this federation in the statistics phase: it %s", client, why)
+		}
 		return json.Marshal(Plan{Federation: ck.Federation, Manifest: &man, Stats: NewStatsRequest(s.cfg, s.index[client])})
 	})
 	res := &fdrmfl.Result{Config: s.cfg, Manifest: &man, Rounds: ck.Rounds}
@@ -339,6 +344,7 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	}
 	slices.SortFunc(ups, func(a, b fed.Update) int { return s.index[a.Client] - s.index[b.Client] })
 	var replies []StatsReply
+	var names []string
 	for _, u := range ups {
 		var r StatsReply
 		if u.Err == nil {
@@ -350,13 +356,22 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 		}
 		s.log.Info("setup: statistics", "client", u.Client, "train", r.Train, "val", r.Val, "test", r.Test)
 		replies = append(replies, r)
+		names = append(names, u.Client)
 	}
 	if len(replies) < max(quorum, 1) {
 		return checkpoint{}, fmt.Errorf("setup: %d clients sent statistics, the quorum is %d", len(replies), quorum)
 	}
-	man, err := PlanFederation(s.cfg, replies)
+	man, excluded, err := PlanFederation(s.cfg, replies)
 	if err != nil {
 		return checkpoint{}, err
+	}
+	leftOut := map[string]string{}
+	for k, why := range excluded {
+		leftOut[names[k]] = why
+		s.log.Warn("setup: client left out", "client", names[k], "reason", why)
+	}
+	if len(replies)-len(excluded) < max(quorum, 1) {
+		return checkpoint{}, fmt.Errorf("setup: %d clients sent usable statistics, the quorum is %d", len(replies)-len(excluded), quorum)
 	}
 	global, err := man.InitialWeights()
 	if err != nil {
@@ -366,7 +381,7 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	if err != nil {
 		return checkpoint{}, err
 	}
-	ck := checkpoint{Study: s.study(), Federation: pki.Token()[:16], Global: global}
+	ck := checkpoint{Study: s.study(), Federation: pki.Token()[:16], Global: global, Excluded: leftOut}
 	if m, ok := strat.(interface{ MarshalBinary() ([]byte, error) }); ok {
 		if ck.Strategy, err = m.MarshalBinary(); err != nil {
 			return checkpoint{}, err
@@ -375,7 +390,7 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	if ck.Manifest, err = json.Marshal(man); err != nil {
 		return checkpoint{}, err
 	}
-	s.log.Info("setup: model planned", "values", man.Values, "modalities", len(man.Modalities), "clients", len(replies))
+	s.log.Info("setup: model planned", "values", man.Values, "modalities", len(man.Modalities), "clients", len(replies)-len(excluded))
 	return ck, nil
 }
 

@@ -88,6 +88,7 @@ type session struct {
 	ready      bool   // ran the current setup (or none is needed)
 	setupTask  string // the setup task handed out and not yet answered
 	setupErr   string
+	refused    string // the server has no setup for this client: the reason it is told
 	finalDone  bool // downloaded the final model
 }
 
@@ -132,7 +133,8 @@ func (f *Fleet) timeout() time.Duration { return 3 * f.opt.Heartbeat }
 
 // SetSetup fixes the model's layout and makes every client run a Setup
 // task, whose payload fn returns for it, before any other work, once per
-// session; until it has, the client is not Available. fn runs with the
+// session; until it has, the client is not Available. A client for which
+// fn returns an error is refused: its next Pull fails with the error. fn runs with the
 // fleet locked: it must be quick and must not call the fleet.
 func (f *Fleet) SetSetup(layout Layout, fn func(client string) ([]byte, error)) {
 	f.mu.Lock()
@@ -141,7 +143,7 @@ func (f *Fleet) SetSetup(layout Layout, fn func(client string) ([]byte, error)) 
 	f.setup = fn
 	f.setupGen++
 	for _, s := range f.sessions {
-		s.ready, s.setupTask, s.setupErr = false, "", ""
+		s.ready, s.setupTask, s.setupErr, s.refused = false, "", "", ""
 	}
 	f.broadcastLocked()
 }

@@ -140,7 +140,11 @@ func (sv *service) Pull(ctx context.Context, req *fedpb.PullRequest) (*fedpb.Ins
 			return nil, status.Error(codes.Unavailable, "the server is stopping")
 		}
 		in, ch := f.instructionLocked(s), f.changed
+		refused := s.refused
 		f.mu.Unlock()
+		if refused != "" {
+			return nil, status.Error(codes.PermissionDenied, refused)
+		}
 		if in != nil {
 			return in, nil
 		}
@@ -174,7 +178,7 @@ func (f *Fleet) instructionLocked(s *session) *fedpb.Instruction {
 		p, err := f.setup(s.client)
 		if err != nil {
 			f.opt.Log.Error("no setup for client", "client", s.client, "err", err)
-			s.setupErr = err.Error()
+			s.setupErr, s.refused = err.Error(), err.Error()
 			return nil
 		}
 		s.setupTask = fmt.Sprintf("setup-%d-%s", f.setupGen, s.id[:8])
