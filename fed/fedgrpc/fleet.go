@@ -89,7 +89,7 @@ type session struct {
 	setupTask  string // the setup task handed out and not yet answered
 	setupErr   string
 	refused    string // the server has no setup for this client: the reason it is told
-	finalDone  bool // downloaded the final model
+	finalDone  bool   // downloaded the final model
 }
 
 type task struct {
