@@ -44,12 +44,12 @@ def main():
         print(f"SKIPPED {test.id()}: {why}" + (" (not allowed with CI=true)" if ci else ""))
     if harness.AGREEMENT:
         print("\nAgreement with fdrmfl predict (y) and extract (z): max abs error, relative to max |value|")
-        print(f"{'case':28} {'inputs':22} {'engine':7} {'y abs':>9} {'y rel':>9} {'z abs':>9} {'z rel':>9}")
+        print(f"{'case':28} {'inputs':22} {'engine':13} {'y abs':>9} {'y rel':>9} {'z abs':>9} {'z rel':>9}")
         keys = sorted({k[:3] for k in harness.AGREEMENT})
         for case, variant, engine in keys:
             ya, yr = harness.AGREEMENT.get((case, variant, engine, "y"), (float("nan"),) * 2)
             za, zr = harness.AGREEMENT.get((case, variant, engine, "z"), (float("nan"),) * 2)
-            print(f"{case:28} {variant:22} {engine:7} {ya:9.2e} {yr:9.2e} {za:9.2e} {zr:9.2e}")
+            print(f"{case:28} {variant:22} {engine:13} {ya:9.2e} {yr:9.2e} {za:9.2e} {zr:9.2e}")
         worst = max(r for _, r in harness.AGREEMENT.values())
         print(f"worst relative error {worst:.2e} over {len(harness.AGREEMENT)} comparisons (tolerance {harness.TOL:g})")
     failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
