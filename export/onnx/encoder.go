@@ -224,48 +224,33 @@ func resBlock(b *builder, p, x string, cin, cout, k, st int) string {
 }
 
 // lstm compiles a bidirectional nn.LSTM (batch first) over x, N×T×in, to
-// N×T×2H. Each direction of each layer is one forward ONNX LSTM; the
-// reverse direction reads the sequence reversed by a Gather and its output
-// is reversed back, which is what direction "reverse" computes and which
-// runtimes that only implement the forward LSTM also run.
+// N×T×2H: one ONNX LSTM of direction "bidirectional" per layer, with
+// PyTorch's gate blocks reordered to ONNX's and both biases kept apart.
 func lstm(b *builder, p, x string, t, in, hidden, layers int) string {
 	x = b.transpose(x, 1, 0, 2) // T×N×in
-	rev := make([]int, t)
-	for i := range rev {
-		rev[i] = t - 1 - i
-	}
-	revIdx := b.constI(rev...)
 	for l := range layers {
 		li := in
 		if l > 0 {
 			li = 2 * hidden
 		}
-		var outs []string
+		var w, r, bs []float32
 		for _, suf := range []string{"", "_reverse"} {
 			name := fmt.Sprintf("%s.%%s_l%d%s", p, l, suf)
-			wih := b.weight(fmt.Sprintf(name, "weight_ih"), 4*hidden, li)
-			whh := b.weight(fmt.Sprintf(name, "weight_hh"), 4*hidden, hidden)
-			bih := b.weight(fmt.Sprintf(name, "bias_ih"), 4*hidden)
-			bhh := b.weight(fmt.Sprintf(name, "bias_hh"), 4*hidden)
-			if b.err != nil {
-				return ""
-			}
-			base := fmt.Sprintf(name, "onnx")
-			w := b.init(base+".W", []int{1, 4 * hidden, li}, gatesIOFC(wih, hidden, li))
-			r := b.init(base+".R", []int{1, 4 * hidden, hidden}, gatesIOFC(whh, hidden, hidden))
-			bias := b.init(base+".B", []int{1, 8 * hidden}, append(gatesIOFC(bih, hidden, 1), gatesIOFC(bhh, hidden, 1)...))
-			xin := x
-			if suf != "" {
-				xin = b.op("Gather", []string{x, revIdx}, intAttr("axis", 0))
-			}
-			y := b.op("LSTM", []string{xin, w, r, bias}, intAttr("hidden_size", hidden)) // T×1×N×H
-			y = b.reshape(y, t, -1, hidden)
-			if suf != "" {
-				y = b.op("Gather", []string{y, revIdx}, intAttr("axis", 0))
-			}
-			outs = append(outs, y)
+			w = append(w, gatesIOFC(b.weight(fmt.Sprintf(name, "weight_ih"), 4*hidden, li), hidden, li)...)
+			r = append(r, gatesIOFC(b.weight(fmt.Sprintf(name, "weight_hh"), 4*hidden, hidden), hidden, hidden)...)
+			bs = append(bs, gatesIOFC(b.weight(fmt.Sprintf(name, "bias_ih"), 4*hidden), hidden, 1)...)
+			bs = append(bs, gatesIOFC(b.weight(fmt.Sprintf(name, "bias_hh"), 4*hidden), hidden, 1)...)
 		}
-		x = b.op("Concat", outs, intAttr("axis", 2))
+		if b.err != nil {
+			return ""
+		}
+		base := fmt.Sprintf("%s.onnx_l%d", p, l)
+		y := b.op("LSTM", []string{x,
+			b.init(base+".W", []int{2, 4 * hidden, li}, w),
+			b.init(base+".R", []int{2, 4 * hidden, hidden}, r),
+			b.init(base+".B", []int{2, 8 * hidden}, bs),
+		}, intAttr("hidden_size", hidden), stringAttr("direction", "bidirectional")) // T×2×N×H
+		x = b.reshape(b.transpose(y, 0, 2, 1, 3), t, -1, 2*hidden) // T×N×2H, forward first
 	}
 	return b.transpose(x, 1, 0, 2) // N×T×2H
 }
@@ -273,6 +258,9 @@ func lstm(b *builder, p, x string, t, in, hidden, layers int) string {
 // gatesIOFC reorders the 4 gate blocks of a PyTorch LSTM weight (i, f, g,
 // o; each hidden×cols) into ONNX's order i, o, f, c.
 func gatesIOFC(w []float32, hidden, cols int) []float32 {
+	if w == nil {
+		return nil
+	}
 	blk := hidden * cols
 	out := make([]float32, 0, len(w))
 	for _, g := range []int{0, 3, 1, 2} {

@@ -41,21 +41,28 @@ def _conv(x, w, b, a):
 
 
 def _lstm(x, w, r, b, a):
-    """Forward LSTM, gates i, o, f, c, default activations, zero state."""
-    if a.get("direction", "forward") != "forward" or "activations" in a or "clip" in a or a.get("input_forget", 0):
+    """LSTM with the default activations from a zero state: gates i, o, f,
+    c; direction forward, reverse or bidirectional. Returns Y, T×D×N×H."""
+    if "activations" in a or "clip" in a or a.get("input_forget", 0) or a.get("layout", 0):
         raise NotImplementedError(f"LSTM attributes {a}")
     h = a["hidden_size"]
+    direction = a.get("direction", "forward")
+    if isinstance(direction, bytes):
+        direction = direction.decode()
+    dirs = {"forward": [False], "reverse": [True], "bidirectional": [False, True]}[direction]
+    if w.shape[0] != len(dirs):
+        raise ValueError(f"LSTM W has {w.shape[0]} directions for {direction}")
     t, n, _ = x.shape
-    w, r = w[0], r[0]
-    bias = b[0, : 4 * h] + b[0, 4 * h :] if b is not None else np.zeros(4 * h)
-    ht, ct = np.zeros((n, h)), np.zeros((n, h))
-    y = np.zeros((t, 1, n, h))
-    for s in range(t):
-        g = x[s] @ w.T + ht @ r.T + bias
-        i, o, f, c = _sigmoid(g[:, :h]), _sigmoid(g[:, h : 2 * h]), _sigmoid(g[:, 2 * h : 3 * h]), np.tanh(g[:, 3 * h :])
-        ct = f * ct + i * c
-        ht = o * np.tanh(ct)
-        y[s, 0] = ht
+    y = np.zeros((t, len(dirs), n, h))
+    for d, reverse in enumerate(dirs):
+        bias = b[d, : 4 * h] + b[d, 4 * h :] if b is not None else np.zeros(4 * h)
+        ht, ct = np.zeros((n, h)), np.zeros((n, h))
+        for s in reversed(range(t)) if reverse else range(t):
+            g = x[s] @ w[d].T + ht @ r[d].T + bias
+            i, o, f, c = _sigmoid(g[:, :h]), _sigmoid(g[:, h : 2 * h]), _sigmoid(g[:, 2 * h : 3 * h]), np.tanh(g[:, 3 * h :])
+            ct = f * ct + i * c
+            ht = o * np.tanh(ct)
+            y[s, d] = ht
     return y
 
 
