@@ -4,7 +4,7 @@
 
 Prints every test with its outcome, every skip with its reason, the
 measured agreement with the fdrmfl command per case, and a closing line
-"N passed, N failed, N skipped". Tests that need torch or onnx are skipped
+"python: N passed, N failed, N skipped". Tests that need torch or onnx are skipped
 when those do not import, except when the environment variable CI is
 "true": there a skip is a failure, so that CI cannot pass without running
 them. Exits non-zero when anything failed.
@@ -56,7 +56,8 @@ def main():
     skipped = len(res.skipped)
     if ci:
         failed += skipped
-    print(f"\npython tests: {len(res.passed)} passed, {failed} failed, {skipped} skipped in {took:.1f} s")
+    print(f"\nran in {took:.1f} s")
+    print(f"python: {len(res.passed)} passed, {failed} failed, {skipped} skipped")
     return 1 if failed else 0
 
 

@@ -3,7 +3,6 @@ full shape inference) and that compute what `fdrmfl predict` and `fdrmfl
 extract` compute, for every case of harness.CASES, with and without the
 missing-modality handling (--complete)."""
 
-import importlib.util
 import os
 import sys
 import unittest
@@ -14,7 +13,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 
-HAVE_ONNX = importlib.util.find_spec("onnx") is not None
+try:
+    import onnx  # noqa: F401
+
+    HAVE_ONNX = True
+except ImportError:
+    HAVE_ONNX = False
 
 
 @unittest.skipUnless(HAVE_ONNX, "onnx is not importable (Debian: python3-onnx)")
