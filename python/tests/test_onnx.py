@@ -1,7 +1,8 @@
 """`fdrmfl export` writes ONNX models that onnx.checker accepts (with
 full shape inference) and that compute what `fdrmfl predict` and `fdrmfl
 extract` compute, for every case of harness.CASES, with and without the
-missing-modality handling (--complete)."""
+missing-modality handling (--complete). The graphs are evaluated in
+float64, and in float32 as a runtime would."""
 
 import os
 import sys
@@ -50,9 +51,11 @@ class Export(unittest.TestCase):
                         x = inp.get(name, np.full((n, int(np.prod(shape))), np.nan, dtype=np.float32))
                         feeds[name] = x.reshape([n] + shape)
                     wy, wz = t.runs[variant]
-                    engines = [("onnx", full)] + ([("onnx-complete", comp)] if variant == "complete" else [])
-                    for engine, m in engines:
-                        out = onnx_eval.run(m, feeds)
+                    engines = [("onnx", full, np.float64), ("onnx-f32", full, np.float32)]
+                    if variant == "complete":
+                        engines.append(("onnx-complete", comp, np.float64))
+                    for engine, m, dtype in engines:
+                        out = onnx_eval.run(m, feeds, dtype=dtype)
                         for o, ref in (("y", wy), ("z", wz)):
                             a, r = harness.record(case.name, variant, engine, o, out[o], ref)
                             self.assertLessEqual(r, harness.TOL, f"{case.name} {variant} {engine} {o}: max abs {a:.3g}, relative {r:.3g}")
