@@ -63,18 +63,28 @@ func LoadModel(dir string) (*Model, error) {
 	return &Model{Manifest: &m, Weights: st.Values}, nil
 }
 
+// NamedTensors returns the model's weights and buffers as named tensors,
+// as model.safetensors stores them (PyTorch state_dict names).
+func (m *Model) NamedTensors() ([]modelio.Tensor, error) {
+	st, err := modelState(m.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Load(m.Weights); err != nil {
+		return nil, err
+	}
+	return modelio.StateTensors(st), nil
+}
+
 // Save writes the model to the folder dir (manifest.json and
 // model.safetensors), each file atomically.
 func (m *Model) Save(dir string) error {
-	st, err := modelState(m.Manifest)
+	ts, err := m.NamedTensors()
 	if err != nil {
 		return err
 	}
-	if err := st.Load(m.Weights); err != nil {
-		return err
-	}
 	var buf bytes.Buffer
-	if err := modelio.SaveState(&buf, st, map[string]string{"format": "pt", "fdrmfl": ManifestFormat}); err != nil {
+	if err := modelio.WriteSafetensors(&buf, ts, map[string]string{"format": "pt", "fdrmfl": ManifestFormat}); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
