@@ -298,7 +298,7 @@ func TestBadResultsAreRejected(t *testing.T) {
 // two once its session times out, and the client, restarted, takes part
 // in the next round.
 func TestClientLostMidRound(t *testing.T) {
-	h := newHarness(t, Options{MinClients: 2, JoinTimeout: 5 * time.Second, Heartbeat: 50 * time.Millisecond}, 3)
+	h := newHarness(t, Options{MinClients: 2, JoinTimeout: 5 * time.Second}, 3)
 	for _, name := range []string{"client-1", "client-2"} {
 		stop, _ := h.start(t, name, shift(1, 5))
 		defer stop()
@@ -349,14 +349,17 @@ func TestStragglerIsToldItIsLate(t *testing.T) {
 		stop, _ := h.start(t, name, shift(1, 5))
 		defer stop()
 	}
+	// The straggler answers only once the round is over, ignoring ctx as a
+	// busy trainer may: it is late however loaded the machine is.
+	roundOver := make(chan struct{})
 	slow := fed.ClientFunc(func(ctx context.Context, t fed.Task) (fed.Update, error) {
-		time.Sleep(700 * time.Millisecond) // ignores ctx, as a busy trainer may
+		<-roundOver
 		return shift(2, 5).Execute(context.Background(), t)
 	})
 	stop, _ := h.start(t, "client-3", slow)
 	defer stop()
 	var rep fed.RoundReport
-	s := &fed.Server{Strategy: &strategy.FedAvg{}, Fleet: h.fleet, Quorum: 2, RoundTimeout: 300 * time.Millisecond, Progress: func(r fed.RoundReport) { rep = r }}
+	s := &fed.Server{Strategy: &strategy.FedAvg{}, Fleet: h.fleet, Quorum: 2, RoundTimeout: 3 * time.Second, Progress: func(r fed.RoundReport) { rep = r; close(roundOver) }}
 	if _, err := s.Run(context.Background(), ramp(testLayout.Values()), 1, 1); err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,9 @@ func newHarness(t testing.TB, opt Options, n int) *harness {
 		opt.Layout = testLayout
 	}
 	if opt.Heartbeat == 0 {
-		opt.Heartbeat = 100 * time.Millisecond
+		// A client is dropped after three silent heartbeats: at 1 s a client
+		// starved of CPU on a loaded machine (or under -race) is not.
+		opt.Heartbeat = time.Second
 	}
 	h.metrics = NewMetrics(prometheus.NewRegistry())
 	opt.Metrics = h.metrics
