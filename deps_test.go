@@ -15,7 +15,7 @@ import (
 func TestDependencyRules(t *testing.T) {
 	const mod = "github.com/fdrmfl/fdrmfl"
 	noIO := []string{"os", "net", "os/exec", "syscall", "net/http"}
-	learning := []string{"tensor", "ag", "ag/agtest", "nn", "optim", "loss", "model", "train", "data", "data/partition", "modelio"}
+	learning := []string{"tensor", "ag", "ag/agtest", "nn", "optim", "loss", "model", "train", "data", "data/partition", "data/jcamp", "modelio"}
 	federation := []string{"fed", "fed/strategy", "fed/sim"}
 	rules := map[string][]string{} // package → banned imports
 	for _, p := range append(append([]string{"site"}, learning...), federation...) {
