@@ -38,8 +38,9 @@ type Report struct {
 type FileInfo struct {
 	Source    string // "modality m5", "responses", "split"
 	File      string
-	Delimiter string // ",", ";", "tab" or "whitespace"
-	Decimal   string // "." or ","
+	Format    string // "CSV" or "JCAMP-DX"
+	Delimiter string // ",", ";", "tab" or "whitespace" (CSV)
+	Decimal   string // "." or "," (CSV)
 	IDColumn  string // the column of sample IDs ("" for none)
 	// Detected lists what was detected rather than set: "delimiter",
 	// "decimal", "id_column".
@@ -63,10 +64,14 @@ type Note struct {
 }
 
 func (r *Report) addFile(t *table, source string) {
-	if t == nil || t.header == nil {
+	if t == nil {
 		return
 	}
-	fi := FileInfo{Source: source, File: t.file, Delimiter: t.dialect.delimName(), Decimal: string(t.dialect.decimal),
+	if t.files != nil {
+		r.Files = append(r.Files, FileInfo{Source: source, File: t.file, Format: "JCAMP-DX"})
+		return
+	}
+	fi := FileInfo{Source: source, File: t.file, Format: "CSV", Delimiter: t.dialect.delimName(), Decimal: string(t.dialect.decimal),
 		Detected: slices.Clone(t.dialect.detected)}
 	if t.idCol >= 0 {
 		fi.IDColumn = t.header[t.idCol]
@@ -117,7 +122,10 @@ func (r *Report) Log(l *slog.Logger) {
 		return
 	}
 	for _, f := range r.Files {
-		attrs := []any{"source", f.Source, "file", f.File, "delimiter", f.Delimiter, "decimal", f.Decimal}
+		attrs := []any{"source", f.Source, "file", f.File, "format", f.Format}
+		if f.Format == "CSV" {
+			attrs = append(attrs, "delimiter", f.Delimiter, "decimal", f.Decimal)
+		}
 		if f.IDColumn != "" {
 			attrs = append(attrs, "id_column", f.IDColumn)
 		}
