@@ -152,7 +152,9 @@ func TestDataFileKeysNameTheKey(t *testing.T) {
 		{func(d *fdrmfl.Data) { d.Split = &data.SplitSource{Column: "set", Format: data.Format{Delimiter: "x"}} }, `data.split.delimiter`},
 		{func(d *fdrmfl.Data) { d.Modalities[0].Delimiter = "::" }, `data.modalities[0].delimiter`},
 		{func(d *fdrmfl.Data) { d.Modalities[0].JCAMP = []string{"nir"} }, `data.modalities[0]: give file (a CSV file) or jcamp (JCAMP-DX files), not both`},
-		{func(d *fdrmfl.Data) { d.Modalities[0].File, d.Modalities[0].JCAMP, d.Modalities[0].JCAMPID = "", []string{"nir"}, "name" },
+		{func(d *fdrmfl.Data) {
+			d.Modalities[0].File, d.Modalities[0].JCAMP, d.Modalities[0].JCAMPID = "", []string{"nir"}, "name"
+		},
 			`data.modalities[0].jcamp_id: "name" is not "title" or "file"`},
 		{func(d *fdrmfl.Data) { d.Modalities[0].JCAMPID = "file" }, `data.modalities[0].jcamp_id: applies to jcamp files only`},
 		{func(d *fdrmfl.Data) {
