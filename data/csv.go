@@ -239,20 +239,21 @@ func (t *table) chooseColumns(opts tableOpts, first []string) error {
 			return &FormatError{File: file, Err: fmt.Errorf("no ID column %q (id_column); the columns are %s", id, listNames(header))}
 		}
 	}
-	names := opts.columns
-	if names == nil {
+	var cols []int
+	if opts.columns == nil {
 		for i, h := range header {
 			if i != t.idCol && !slices.Contains(opts.exclude, h) {
-				names = append(names, h)
+				cols = append(cols, i)
 			}
 		}
-		if len(names) == 0 {
+		if len(cols) == 0 {
 			return &FormatError{File: file, Err: fmt.Errorf("no columns to read besides the ID column %q", header[t.idCol])}
 		}
-	}
-	cols, err := selectColumns(file, header, names)
-	if err != nil {
-		return err
+	} else {
+		var err error
+		if cols, err = selectColumns(file, header, opts.columns); err != nil {
+			return err
+		}
 	}
 	if t.idCol >= 0 && slices.Contains(cols, t.idCol) {
 		return &FormatError{File: file, Column: t.idCol + 1, Header: header[t.idCol],
@@ -360,10 +361,8 @@ func selectColumns(file string, header, names []string) ([]int, error) {
 			return nil, &FormatError{File: file,
 				Err: fmt.Errorf("no column %q; the columns are %s", name, listNames(header))}
 		}
-		for _, prev := range names[:k] {
-			if prev == name {
-				return nil, &FormatError{File: file, Err: fmt.Errorf("column %q requested twice", name)}
-			}
+		if slices.Contains(cols[:k], i) {
+			return nil, &FormatError{File: file, Err: fmt.Errorf("column %q requested twice", name)}
 		}
 		cols[k] = i
 	}

@@ -261,6 +261,9 @@ func splitFields(line string, delim rune) []string {
 // isMissing reports whether a field stands for a missing value: empty,
 // NA, N/A, #N/A, NaN (any case) or ?.
 func isMissing(s string) bool {
+	if len(s) > 4 || (len(s) > 0 && (s[0] >= '0' && s[0] <= '9' || s[0] == '-' || s[0] == '.')) {
+		return false // the common case, a number, without lower-casing it
+	}
 	switch strings.ToLower(s) {
 	case "", "na", "n/a", "#n/a", "nan", "?":
 		return true

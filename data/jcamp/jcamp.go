@@ -120,7 +120,7 @@ type block struct {
 // are *Error values naming the line.
 func Decode(r io.Reader) ([]Spectrum, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	sc.Buffer(make([]byte, 4<<10), 16<<20)
 	var (
 		out   []Spectrum
 		stack []*block

@@ -392,3 +392,20 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecode decodes a 700-point NIR spectrum (the corn data's size)
+// in DIFDUP form, ten ordinates a line.
+func BenchmarkDecode(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	ys := make([]int, 700)
+	for i := range ys {
+		ys[i] = 40000 + int(3000*math.Sin(float64(i)/40)) + r.IntN(20)
+	}
+	file := []byte(wrap(encode(ys, "DIFDUP", 10), len(ys)))
+	b.SetBytes(int64(len(file)))
+	for b.Loop() {
+		if _, err := Decode(bytes.NewReader(file)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
