@@ -175,7 +175,7 @@ func (r *Report) Log(l *slog.Logger) {
 
 // Summary returns the report's counts in one line for a person:
 // "80 samples joined by sample ID; replicates averaged: 12 samples of
-// modality m5 (27 rows); modality mp5 absent for 2; protein missing for 3".
+// modality m5 (24 rows); modality mp5 absent for 2; protein missing for 3".
 func (r *Report) Summary() string {
 	by := "aligned by row"
 	if r.ByID {
@@ -183,7 +183,7 @@ func (r *Report) Summary() string {
 	}
 	parts := []string{fmt.Sprintf("%d samples %s", r.Samples, by)}
 	for _, rp := range r.Replicates {
-		parts = append(parts, fmt.Sprintf("replicates averaged: %d samples of %s (%d rows)", rp.Samples, rp.Source, rp.Rows))
+		parts = append(parts, fmt.Sprintf("replicates averaged: %s of %s (%d rows)", plural(rp.Samples, "sample"), rp.Source, rp.Rows))
 	}
 	for _, m := range sortedKeys(r.Absent) {
 		parts = append(parts, fmt.Sprintf("modality %s absent for %d", m, r.Absent[m]))
@@ -195,6 +195,13 @@ func (r *Report) Summary() string {
 		parts = append(parts, fmt.Sprintf("%d without any response", r.NoResponse))
 	}
 	return strings.Join(parts, "; ")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func sortedKeys(m map[string]int) []string {
