@@ -7,12 +7,12 @@ package sim
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"sort"
 	"sync"
 
 	"github.com/fdrmfl/fdrmfl/fed"
+	"github.com/fdrmfl/fdrmfl/internal/workpool"
 )
 
 // Fleet runs clients in this process.
@@ -39,47 +39,17 @@ func (f *Fleet) Available(context.Context) ([]string, error) { return slices.Clo
 // Run executes the tasks, at most Workers at a time, and returns the
 // updates of the tasks that finished before ctx was done, in task order.
 func (f *Fleet) Run(ctx context.Context, tasks []fed.Task) ([]fed.Update, error) {
-	workers := f.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	for _, t := range tasks {
-		if _, ok := f.clients[t.Client]; !ok {
-			return nil, fmt.Errorf("sim: no client named %q", t.Client)
-		}
+	if err := f.check(tasks); err != nil {
+		return nil, err
 	}
 	out := make([]fed.Update, len(tasks))
 	done := make([]bool, len(tasks))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(workers, len(tasks)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				t := tasks[i]
-				t.Global = t.Global.Clone()
-				u, err := f.clients[t.Client].Execute(ctx, t)
-				if err != nil {
-					u = fed.Update{Err: err}
-				}
-				u.Client, u.Round, u.Kind = t.Client, t.Round, cmpKind(u, t)
-				if ctx.Err() == nil {
-					out[i], done[i] = u, true
-				}
-			}
-		}()
-	}
-feed:
-	for i := range tasks {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+	workpool.Run(ctx, len(tasks), f.Workers, func(i int) {
+		u := f.execute(ctx, tasks[i])
+		if ctx.Err() == nil {
+			out[i], done[i] = u, true
 		}
-	}
-	close(next)
-	wg.Wait()
+	})
 	var ups []fed.Update
 	for i, u := range out {
 		if done[i] {
@@ -89,64 +59,52 @@ feed:
 	return ups, nil
 }
 
-// cmpKind keeps the kind a client reported unless it reported a failure,
-// which carries the task's kind.
-func cmpKind(u fed.Update, t fed.Task) fed.Kind {
-	if u.Err != nil {
-		return t.Kind
-	}
-	return u.Kind
-}
-
 // RunEach executes the tasks, at most Workers at a time, and calls each
 // with their updates in task order: an update waits only for the earlier
 // tasks' updates, so few are held at once. When ctx is done, the updates
 // already in are handed over (in order) and the rest are missing.
 func (f *Fleet) RunEach(ctx context.Context, tasks []fed.Task, each func(fed.Update) error) error {
-	workers := f.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+	if err := f.check(tasks); err != nil {
+		return err
 	}
+	var mu sync.Mutex
+	order := fed.NewInOrder(len(tasks), each)
+	workpool.Run(ctx, len(tasks), f.Workers, func(i int) {
+		u := f.execute(ctx, tasks[i])
+		mu.Lock()
+		defer mu.Unlock()
+		if ctx.Err() == nil {
+			order.Put(i, u)
+		}
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	return order.Finish()
+}
+
+// check reports a task for a client the fleet does not have.
+func (f *Fleet) check(tasks []fed.Task) error {
 	for _, t := range tasks {
 		if _, ok := f.clients[t.Client]; !ok {
 			return fmt.Errorf("sim: no client named %q", t.Client)
 		}
 	}
-	var mu sync.Mutex
-	order := fed.NewInOrder(len(tasks), each)
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range min(workers, len(tasks)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				t := tasks[i]
-				t.Global = t.Global.Clone()
-				u, err := f.clients[t.Client].Execute(ctx, t)
-				if err != nil {
-					u = fed.Update{Err: err}
-				}
-				u.Client, u.Round, u.Kind = t.Client, t.Round, cmpKind(u, t)
-				mu.Lock()
-				if ctx.Err() == nil {
-					order.Put(i, u)
-				}
-				mu.Unlock()
-			}
-		}()
+	return nil
+}
+
+// execute runs one task on a copy of its global weights, as a client
+// across a wire would receive them. A failure becomes the update's Err,
+// with the task's kind.
+func (f *Fleet) execute(ctx context.Context, t fed.Task) fed.Update {
+	t.Global = t.Global.Clone()
+	u, err := f.clients[t.Client].Execute(ctx, t)
+	if err != nil {
+		u = fed.Update{Err: err}
 	}
-feed:
-	for i := range tasks {
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
-		}
+	kind := u.Kind
+	if u.Err != nil {
+		kind = t.Kind
 	}
-	close(jobs)
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	return order.Finish()
+	u.Client, u.Round, u.Kind = t.Client, t.Round, kind
+	return u
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fdrmfl/fdrmfl"
 	"github.com/fdrmfl/fdrmfl/internal/disk"
+	"github.com/fdrmfl/fdrmfl/train"
 )
 
 func runSimulate(ctx context.Context, e *env, args []string) error {
@@ -93,7 +94,7 @@ Output folder:
 			defer os.RemoveAll(tmp)
 			dir = tmp
 		}
-		opt.Store = &disk.Store{Dir: dir, Scratch: true}
+		opt.Store = &disk.Store[train.ClientState]{Dir: dir, Scratch: true}
 		log.Info("client states on disk", "dir", dir)
 	}
 	start := time.Now()
