@@ -161,3 +161,33 @@ func TestCancelledRunReturnsWhatFinished(t *testing.T) {
 		t.Fatalf("%d updates after cancellation, want none", len(ups))
 	}
 }
+
+// TestDoneCountsTasks checks the progress callback: one call per task,
+// counting up to the number of tasks, never two at once.
+func TestDoneCountsTasks(t *testing.T) {
+	f, tasks := fleet(7)
+	f.Workers = 3
+	var mu sync.Mutex
+	var seen []int
+	f.Done = func(round int, kind fed.Kind, done, total int) {
+		if !mu.TryLock() {
+			t.Error("Done called concurrently")
+			return
+		}
+		defer mu.Unlock()
+		if round != 4 || kind != fed.Fit || total != 7 {
+			t.Errorf("Done(%d, %v, %d, %d)", round, kind, done, total)
+		}
+		seen = append(seen, done)
+	}
+	if _, err := f.Run(context.Background(), tasks); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.RunEach(context.Background(), tasks, func(fed.Update) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := []int{1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 5, 6, 7}
+	if !slices.Equal(seen, want) {
+		t.Fatalf("progress %v, want %v", seen, want)
+	}
+}
