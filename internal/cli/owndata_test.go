@@ -83,7 +83,7 @@ func TestOwnDataREADME(t *testing.T) {
 	var cmds [][]string
 	for _, block := range codeBlocks(section, "sh") {
 		for _, line := range strings.Split(strings.ReplaceAll(block, "\\\n", " "), "\n") {
-			rest, ok := strings.CutPrefix(strings.TrimSpace(line), "go run ./cmd/fdrmfl ")
+			rest, ok := strings.CutPrefix(strings.TrimSpace(line), "fdrmfl ")
 			if !ok {
 				continue
 			}
