@@ -77,6 +77,10 @@ type Data struct {
 	// Replicates "mean" averages the rows that share a sample ID
 	// (replicate scans); by default a repeated ID is an error.
 	Replicates string `yaml:"replicates,omitempty" json:"replicates,omitempty"`
+	// MissingRows "absent" takes a sample that a modality's file (or the
+	// response file) has no row for as lacking that modality (or its
+	// responses); by default that is an error naming the sample.
+	MissingRows string `yaml:"missing_rows,omitempty" json:"missing_rows,omitempty"`
 	// Split names a column of train / validation / test labels (in the
 	// response file, or Split.File) that replaces the random split of
 	// test_fraction and val_fraction.
@@ -338,6 +342,11 @@ func (d Data) checkFiles() error {
 	default:
 		return fmt.Errorf("data.replicates: %q is not \"mean\" (leave it out to refuse repeated sample IDs)", d.Replicates)
 	}
+	switch d.MissingRows {
+	case "", "absent":
+	default:
+		return fmt.Errorf("data.missing_rows: %q is not \"absent\" (leave it out to refuse a missing row)", d.MissingRows)
+	}
 	if sp := d.Split; sp != nil {
 		switch {
 		case sp.Column == "":
@@ -379,7 +388,7 @@ func (d Data) checkFiles() error {
 func (d Data) spec(rows []int) data.Spec {
 	return data.Spec{
 		Modalities: d.Modalities, ResponseFile: d.ResponseFile, Responses: d.Responses,
-		Format: d.Format, ResponseFormat: d.ResponseFormat, Replicates: d.Replicates, Split: d.Split, Rows: rows,
+		Format: d.Format, ResponseFormat: d.ResponseFormat, Replicates: d.Replicates, MissingRows: d.MissingRows, Split: d.Split, Rows: rows,
 	}
 }
 

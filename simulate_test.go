@@ -148,6 +148,7 @@ func TestDataFileKeysNameTheKey(t *testing.T) {
 		{func(d *fdrmfl.Data) { d.Decimal = "·" }, `data.decimal: "·" is not "." or ","`},
 		{func(d *fdrmfl.Data) { d.ResponseFormat.Decimal = ";" }, `data.response_format.decimal`},
 		{func(d *fdrmfl.Data) { d.Replicates = "median" }, `data.replicates: "median" is not "mean"`},
+		{func(d *fdrmfl.Data) { d.MissingRows = "skip" }, `data.missing_rows: "skip" is not "absent"`},
 		{func(d *fdrmfl.Data) { d.Split = &data.SplitSource{} }, `data.split.column`},
 		{func(d *fdrmfl.Data) { d.Split = &data.SplitSource{Column: "set", Format: data.Format{Delimiter: "x"}} }, `data.split.delimiter`},
 		{func(d *fdrmfl.Data) { d.Modalities[0].Delimiter = "::" }, `data.modalities[0].delimiter`},

@@ -207,11 +207,14 @@ func joinByID(spec Spec, tables []*table, names []string, lead int) (*joined, er
 			j.rows[k][i] = append(j.rows[k][i], r)
 		}
 		for i, rows := range j.rows[k] {
-			if len(rows) == 0 {
+			if len(rows) == 0 && (spec.MissingRows != "absent" || names[k] == "split") {
 				file, line := t0.where(j.rows[0][i][0])
-				what := "a row with empty values marks a modality absent for a sample"
-				if names[k] == "responses" {
-					what = "a row with empty values (or NA) marks its responses missing"
+				what := "a row with empty values marks a modality absent for a sample, as does missing_rows: absent for every missing row"
+				switch names[k] {
+				case "responses":
+					what = "a row with empty values (or NA) marks its responses missing, as does missing_rows: absent for every missing row"
+				case "split":
+					what = "every sample needs a split label"
 				}
 				return nil, at(k, fmt.Errorf("%s has no row for sample %q (%s line %d); %s",
 					t.file, j.ids[i], file, line, what))
@@ -295,8 +298,12 @@ func modalityOf(ms ModalitySpec, t *table, j *joined, k int, rep *Report) (Modal
 				}
 			}
 			m.Present[i] = false
-			file, line := t.where(rows[0])
-			rep.note(Note{Kind: "absent", File: file, Line: line, ID: j.id(i), Msg: fmt.Sprintf("no values: the sample lacks modality %s", ms.Name)})
+			if len(rows) == 0 {
+				rep.note(Note{Kind: "absent", File: t.file, ID: j.id(i), Msg: fmt.Sprintf("no row: the sample lacks modality %s", ms.Name)})
+			} else {
+				file, line := t.where(rows[0])
+				rep.note(Note{Kind: "absent", File: file, Line: line, ID: j.id(i), Msg: fmt.Sprintf("no values: the sample lacks modality %s", ms.Name)})
+			}
 			rep.absent(ms.Name)
 		case n == 1 && len(rows) == 1:
 			copy(dst, t.data[rows[0]*width:])
@@ -349,8 +356,12 @@ func responsesOf(t *table, j *joined, k int, rep *Report) ([]float32, []string, 
 			switch {
 			case cnt[c] == 0:
 				y[i*q+c] = float32(math.NaN())
-				file, line := t.where(rows[0])
-				rep.note(Note{Kind: "missing", File: file, Line: line, ID: j.id(i), Msg: fmt.Sprintf("no value of %s: the sample is left out for that response", names[c])})
+				n := Note{Kind: "missing", File: t.file, ID: j.id(i), Msg: fmt.Sprintf("no row: the sample is left out for %s", names[c])}
+				if len(rows) > 0 {
+					n.File, n.Line = t.where(rows[0])
+					n.Msg = fmt.Sprintf("no value of %s: the sample is left out for that response", names[c])
+				}
+				rep.note(n)
 				rep.missing(names[c])
 			case len(rows) == 1:
 				y[i*q+c] = t.data[rows[0]*q+c]

@@ -150,7 +150,7 @@ func TestLoadJoinErrors(t *testing.T) {
 		want string
 	}{
 		{"a sample missing from the responses", x, "sample,p\nS1,1\nS3,3\n", nil,
-			`responses: y.csv has no row for sample "S2" (x.csv line 3); a row with empty values (or NA) marks its responses missing`},
+			`responses: y.csv has no row for sample "S2" (x.csv line 3); a row with empty values (or NA) marks its responses missing, as does missing_rows: absent for every missing row`},
 		{"an unknown sample", x, "sample,p\nS1,1\nS2,2\nS3,3\nS33,4\n", nil,
 			`responses: y.csv line 5 column 1 (sample): sample "S33" is not in x.csv, whose rows list the samples (a typo in the ID, or a row to add there?)`},
 		{"a repeated sample", "sample,a\nS1,1\nS2,2\nS1,3\n", "sample,p\nS1,1\nS2,2\n", nil,
@@ -186,6 +186,43 @@ func TestLoadJoinErrors(t *testing.T) {
 				t.Fatalf("error\n  %v\nwant\n  %s", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestLoadMissingRowsAbsent: with missing_rows: absent, a sample without a row
+// in a modality's file (or a spectrum in a JCAMP-DX folder) lacks that
+// modality, and one without a row in the response file its responses.
+func TestLoadMissingRowsAbsent(t *testing.T) {
+	one := func(title string) string {
+		return "##TITLE= " + title + "\n##XUNITS= NM\n##YUNITS= A\n##FIRSTX= 1\n##LASTX= 2\n##NPOINTS= 2\n##XYDATA=(X++(Y..Y))\n1 5 6\n##END=\n"
+	}
+	fsys := files(
+		"a.csv", "id;w\nS1;1\nS2;2\nS3;3\n",
+		"b/S1.jdx", one("S1"), "b/S3.jdx", one("S3"),
+		"y.csv", "id;p\nS3;30\nS1;10\n",
+	)
+	spec := Spec{Modalities: []ModalitySpec{{Name: "a", File: "a.csv"}, {Name: "b", JCAMP: []string{"b"}}}, ResponseFile: "y.csv"}
+	if _, err := Read(fsys, spec); err == nil || !strings.Contains(err.Error(), `b/S1.jdx … b/S3.jdx (2 JCAMP-DX files) has no row for sample "S2" (a.csv line 3)`) {
+		t.Fatalf("error %v", err)
+	}
+	spec.MissingRows = "absent"
+	ds, rep, err := Load(fsys, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := ds.Modality("b"); !slices.Equal(b.Present, []bool{true, false, true}) || !sameF32(ds.Y, []float32{10, nan, 30}) {
+		t.Fatalf("b present %v, y %v", b.Present, ds.Y)
+	}
+	if rep.Absent["b"] != 1 || rep.Missing["p"] != 1 || rep.NoResponse != 1 {
+		t.Errorf("report %+v", rep)
+	}
+	var buf bytes.Buffer
+	rep.Log(slog.New(slog.NewTextHandler(&buf, nil)))
+	for _, want := range []string{`msg="no row: the sample lacks modality b" file="b/S1.jdx … b/S3.jdx (2 JCAMP-DX files)" sample=S2`,
+		`msg="no row: the sample is left out for p" file=y.csv sample=S2`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("the log lacks %s:\n%s", want, buf.String())
+		}
 	}
 }
 
@@ -250,13 +287,16 @@ func TestLoadSplit(t *testing.T) {
 			more: []string{"s.csv", "sample,split\nS4,test\nS3,test\nS2,train\nS1,train\n"}, roles: []Role{RoleTrain, RoleTrain, RoleTest, RoleTest}, resp: []string{"p"}},
 		{name: "a bad label", y: "id;p;set\nS1;1;train\nS2;2;hold-out\nS3;3;test\nS4;4;test\n", split: &SplitSource{Column: "set"},
 			err: `split: y.csv line 3 column 3 (set): split label "hold-out": want train, validation or test`},
+		{name: "a missing row", y: "id;p\nS1;1\nS2;2\nS3;3\nS4;4\n", split: &SplitSource{File: "s.csv", Column: "split"},
+			more: []string{"s.csv", "sample,split\nS4,test\nS2,train\nS1,train\n"},
+			err:  `split: s.csv has no row for sample "S3" (x.csv line 4); every sample needs a split label`},
 		{name: "a missing column", y: "id;p\nS1;1\nS2;2\nS3;3\nS4;4\n", split: &SplitSource{Column: "set"},
 			err: `split: y.csv: no column "set"; the columns are id, p`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fsys := files(append([]string{"x.csv", x, "y.csv", tt.y}, tt.more...)...)
-			ds, err := Read(fsys, Spec{Modalities: []ModalitySpec{{Name: "x", File: "x.csv"}}, ResponseFile: "y.csv", Split: tt.split})
+			ds, err := Read(fsys, Spec{Modalities: []ModalitySpec{{Name: "x", File: "x.csv"}}, ResponseFile: "y.csv", Split: tt.split, MissingRows: "absent"})
 			if tt.err != "" {
 				if err == nil || err.Error() != tt.err {
 					t.Fatalf("error %v, want %s", err, tt.err)

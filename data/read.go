@@ -35,6 +35,12 @@ type Spec struct {
 	// file (replicate scans): "" refuses them, "mean" averages them — the
 	// present rows of a modality, the observed values of a response.
 	Replicates string `json:"replicates,omitempty" yaml:"replicates,omitempty"`
+	// MissingRows says what a sample that the first modality's file lists
+	// but another file has no row for means: "" is an error naming the
+	// sample; "absent" takes the modality as absent for it (a response
+	// file without its row: its responses missing), as a row of empty
+	// values would. A split file must always have the row.
+	MissingRows string `json:"missing_rows,omitempty" yaml:"missing_rows,omitempty"`
 	// Split, if set, reads a fixed split — train, validation or test for
 	// each sample — that replaces the random one.
 	Split *SplitSource `json:"split,omitempty" yaml:"split,omitempty"`
@@ -181,6 +187,11 @@ func (s *Spec) check() error {
 	case "", "mean":
 	default:
 		return fmt.Errorf("data spec: replicates: %q is not \"mean\" (or empty: replicates are an error)", s.Replicates)
+	}
+	switch s.MissingRows {
+	case "", "absent":
+	default:
+		return fmt.Errorf("data spec: missing_rows: %q is not \"absent\" (or empty: a missing row is an error)", s.MissingRows)
 	}
 	if sp := s.Split; sp != nil {
 		if sp.Column == "" {

@@ -39,6 +39,8 @@ data:
   #                          # none: the files are row-aligned
   # response_format: {id_column: code}  # the response file's own delimiter, decimal, id_column
   # replicates: mean         # average the rows that share a sample ID (default: an error)
+  # missing_rows: absent     # a sample with no row in a modality's (or the response) file
+  #                          # lacks that modality (or its responses) (default: an error)
   # split: {column: set}     # train | validation | test per sample, in the response file (or
   #                          # file: split.csv): a fixed split in place of test/val_fraction
   test_fraction: 0.2         # of each client's samples, held out for testing
