@@ -368,7 +368,7 @@ func (d Data) checkFiles() error {
 			return fmt.Errorf("%s: give file (a CSV file) or jcamp (JCAMP-DX files), not both", key)
 		case len(m.JCAMP) > 0 && m.Format != data.Format{}:
 			return fmt.Errorf("%s: delimiter, decimal and id_column do not apply to jcamp files (jcamp_id names the samples)", key)
-		case len(m.JCAMP) > 0 && m.Columns != nil:
+		case len(m.JCAMP) > 0 && len(m.Columns) > 0:
 			return fmt.Errorf("%s.columns: does not apply to jcamp files", key)
 		}
 		switch m.JCAMPID {

@@ -240,7 +240,7 @@ func (t *table) chooseColumns(opts tableOpts, first []string) error {
 		}
 	}
 	var cols []int
-	if opts.columns == nil {
+	if len(opts.columns) == 0 { // nil, or [] as a configuration written back reads
 		for i, h := range header {
 			if i != t.idCol && !slices.Contains(opts.exclude, h) {
 				cols = append(cols, i)

@@ -254,7 +254,7 @@ func repeatError(t *table, r, prev int, id string) error {
 func modalityOf(ms ModalitySpec, t *table, j *joined, k int, rep *Report) (Modality, error) {
 	width := len(t.cols)
 	shape := ms.Shape
-	if shape == nil {
+	if len(shape) == 0 {
 		switch ms.Kind {
 		case Vector:
 			shape = []int{width}

@@ -71,12 +71,12 @@ type ModalitySpec struct {
 	File string `json:"file,omitempty" yaml:"file,omitempty"`
 	// Kind is the modality's kind.
 	Kind Kind `json:"kind" yaml:"kind"`
-	// Shape is the per-sample shape. It may be omitted for a Vector,
-	// taken as [p], and for a Signal, taken as [1, p] (one channel), where p
-	// is the number of columns read.
+	// Shape is the per-sample shape. It may be omitted (or empty) for a
+	// Vector, taken as [p], and for a Signal, taken as [1, p] (one
+	// channel), where p is the number of columns read.
 	Shape []int `json:"shape,omitempty" yaml:"shape"`
-	// Columns names the columns to read, in this order; nil means all but
-	// the ID column.
+	// Columns names the columns to read, in this order; nil (or empty)
+	// means all but the ID column.
 	Columns []string `json:"columns,omitempty" yaml:"columns"`
 
 	// How the source is read (the data's settings where these are empty).
@@ -224,7 +224,7 @@ func (s *Spec) check() error {
 			switch {
 			case m.Format != Format{}:
 				return fmt.Errorf("data spec: modality %q: delimiter, decimal and id_column do not apply to JCAMP-DX files (see jcamp_id)", m.Name)
-			case m.Columns != nil:
+			case len(m.Columns) > 0:
 				return fmt.Errorf("data spec: modality %q: columns do not apply to JCAMP-DX files", m.Name)
 			}
 			switch m.JCAMPID {
@@ -235,10 +235,10 @@ func (s *Spec) check() error {
 		} else if m.JCAMPID != "" {
 			return fmt.Errorf("data spec: modality %q: jcamp_id applies to JCAMP-DX files only", m.Name)
 		}
-		if m.Shape == nil && (m.Kind == Image || m.Kind == Sequence) {
+		if len(m.Shape) == 0 && (m.Kind == Image || m.Kind == Sequence) {
 			return fmt.Errorf("data spec: modality %q of kind %v needs a shape %s", m.Name, m.Kind, shapeHint[m.Kind])
 		}
-		if m.Shape != nil {
+		if len(m.Shape) > 0 {
 			if err := checkShape(m.Kind, m.Shape); err != nil {
 				return fmt.Errorf("data spec: modality %q: %w", m.Name, err)
 			}
@@ -246,7 +246,7 @@ func (s *Spec) check() error {
 			return fmt.Errorf("data spec: modality %q: invalid kind %d", m.Name, int(m.Kind))
 		}
 	}
-	if s.ResponseFile == "" && s.Responses != nil {
+	if s.ResponseFile == "" && len(s.Responses) > 0 {
 		return errors.New("data spec: response columns named but no response file")
 	}
 	return nil

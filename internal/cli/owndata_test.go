@@ -186,6 +186,20 @@ func TestOwnDataREADME(t *testing.T) {
 		t.Errorf("pooled test metrics %+v", res.Pooled)
 	}
 
+	// The configuration the run wrote runs again to the same features.
+	again := filepath.Join(out, "again")
+	var o, e bytes.Buffer
+	if err := Run(context.Background(), []string{"simulate", "--config", filepath.Join(wheat, "config.yaml"), "--out", again, "--quiet"}, &o, &e); err != nil {
+		t.Fatalf("simulate with the written config.yaml: %v\n%s", err, e.String())
+	}
+	for _, c := range []string{"client-1", "client-2", "client-3"} {
+		a, _ := os.ReadFile(filepath.Join(wheat, "features", c+".csv"))
+		b, _ := os.ReadFile(filepath.Join(again, "features", c+".csv"))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s: the written configuration gives other features", c)
+		}
+	}
+
 	// The new samples' predictions, by ID, and their error.
 	pred := readCSV(t, filepath.Join(wheat, "new.csv"))
 	if strings.Join(pred[0], ",") != "id,pred_protein,pred_moisture" || len(pred) != 7 || pred[1][0] != "N001" || pred[6][0] != "N006" {
