@@ -27,7 +27,7 @@ import (
 )
 
 // parity runs TestAuthorSettingsMatchPyTorch, which is too long for the
-// default suite: go test ./experiment -run AuthorSettings -parity.
+// default suite: go test ./experiment -run AuthorSettings -parity -timeout 60m.
 var parity = flag.Bool("parity", false, "run TestAuthorSettingsMatchPyTorch: 40 federations of simulation function 1 against the recorded PyTorch values")
 
 // torchReferenceFile holds the PyTorch implementation's results, written
@@ -124,12 +124,13 @@ func TestTorchReferenceIsConsistent(t *testing.T) {
 // repetitions here and 60 recorded the tolerance is about 0.02 in R²:
 // the test catches a difference of that size, not a smaller one. The seeds
 // are fixed, so a run's outcome does not vary. It runs only with -parity
-// (40 federations: about 100 s on two idle cores):
+// (40 federations: about 100 s on two idle cores, ten times that on a
+// busy machine, past go test's default 10-minute timeout):
 //
-//	go test ./experiment -run AuthorSettings -parity -v
+//	go test ./experiment -run AuthorSettings -parity -v -timeout 60m
 func TestAuthorSettingsMatchPyTorch(t *testing.T) {
 	if !*parity {
-		t.Skip("a long run (40 federations of simulation function 1); run it with: go test ./experiment -run AuthorSettings -parity -v")
+		t.Skip("a long run (40 federations of simulation function 1); run it with: go test ./experiment -run AuthorSettings -parity -v -timeout 60m")
 	}
 	ref := readTorchReference(t)
 	specs, err := experiment.Lookup([]string{"sim1"})
