@@ -21,6 +21,11 @@ type Fleet struct {
 	names   []string
 	// Workers is the number of tasks run at once (0: GOMAXPROCS).
 	Workers int
+	// Done, if set, is called after each task of a Run or RunEach with
+	// the task's round and kind and the number of that call's tasks
+	// finished so far out of all of them: progress within a round. Calls
+	// never overlap.
+	Done func(round int, kind fed.Kind, done, total int)
 }
 
 // New returns a fleet of the named clients.
@@ -44,11 +49,13 @@ func (f *Fleet) Run(ctx context.Context, tasks []fed.Task) ([]fed.Update, error)
 	}
 	out := make([]fed.Update, len(tasks))
 	done := make([]bool, len(tasks))
+	tick := f.ticker(tasks)
 	workpool.Run(ctx, len(tasks), f.Workers, func(i int) {
 		u := f.execute(ctx, tasks[i])
 		if ctx.Err() == nil {
 			out[i], done[i] = u, true
 		}
+		tick()
 	})
 	var ups []fed.Update
 	for i, u := range out {
@@ -69,17 +76,35 @@ func (f *Fleet) RunEach(ctx context.Context, tasks []fed.Task, each func(fed.Upd
 	}
 	var mu sync.Mutex
 	order := fed.NewInOrder(len(tasks), each)
+	tick := f.ticker(tasks)
 	workpool.Run(ctx, len(tasks), f.Workers, func(i int) {
 		u := f.execute(ctx, tasks[i])
 		mu.Lock()
-		defer mu.Unlock()
 		if ctx.Err() == nil {
 			order.Put(i, u)
 		}
+		mu.Unlock()
+		tick()
 	})
 	mu.Lock()
 	defer mu.Unlock()
 	return order.Finish()
+}
+
+// ticker returns the function each finished task calls to report
+// progress through Done (a no-op without Done).
+func (f *Fleet) ticker(tasks []fed.Task) func() {
+	if f.Done == nil || len(tasks) == 0 {
+		return func() {}
+	}
+	var mu sync.Mutex
+	n := 0
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		f.Done(tasks[0].Round, tasks[0].Kind, n, len(tasks))
+	}
 }
 
 // check reports a task for a client the fleet does not have.

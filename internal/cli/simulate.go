@@ -105,7 +105,10 @@ Output folder:
 	fmt.Fprintf(progress, "fdrmfl simulate: %s, %d clients (%s), %d rounds × %d epochs, d = %d, seed %d\n",
 		describeData(cfg), cfg.Federation.Clients, cfg.Federation.Partition, cfg.Federation.Rounds, cfg.Train.Epochs, featuresOf(cfg), cfg.Seed)
 	printed := false
+	ticker := newClientTicker(progress)
+	opt.ClientsDone = ticker.done
 	opt.Progress = func(r fdrmfl.RoundMetrics) {
+		ticker.clear()
 		if !printed {
 			fmt.Fprintf(progress, "%5s %7s %9s %9s %8s %8s %8s %10s %8s %7s\n", "round", "clients", "loss", "mse", "mi", "kl", "con", "val_mse", "val_r2", "time")
 			printed = true
