@@ -111,7 +111,9 @@ func TestSecureRoundEqualsFedAvg(t *testing.T) {
 					plainWrap[i] = func(cl fed.Client) fed.Client { return dropAt(cl, 0) }
 				}
 			}
-			strat := func() *strategy.FedAvg { return &strategy.FedAvg{SampleScale: spec.total(), SumMetrics: []string{"loss"}} }
+			strat := func() *strategy.FedAvg {
+				return &strategy.FedAvg{SampleScale: spec.total(), SumMetrics: []string{"loss"}}
+			}
 			var plainReps, secReps []fed.RoundReport
 			plain := &fed.Server{Strategy: strat(), Fleet: spec.fleet(plainWrap, false), Progress: func(r fed.RoundReport) { plainReps = append(plainReps, r) }}
 			sec := &fed.Server{Strategy: strat(), Fleet: spec.fleet(wrap, true), Secure: &fed.SecureAggregation{Degree: 4}, Progress: func(r fed.RoundReport) { secReps = append(secReps, r) }}
