@@ -63,6 +63,8 @@ type Contribution struct {
 	Noise       float64  `json:"noise,omitempty"`
 	Metrics     []string `json:"metrics,omitempty"`
 	Indicator   bool     `json:"indicator,omitempty"`
+	// IndicatorNoise is the std of the noise each client adds to its b − ½.
+	IndicatorNoise float64 `json:"indicator_noise,omitempty"`
 	// Seed, when not 0, seeds the clients' noise (with the client's name
 	// and the round), so that a simulation is reproducible; 0 draws it
 	// from crypto/rand.
@@ -84,7 +86,8 @@ func (c Contribution) Encoding(bits, n, clients int) secagg.Encoding {
 		blocks = append(blocks, secagg.Block{Len: len(c.Metrics), Clip: MetricClip, MaxSum: MetricClip * ws})
 	}
 	if c.Indicator {
-		blocks = append(blocks, secagg.Block{Len: 1, Clip: 0.5, MaxSum: 0.5 * float64(max(clients, 1))})
+		ic := 0.5 + 8*c.IndicatorNoise
+		blocks = append(blocks, secagg.Block{Len: 1, Clip: ic, MaxSum: ic * float64(max(clients, 1))})
 	}
 	return secagg.Encoding{Bits: bits, Blocks: blocks}
 }
@@ -474,11 +477,14 @@ func (c Contribution) vector(t Task, u Update) ([]float64, error) {
 		x = append(x, omega*v)
 	}
 	if c.Indicator {
-		b := -0.5
+		b := []float64{-0.5}
 		if norm <= c.NormClip {
-			b = 0.5
+			b[0] = 0.5
 		}
-		x = append(x, b)
+		if c.IndicatorNoise > 0 {
+			addClientNoise(b, c.IndicatorNoise, c.Seed+1, t.Client, t.Round)
+		}
+		x = append(x, b[0])
 	}
 	return x, nil
 }

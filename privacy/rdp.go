@@ -222,3 +222,7 @@ func NoiseFor(eps, delta, q float64, steps int, tol float64) (float64, error) {
 	}
 	return hi, nil
 }
+
+// ErrBudget is the error of a release that would spend more than the
+// privacy budget.
+var ErrBudget = errors.New("privacy budget spent")

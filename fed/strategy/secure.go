@@ -1,6 +1,7 @@
 package strategy
 
 import (
+	"encoding/json"
 	"errors"
 
 	"github.com/fdrmfl/fdrmfl/fed"
@@ -40,3 +41,6 @@ func (s *FedAvg) AggregateSum(_ int, global fed.Weights, sum fed.Sum) (fed.Weigh
 	}
 	return next, nil
 }
+
+func jsonMarshal(v any) ([]byte, error)   { return json.Marshal(v) }
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
