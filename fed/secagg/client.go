@@ -218,7 +218,7 @@ func (c *Client) maskedInput(msg []byte) ([]byte, error) {
 	c.u2 = slices.Sorted(mapKeys(c.held))
 	y := NewVec(c.p.Bits, c.p.Len)
 	y.Add(c.input)
-	y.AddMask(c.b, false)
+	seeds, negs := [][]byte{c.b}, []bool{false}
 	for _, v := range c.u2 {
 		var pub [32]byte = c.peers[v].s
 		pk, err := ecdh.X25519().NewPublicKey(pub[:])
@@ -230,8 +230,9 @@ func (c *Client) maskedInput(msg []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		y.AddMask(seed, c.id > v)
+		seeds, negs = append(seeds, seed), append(negs, c.id > v)
 	}
+	y.AddMasks(seeds, negs)
 	c.input = Vec{}
 	c.phase = 3
 	return y.Pack(header(msgMasked, c.p)), nil

@@ -135,30 +135,42 @@ const prgChunk = 16 << 10
 // the 32-byte seed expands to: AES-256 in counter mode from a zero IV,
 // one word of keystream per element, so that two parties with the same
 // seed produce the same mask. Masks are uniform over the ring.
-func (v Vec) AddMask(seed []byte, neg bool) {
-	blk, err := aes.NewCipher(seed)
-	if err != nil {
-		panic(err) // 32-byte seeds only
+func (v Vec) AddMask(seed []byte, neg bool) { v.AddMasks([][]byte{seed}, []bool{neg}) }
+
+// AddMasks adds the masks of several seeds (AddMask for each), a chunk of
+// the vector at a time, so that each chunk stays in the cache while every
+// mask is added to it: the vector is read and written once, not once per
+// mask.
+func (v Vec) AddMasks(seeds [][]byte, neg []bool) {
+	streams := make([]cipher.Stream, len(seeds))
+	for i, seed := range seeds {
+		blk, err := aes.NewCipher(seed)
+		if err != nil {
+			panic(err) // 32-byte seeds only
+		}
+		var iv [aes.BlockSize]byte
+		streams[i] = cipher.NewCTR(blk, iv[:])
 	}
-	var iv [aes.BlockSize]byte
-	ctr := cipher.NewCTR(blk, iv[:])
 	buf := make([]byte, prgChunk)
+	zero := make([]byte, prgChunk) // the keystream is the XOR of zeros
 	if v.w32 != nil {
 		for start := 0; start < len(v.w32); start += prgChunk / 4 {
 			dst := v.w32[start:min(start+prgChunk/4, len(v.w32))]
 			ks := buf[:4*len(dst)]
-			clear(ks)
-			ctr.XORKeyStream(ks, ks)
-			addWords(dst, unsafe.Slice((*uint32)(unsafe.Pointer(&ks[0])), len(dst)), neg)
+			for i, st := range streams {
+				st.XORKeyStream(ks, zero[:len(ks)])
+				addWords(dst, unsafe.Slice((*uint32)(unsafe.Pointer(&ks[0])), len(dst)), neg[i])
+			}
 		}
 		return
 	}
 	for start := 0; start < len(v.w64); start += prgChunk / 8 {
 		dst := v.w64[start:min(start+prgChunk/8, len(v.w64))]
 		ks := buf[:8*len(dst)]
-		clear(ks)
-		ctr.XORKeyStream(ks, ks)
-		addWords(dst, unsafe.Slice((*uint64)(unsafe.Pointer(&ks[0])), len(dst)), neg)
+		for i, st := range streams {
+			st.XORKeyStream(ks, zero[:len(ks)])
+			addWords(dst, unsafe.Slice((*uint64)(unsafe.Pointer(&ks[0])), len(dst)), neg[i])
+		}
 	}
 }
 

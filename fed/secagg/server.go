@@ -246,12 +246,14 @@ func (s *Server) Next() (map[int][]byte, error) {
 // party's mask key from the shares, and takes their masks off the sum.
 func (s *Server) removeMasks() error {
 	survivors := slices.Sorted(maps.Keys(s.u3))
+	var seeds [][]byte
+	var negs []bool
 	for _, u := range survivors {
 		b, err := combine(s.bSh[u], s.p.Threshold)
 		if err != nil {
 			return fmt.Errorf("secagg: party %d's self mask: %w (%d shares came back)", u, err, len(s.bSh[u]))
 		}
-		s.sum.AddMask(b, true)
+		seeds, negs = append(seeds, b), append(negs, true)
 	}
 	for _, v := range s.u2 {
 		if s.u3[v] {
@@ -283,9 +285,10 @@ func (s *Server) removeMasks() error {
 			if err != nil {
 				return err
 			}
-			s.sum.AddMask(seed, u < v)
+			seeds, negs = append(seeds, seed), append(negs, u < v)
 		}
 	}
+	s.sum.AddMasks(seeds, negs)
 	s.inSum = survivors
 	return nil
 }
