@@ -285,3 +285,23 @@ func (c Config) pooledMoments(responses []string, parts [][]site.Moments) ([]sit
 	}
 	return out, nil
 }
+
+// PrivateStrategy returns the server's policy for training the manifest's
+// model as Strategy does, with the privacy settings applied: weights
+// scaled by the federation's trainSamples under secure aggregation, or
+// DP-FedAvg. Call it on a Config after Defaults.
+func (c Config) PrivateStrategy(m *Manifest, trainSamples int) (fed.Strategy, error) {
+	pool, err := site.NewTrainerPool(m.Model, m.Train, 1)
+	if err != nil {
+		return nil, err
+	}
+	return c.privateStrategy(c.strategy(pool), trainSamples)
+}
+
+// SecureAggregation returns the server's secure-aggregation settings, nil
+// when it is off. Call it on a Config after Defaults.
+func (c Config) SecureAggregationSettings() *fed.SecureAggregation { return c.secureAggregation() }
+
+// Spent returns the (ε, δ) a strategy has spent, and whether it accounts
+// for privacy at all.
+func Spent(s fed.Strategy) (eps, delta float64, ok bool) { return spent(s) }
