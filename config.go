@@ -28,6 +28,10 @@ type Config struct {
 	Loss *train.Loss `yaml:"loss" json:"loss"`
 	// Privacy sets secure aggregation and differential privacy (privacy.go).
 	Privacy Privacy `yaml:"privacy" json:"privacy"`
+
+	// privacySizes are the clients' training sizes, for sample-level
+	// accounting (set by the simulation once the data are split).
+	privacySizes []int
 }
 
 // Data says where the samples come from and how they are split and scaled.

@@ -13,6 +13,7 @@ import (
 	"github.com/fdrmfl/fdrmfl/internal/seed"
 	"github.com/fdrmfl/fdrmfl/privacy"
 	"github.com/fdrmfl/fdrmfl/site"
+	"github.com/fdrmfl/fdrmfl/train"
 )
 
 // Privacy says what the server, the other clients and outsiders may learn
@@ -39,7 +40,8 @@ type SecureAggregation struct {
 
 // DP is differential privacy of the training.
 type DP struct {
-	// Level is "" (none) or "client" (DP-FedAvg: one client's whole data is
+	// Level is "" (none), "client" (DP-FedAvg: one client's whole data is
+	// what is protected) or "sample" (DP-SGD on every client: one sample is
 	// what is protected).
 	Level string `yaml:"level" json:"level"`
 	// Epsilon is the budget: training stops before a round would spend
@@ -49,8 +51,9 @@ type DP struct {
 	Delta float64 `yaml:"delta" json:"delta"`
 	// Noise is the noise multiplier z: noise std z·Clip.
 	Noise float64 `yaml:"noise" json:"noise"`
-	// Clip is the L2 bound of a client's update (default 0.1), the
-	// starting bound when Adaptive.
+	// Clip is the L2 bound of a client's update (client level, default
+	// 0.1; the starting bound when Adaptive) or of one sample's gradient
+	// (sample level, default 1).
 	Clip float64 `yaml:"clip" json:"clip"`
 	// Adaptive makes the bound follow the Quantile (default 0.5) of the
 	// update norms at rate ClipLR (default 0.2), its count noised with std
@@ -83,6 +86,9 @@ func (p *Privacy) defaults() {
 	}
 	if d.Clip == 0 {
 		d.Clip = 0.1
+		if d.Level == "sample" {
+			d.Clip = 1
+		}
 	}
 	if d.Quantile == 0 {
 		d.Quantile = 0.5
@@ -134,9 +140,16 @@ func (c Config) validatePrivacy() error {
 		return nil
 	case "client":
 	case "sample":
-		return errors.New("privacy.dp.level: \"sample\" (DP-SGD on each client) is not available in this build; use \"client\"")
+		switch {
+		case c.Train.Loss.MI > 0:
+			return fmt.Errorf("privacy.dp.level: \"sample\" needs loss.mi: 0 (it is %v): the MI term is estimated from batch statistics, which have no per-sample gradient", c.Train.Loss.MI)
+		case d.Adaptive:
+			return errors.New("privacy.dp.adaptive: adaptive clipping is for privacy.dp.level \"client\"")
+		case d.NoiseAt == "clients":
+			return errors.New("privacy.dp.noise_at: at level \"sample\" every client adds its own noise (DP-SGD); leave it \"server\"")
+		}
 	default:
-		return fmt.Errorf("privacy.dp.level: %q is not \"\" (none) or \"client\"", d.Level)
+		return fmt.Errorf("privacy.dp.level: %q is not \"\" (none), \"client\" or \"sample\"", d.Level)
 	}
 	switch {
 	case d.Epsilon < 0:
@@ -163,7 +176,7 @@ func (c Config) validatePrivacy() error {
 	default:
 		return fmt.Errorf("privacy.dp.noise_at: %q is not \"server\" or \"clients\"", d.NoiseAt)
 	}
-	if f.Strategy == "fedbn" {
+	if f.Strategy == "fedbn" && d.Level == "client" {
 		return errors.New("privacy.dp.level: client-level DP with federation.strategy fedbn is not supported: the local normalisation layers would escape the accounting")
 	}
 	return nil
@@ -179,8 +192,11 @@ var sumMetrics = []string{"loss", "mse", "mi", "kl", "con"}
 func (c Config) privateStrategy(base *strategy.FedAvg, trainSamples int) (fed.Strategy, error) {
 	base.SampleScale, base.SumMetrics = float64(trainSamples), sumMetrics
 	d := c.Privacy.DP
-	if d.Level == "" {
+	switch d.Level {
+	case "":
 		return base, nil
+	case "sample":
+		return c.sampleAccounting(base)
 	}
 	f := c.Federation
 	per := f.Clients
@@ -305,3 +321,92 @@ func (c Config) SecureAggregationSettings() *fed.SecureAggregation { return c.se
 // Spent returns the (ε, δ) a strategy has spent, and whether it accounts
 // for privacy at all.
 func Spent(s fed.Strategy) (eps, delta float64, ok bool) { return spent(s) }
+
+// sampleSteps returns, for a client of n training samples, DP-SGD's
+// sampling rate and its steps per round.
+func (c Config) sampleSteps(n int) (q float64, steps int) {
+	b := c.Train.BatchSize
+	return min(1, float64(b)/float64(n)), c.Train.Epochs * ((n + b - 1) / b)
+}
+
+// calibrateDPSGD sets the DP-SGD noise of cfg.Train for clients of the
+// given training sizes: the configured multiplier, or the smallest that
+// keeps every client within the budget over all rounds.
+func (c *Config) calibrateDPSGD(sizes []int) error {
+	d := c.Privacy.DP
+	if d.Level != "sample" {
+		return nil
+	}
+	z := d.Noise
+	if z == 0 {
+		for _, n := range sizes {
+			q, steps := c.sampleSteps(n)
+			s, err := privacy.NoiseFor(d.Epsilon, d.Delta, q, steps*c.Federation.Rounds, 0.01*d.Epsilon)
+			if err != nil {
+				return fmt.Errorf("privacy.dp.epsilon: %w", err)
+			}
+			z = max(z, s)
+		}
+	}
+	c.Train.DP = train.DPSGD{Clip: d.Clip, Noise: z}
+	return nil
+}
+
+// sampleDP is the server's side of sample-level DP: the clients run
+// DP-SGD, and it accounts for each client's samples — the client with
+// the most spent is what it reports — and stops before a round would take
+// any client past the budget.
+type sampleDP struct {
+	*strategy.FedAvg
+	accts  []*privacy.Accountant
+	q      []float64
+	steps  []int
+	noise  float64
+	delta  float64
+	budget float64
+}
+
+// sampleAccounting wraps base with the accounting of sample-level DP.
+func (c Config) sampleAccounting(base *strategy.FedAvg) (fed.Strategy, error) {
+	if len(c.privacySizes) == 0 {
+		return nil, errors.New("privacy.dp: sample-level accounting needs the clients' training sizes")
+	}
+	s := &sampleDP{FedAvg: base, noise: c.Train.DP.Noise, delta: c.Privacy.DP.Delta, budget: c.Privacy.DP.Epsilon}
+	for _, n := range c.privacySizes {
+		q, steps := c.sampleSteps(n)
+		s.q, s.steps = append(s.q, q), append(s.steps, steps)
+		s.accts = append(s.accts, privacy.NewAccountant())
+	}
+	return s, nil
+}
+
+// Configure selects the round's clients unless the round would spend more
+// than the budget; the round is then accounted for.
+func (s *sampleDP) Configure(round int, global fed.Weights, available []string) ([]fed.Task, error) {
+	if s.budget > 0 {
+		for k, a := range s.accts {
+			b := a.Clone()
+			b.Compose(s.q[k], s.noise, s.steps[k])
+			if eps, _ := b.Epsilon(s.delta); eps > s.budget {
+				return nil, fmt.Errorf("%w: round %d would take client %d to ε = %.3g, the budget is %.3g", privacy.ErrBudget, round, k+1, eps, s.budget)
+			}
+		}
+	}
+	tasks, err := s.FedAvg.Configure(round, global, available)
+	if err != nil {
+		return nil, err
+	}
+	for k, a := range s.accts {
+		a.Compose(s.q[k], s.noise, s.steps[k])
+	}
+	return tasks, nil
+}
+
+// Spent returns the largest ε any client has spent, and δ.
+func (s *sampleDP) Spent() (eps, delta float64) {
+	for _, a := range s.accts {
+		e, _ := a.Epsilon(s.delta)
+		eps = max(eps, e)
+	}
+	return eps, s.delta
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/fdrmfl/fdrmfl"
 	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/internal/shareddata"
+	"github.com/fdrmfl/fdrmfl/train"
 )
 
 // dropping makes client name fail its fit (plain) or its masked input
@@ -124,5 +125,38 @@ func TestPrivacyConfigErrorsNameTheKey(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("error %v, want one naming %q", err, c.want)
 		}
+	}
+}
+
+// TestSampleDPTrainsWithinBudget trains three Tecator clients by DP-SGD
+// with a budget of ε = 3: the noise is chosen to spend it over the
+// rounds, every round reports what the most exposed client has spent, and
+// the last round ends within the budget.
+func TestSampleDPTrainsWithinBudget(t *testing.T) {
+	cfg := fdrmfl.Config{
+		Seed:       2,
+		Data:       fdrmfl.Data{Source: "csv", Preset: "tecator-p1/fat"},
+		Federation: fdrmfl.Federation{Clients: 3, Rounds: 4},
+		Loss:       &train.Loss{KL: 0.01, Con: 0.01},
+		Privacy:    fdrmfl.Privacy{DP: fdrmfl.DP{Level: "sample", Epsilon: 3}},
+	}
+	cfg.Train.Epochs = 2
+	res, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{FS: os.DirFS(shareddata.Dir(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rounds) != 4 {
+		t.Fatalf("%d rounds: the calibrated noise should last all 4", len(res.Rounds))
+	}
+	last := res.Rounds[3].Epsilon
+	if last > 3 || last < 2.5 {
+		t.Fatalf("ε after the last round %v: the calibration should spend most of the budget of 3", last)
+	}
+	if res.Manifest.Train.DP.Noise == 0 {
+		t.Fatal("the model's manifest does not record DP-SGD")
+	}
+	cfg.Loss = nil // the default MI term has no per-sample gradient
+	if _, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{FS: os.DirFS(shareddata.Dir(t))}); err == nil || !strings.Contains(err.Error(), "loss.mi") {
+		t.Fatalf("sample-level DP with the MI term: %v", err)
 	}
 }

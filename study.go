@@ -99,6 +99,14 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 		return nil, err
 	}
 	cfg.Model = mc
+	if mode == Federated && len(p.clients) > 1 { // the clients train by DP-SGD
+		for _, c := range p.clients {
+			cfg.privacySizes = append(cfg.privacySizes, c.Train.Len())
+		}
+		if err := cfg.calibrateDPSGD(cfg.privacySizes); err != nil {
+			return nil, err
+		}
+	}
 	workers := cfg.Federation.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)

@@ -96,10 +96,11 @@ privacy:                     # README, "Privacy": what the server, a client and 
     threshold: 0             # of each neighbourhood's k+1 clients, how many must stay (0: ⌊(k+1)/2⌋+1)
   dp:
     level: ""                # "" (none) | client (DP-FedAvg: a client's whole data is protected)
+                             # | sample (DP-SGD on every client: one sample is protected; needs loss.mi: 0)
     epsilon: 0               # budget: training stops before passing it; with noise 0, sets the noise
     delta: 1e-05
     noise: 0                 # noise multiplier z (noise std z·clip)
-    clip: 0.1                # L2 bound of a client's update (the start, when adaptive)
+    clip: 0.1                # L2 bound of a client's update (the start when adaptive); sample: of a gradient (1)
     adaptive: false          # the bound follows a quantile of update norms (Andrew et al. 2021)
     quantile: 0.5
     clip_lr: 0.2
