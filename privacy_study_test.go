@@ -36,12 +36,15 @@ var privacyTasks = []struct {
 	name string
 	cfg  fdrmfl.Config
 }{
-	{"sim1", fdrmfl.Config{Data: fdrmfl.Data{Function: 1}}},
 	{"tecator (fat)", fdrmfl.Config{Data: fdrmfl.Data{Source: "csv", Preset: "tecator-p1/fat"}}},
 	{"corn (protein)", fdrmfl.Config{Data: fdrmfl.Data{Source: "csv", Preset: "corn-p1/protein"}}},
+	{"sim1 (1000 samples)", fdrmfl.Config{Data: fdrmfl.Data{Function: 1, Samples: 1000}}},
 }
 
 var privacyEps = []float64{1, 3, 8, math.Inf(1)}
+
+// cell holds one setting's R² over the seeds.
+type cell struct{ r2 []float64 }
 
 // TestPrivacyUtilityStudy measures what differential privacy costs: the
 // pooled test R² of FDRMFL trained by DP-SGD (sample level, δ = 1e-5,
@@ -57,12 +60,11 @@ func TestPrivacyUtilityStudy(t *testing.T) {
 		t.Skip("the privacy study runs with -privacy-study")
 	}
 	fsys := os.DirFS(shareddata.Dir(t))
-	type cell struct{ r2 []float64 }
 	results := map[string]*cell{} // "task|method|eps"
 	key := func(task, method string, eps float64) string { return fmt.Sprintf("%s|%s|%g", task, method, eps) }
 	var csv strings.Builder
 	csv.WriteString("task,method,epsilon,seed,r2,epsilon_spent\n")
-	for _, task := range privacyTasks {
+	for ti, task := range privacyTasks {
 		for seed := uint64(1); seed <= 3; seed++ {
 			for _, eps := range privacyEps {
 				cfg := task.cfg
@@ -99,7 +101,17 @@ func TestPrivacyUtilityStudy(t *testing.T) {
 				t.Logf("%s seed %d ε = %v: FDRMFL R² %.3f (ε spent %.3f), ridge R² %.3f", task.name, seed, eps, res.Test.R2[0], spent, r2)
 			}
 		}
+		writePrivacyStudy(t, privacyTasks[:ti+1], results, csv.String())
 	}
+}
+
+// writePrivacyStudy writes the table, the measurements and the plot of
+// the tasks done so far.
+func writePrivacyStudy(t *testing.T, tasks []struct {
+	name string
+	cfg  fdrmfl.Config
+}, results map[string]*cell, csv string) {
+	key := func(task, method string, eps float64) string { return fmt.Sprintf("%s|%s|%g", task, method, eps) }
 	dir := filepath.Join("docs", "privacy")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -107,7 +119,7 @@ func TestPrivacyUtilityStudy(t *testing.T) {
 	methods := []string{"FDRMFL (DP-SGD)", "federated ridge (Gaussian statistics)"}
 	var md strings.Builder
 	md.WriteString("| data | method | ε = 1 | ε = 3 | ε = 8 | ε = ∞ |\n| --- | --- | ---: | ---: | ---: | ---: |\n")
-	for _, task := range privacyTasks {
+	for _, task := range tasks {
 		for _, m := range methods {
 			fmt.Fprintf(&md, "| %s | %s |", task.name, m)
 			for _, eps := range privacyEps {
@@ -120,7 +132,7 @@ func TestPrivacyUtilityStudy(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "privacy_table.md"), []byte(md.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "privacy.csv"), []byte(csv.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "privacy.csv"), []byte(csv), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p := plot.New()
@@ -129,7 +141,7 @@ func TestPrivacyUtilityStudy(t *testing.T) {
 	p.Y.Label.Text = "R²"
 	p.Y.Min, p.Y.Max = -0.5, 1
 	colors := []color.Color{color.RGBA{31, 119, 180, 255}, color.RGBA{255, 127, 14, 255}, color.RGBA{44, 160, 44, 255}}
-	for ti, task := range privacyTasks {
+	for ti, task := range tasks {
 		for mi, m := range methods {
 			pts := make(plotter.XYs, len(privacyEps))
 			errs := make(plotter.YErrors, len(privacyEps))
@@ -170,7 +182,8 @@ func TestPrivacyUtilityStudy(t *testing.T) {
 // privateRidge fits federated ridge on the clients of cfg from statistics
 // of rows clipped to norm 1 per standardised input on average (‖x‖ ≤ √p)
 // and ‖y‖ ≤ 3, merged by secure aggregation and, at finite ε, released by
-// the Gaussian mechanism (each fold's rows are disjoint: one release),
+// the Gaussian mechanism on the second moments of the standardised data
+// (GaussianCentredStats; each fold's rows are disjoint: one release),
 // and returns the pooled test R². α is chosen by 3-fold CV over folds of
 // statistics.
 func privateRidge(cfg fdrmfl.Config, fsys iofs.FS, eps float64, seed uint64) (float64, error) {
@@ -203,6 +216,7 @@ func privateRidge(cfg fdrmfl.Config, fsys iofs.FS, eps float64, seed uint64) (fl
 	if err != nil {
 		return 0, err
 	}
+	alphas := baseline.LogSpace(-1, 5, 7)
 	if !math.IsInf(eps, 1) {
 		z, err := privacy.NoiseFor(eps, 1e-5, 1, 1, 0.01*eps)
 		if err != nil {
@@ -210,10 +224,20 @@ func privateRidge(cfg fdrmfl.Config, fsys iofs.FS, eps float64, seed uint64) (fl
 		}
 		r := rand.New(rand.NewPCG(seed, 77))
 		for f := range folds {
-			folds[f][0] = baseline.GaussianStats(folds[f][0], z, math.Sqrt(float64(p)), 3, r)
+			folds[f][0] = baseline.GaussianCentredStats(folds[f][0], z, math.Sqrt(float64(p)), 3, r)
+		}
+		// The noise on Sxx is a symmetric Gaussian matrix of entry std
+		// z·Δ, whose spectrum reaches about 2·z·Δ·√p: penalties below
+		// that leave the system indefinite.
+		floor := 3 * z * baseline.CentredSensitivity(math.Sqrt(float64(p)), 3) * math.Sqrt(float64(p))
+		alphas = baseline.LogSpace(0, 2, 5)
+		for i := range alphas {
+			alphas[i] *= floor
 		}
 	}
-	rg := &baseline.Ridge{Alphas: baseline.LogSpace(-1, 5, 13), Standardize: true}
+	// The inputs are standardised already; the noisy statistics' own sds
+	// would add noise to the scaling.
+	rg := &baseline.Ridge{Alphas: alphas}
 	if err := rg.FitFolds(folds); err != nil {
 		return 0, err
 	}

@@ -91,3 +91,39 @@ func GaussianStats(s *SuffStats, noise, bx, by float64, r *rand.Rand) *SuffStats
 	}
 	return out
 }
+
+// CentredSensitivity is StatsSensitivity for data centred by a public
+// standardisation, whose means are not released: one row's contribution
+// (1, xxᵀ, xyᵀ, yyᵀ) has norm √(1 + bx⁴ + bx²by² + by⁴).
+func CentredSensitivity(bx, by float64) float64 {
+	bx2, by2 := bx*bx, by*by
+	return math.Sqrt(1 + bx2*bx2 + bx2*by2 + by2*by2)
+}
+
+// GaussianCentredStats releases statistics of data whose pooled means are
+// zero by a standardisation the clients already share (fdrmfl's pooled
+// standardisation of the training data): only the count and the second
+// moments get Gaussian noise of std noise·CentredSensitivity(bx, by), and
+// the means are released as zero. No noisy mean is subtracted, which would
+// add a large negative rank-one term to Sxx.
+func GaussianCentredStats(s *SuffStats, noise, bx, by float64, r *rand.Rand) *SuffStats {
+	std := noise * CentredSensitivity(bx, by)
+	p, q := len(s.MeanX), len(s.MeanY)
+	n := float64(s.N)
+	out := &SuffStats{N: max(1, int(math.Round(n+std*r.NormFloat64()))), MeanX: make([]float64, p), MeanY: make([]float64, q),
+		Sxx: mat.NewSymDense(p, nil), Sxy: mat.NewDense(p, q, nil), Syy: mat.NewSymDense(q, nil)}
+	for i := range p {
+		for j := i; j < p; j++ {
+			out.Sxx.SetSym(i, j, s.Sxx.At(i, j)+n*s.MeanX[i]*s.MeanX[j]+std*r.NormFloat64())
+		}
+		for j := range q {
+			out.Sxy.Set(i, j, s.Sxy.At(i, j)+n*s.MeanX[i]*s.MeanY[j]+std*r.NormFloat64())
+		}
+	}
+	for i := range q {
+		for j := i; j < q; j++ {
+			out.Syy.SetSym(i, j, s.Syy.At(i, j)+n*s.MeanY[i]*s.MeanY[j]+std*r.NormFloat64())
+		}
+	}
+	return out
+}

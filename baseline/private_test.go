@@ -63,3 +63,17 @@ func TestGaussianStatsNoise(t *testing.T) {
 		t.Fatalf("negligible noise moved the ridge fit by %g", d)
 	}
 }
+
+func TestGaussianCentredStats(t *testing.T) {
+	_, _, stats := clientData(t, 6, uneven, 5, 1)
+	s, _ := MergeStats(stats...)
+	g := GaussianCentredStats(s, 1e-12, 1, 1, rand.New(rand.NewPCG(2, 2)))
+	// With no noise to speak of, the release is the raw second moments about zero.
+	want := s.Sxx.At(1, 2) + float64(s.N)*s.MeanX[1]*s.MeanX[2]
+	if math.Abs(g.Sxx.At(1, 2)-want) > 1e-6*math.Abs(want) || g.MeanX[0] != 0 || g.N != s.N {
+		t.Fatalf("Sxx[1,2] %v, want %v; means %v; N %d", g.Sxx.At(1, 2), want, g.MeanX, g.N)
+	}
+	if CentredSensitivity(1, 1) >= StatsSensitivity(1, 1) {
+		t.Fatal("releasing no means should lower the sensitivity")
+	}
+}
