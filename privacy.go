@@ -369,7 +369,7 @@ type sampleDP struct {
 // sampleAccounting wraps base with the accounting of sample-level DP.
 func (c Config) sampleAccounting(base *strategy.FedAvg) (fed.Strategy, error) {
 	if len(c.privacySizes) == 0 {
-		return nil, errors.New("privacy.dp: sample-level accounting needs the clients' training sizes")
+		return nil, errors.New("privacy.dp.level: \"sample\" runs in fdrmfl simulate and the study; a real federation's server does not yet calibrate and account DP-SGD for each client (use level \"client\" there)")
 	}
 	s := &sampleDP{FedAvg: base, noise: c.Train.DP.Noise, delta: c.Privacy.DP.Delta, budget: c.Privacy.DP.Epsilon}
 	for _, n := range c.privacySizes {
