@@ -317,7 +317,6 @@ type clientStats struct {
 	p     int
 }
 
-//
 // With secure set (privacy.secure_aggregation in the study's
 // configuration) each fold is merged by secure aggregation
 // (baseline.SecureMerge over fed/secagg), so the server never holds one
