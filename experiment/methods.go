@@ -317,7 +317,8 @@ type clientStats struct {
 	p     int
 }
 
-// With secure set (privacy.secure_aggregation in the study's
+// newClientStats computes each client's fold statistics and merges fold f
+// of every client. With secure set (privacy.secure_aggregation in the study's
 // configuration) each fold is merged by secure aggregation
 // (baseline.SecureMerge over fed/secagg), so the server never holds one
 // client's statistics; the fits equal the plain ones to about 1e-13.
