@@ -226,10 +226,11 @@ func privateRidge(cfg fdrmfl.Config, fsys iofs.FS, eps float64, seed uint64) (fl
 		for f := range folds {
 			folds[f][0] = baseline.GaussianCentredStats(folds[f][0], z, math.Sqrt(float64(p)), 3, r)
 		}
-		// The noise on Sxx is a symmetric Gaussian matrix of entry std
-		// z·Δ, whose spectrum reaches about 2·z·Δ·√p: penalties below
-		// that leave the system indefinite.
-		floor := 3 * z * baseline.CentredSensitivity(math.Sqrt(float64(p)), 3) * math.Sqrt(float64(p))
+		// The noise on a fold's Sxx is a symmetric Gaussian matrix of
+		// entry std z·Δ, whose spectrum reaches about 2·z·Δ·√p, and the
+		// final fit adds three folds' noise (√3 times as large):
+		// penalties below that leave the system indefinite.
+		floor := 2 * math.Sqrt(3) * 1.5 * z * baseline.CentredSensitivity(math.Sqrt(float64(p)), 3) * math.Sqrt(float64(p))
 		alphas = baseline.LogSpace(0, 2, 5)
 		for i := range alphas {
 			alphas[i] *= floor
