@@ -81,6 +81,9 @@ func NewServer(c ServerConfig) (*Server, error) {
 	if c.StateDir == "" {
 		return nil, errors.New("server: no state folder for the checkpoint")
 	}
+	if s.cfg.Privacy.Secure.Enabled && c.Settings.MaxUpdateNorm > 0 {
+		return nil, errors.New("server.max_update_norm: the server cannot measure updates it never sees under privacy.secure_aggregation.enabled; bound them with privacy.secure_aggregation.clip (or privacy.dp.clip), which each client applies")
+	}
 	var err error
 	if s.members, err = c.Settings.members(c.Dir); err != nil {
 		return nil, err
