@@ -26,6 +26,12 @@ type Config struct {
 	// τ = 0.5, σ = 0.1); it is kept apart from Train so that an explicit
 	// zero weight (an ablation) is not mistaken for "default".
 	Loss *train.Loss `yaml:"loss" json:"loss"`
+	// Privacy sets secure aggregation and differential privacy (privacy.go).
+	Privacy Privacy `yaml:"privacy" json:"privacy"`
+
+	// privacySizes are the clients' training sizes, for sample-level
+	// accounting (set by the simulation once the data are split).
+	privacySizes []int
 }
 
 // Data says where the samples come from and how they are split and scaled.
@@ -241,6 +247,7 @@ func (c Config) Defaults() Config {
 		}
 	}
 	c.Train = c.Train.Defaults()
+	c.Privacy.defaults()
 	return c
 }
 
@@ -321,6 +328,9 @@ func (c Config) Validate() error {
 	}
 	if f.Fraction < 0 || f.Fraction > 1 {
 		return fmt.Errorf("federation.fraction: %v is not in [0, 1]", f.Fraction)
+	}
+	if err := c.validatePrivacy(); err != nil {
+		return err
 	}
 	if err := c.Train.Validate(); err != nil {
 		return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "train: "))

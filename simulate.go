@@ -11,6 +11,7 @@ import (
 
 	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/data/partition"
+	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/fed/strategy"
 	"github.com/fdrmfl/fdrmfl/internal/seed"
 	"github.com/fdrmfl/fdrmfl/site"
@@ -31,6 +32,10 @@ type Options struct {
 	ClientsDone func(round int, phase string, done, total int)
 	// Log receives warnings (nil: discard).
 	Log *slog.Logger
+	// Wrap, if set, wraps each client of a federation as the server sees
+	// it: fault injection (a client that drops out) in tests and
+	// demonstrations.
+	Wrap func(name string, c fed.Client) fed.Client
 }
 
 // RoundMetrics summarise a round.
@@ -42,6 +47,10 @@ type RoundMetrics struct {
 	// Val holds the global model's validation error after the round, over
 	// all clients' validation samples, in the responses' units.
 	Val *Metrics
+	// Epsilon and Delta are the differential privacy spent up to and
+	// including this round (0 without privacy.dp).
+	Epsilon float64 `json:"epsilon,omitempty"`
+	Delta   float64 `json:"delta,omitempty"`
 }
 
 // Metrics are prediction errors per response.
@@ -271,7 +280,15 @@ func standardizeClients(cfg Config, clients []*site.Sets) (*data.Standardizer, e
 			return nil, err
 		}
 	}
-	pooled, err := site.Pooled(clients[0].Train.ResponseNames, parts)
+	summed, err := cfg.pooledMoments(clients[0].Train.ResponseNames, parts)
+	if err != nil {
+		return nil, err
+	}
+	sums := parts
+	if summed != nil { // under secure aggregation: only the sums
+		sums = [][]site.Moments{summed}
+	}
+	pooled, err := site.Pooled(clients[0].Train.ResponseNames, sums)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package fdrmfl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -12,6 +13,7 @@ import (
 	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/fed/sim"
 	"github.com/fdrmfl/fdrmfl/internal/seed"
+	"github.com/fdrmfl/fdrmfl/privacy"
 	"github.com/fdrmfl/fdrmfl/site"
 	"github.com/fdrmfl/fdrmfl/train"
 )
@@ -114,6 +116,14 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 		return nil, err
 	}
 	cfg.Model = mc
+	if mode == Federated && len(p.clients) > 1 { // the clients train by DP-SGD
+		for _, c := range p.clients {
+			cfg.privacySizes = append(cfg.privacySizes, c.Train.Len())
+		}
+		if err := cfg.calibrateDPSGD(cfg.privacySizes); err != nil {
+			return nil, err
+		}
+	}
 	workers := cfg.Federation.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -207,10 +217,29 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 	if err != nil {
 		return nil, err
 	}
-	strat := cfg.strategy(pool)
+	// Privacy settings apply to a federation of several sites; the local
+	// and central comparisons train one site alone.
+	private := len(sites) > 1
+	var strat fed.Strategy = cfg.strategy(pool)
+	if private {
+		n := 0
+		for _, s := range sites {
+			n += s.Train.Len()
+		}
+		if strat, err = cfg.privateStrategy(cfg.strategy(pool), n); err != nil {
+			return nil, err
+		}
+	}
+	secure := private && cfg.Privacy.Secure.Enabled
 	clients := map[string]fed.Client{}
 	for _, s := range sites {
 		clients[s.Name] = s
+		if secure {
+			clients[s.Name] = &fed.SecureClient{Client: s}
+		}
+		if opt.Wrap != nil && private {
+			clients[s.Name] = opt.Wrap(s.Name, clients[s.Name])
+		}
 	}
 	fleet := sim.New(clients)
 	fleet.Workers = workers
@@ -224,6 +253,7 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 		Strategy: strat, Fleet: fleet, Evaluate: cfg.Data.ValFraction > 0, Log: opt.Log,
 		Progress: func(r fed.RoundReport) {
 			rm := roundMetrics(r, cfg.Model.Responses, ySD)
+			rm.Epsilon, rm.Delta, _ = spent(strat)
 			res.Rounds = append(res.Rounds, rm)
 			if opt.Progress != nil {
 				opt.Progress(rm)
@@ -248,7 +278,16 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 			return nil
 		}
 	}
+	if secure {
+		server.Secure = cfg.secureAggregation()
+	}
 	final, err := server.Run(ctx, global, 1, cfg.Federation.Rounds)
+	if errors.Is(err, privacy.ErrBudget) {
+		if opt.Log != nil {
+			opt.Log.Warn("training stopped: the privacy budget is spent", "after_round", len(res.Rounds), "err", err)
+		}
+		err = nil
+	}
 	if err != nil || best == nil {
 		return final, err
 	}
