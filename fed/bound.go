@@ -1,0 +1,146 @@
+package fed
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Span is a half-open span [From, To) of the flat weight vector.
+type Span struct{ From, To int }
+
+// KeepsLocal is implemented by a Strategy that leaves spans of the vector
+// to the clients (FedBN's normalisation layers): they are not merged, so
+// the Server leaves them out when it measures how far an update moves
+// the model.
+type KeepsLocal interface {
+	LocalSpans() []Span
+}
+
+// Distance returns ‖w − global‖₂ over the values outside skip, summed in
+// float64 in index order.
+func Distance(global, w Weights, skip []Span) float64 {
+	var s float64
+	from := 0
+	add := func(a, b int) {
+		for i := a; i < b; i++ {
+			d := float64(w[i]) - float64(global[i])
+			s += d * d
+		}
+	}
+	for _, sp := range sortedSpans(skip) {
+		if sp.From > from {
+			add(from, min(sp.From, len(w)))
+		}
+		from = max(from, sp.To)
+	}
+	if from < len(w) {
+		add(from, len(w))
+	}
+	return math.Sqrt(s)
+}
+
+func sortedSpans(skip []Span) []Span {
+	if slices.IsSortedFunc(skip, func(a, b Span) int { return a.From - b.From }) {
+		return skip
+	}
+	s := slices.Clone(skip)
+	slices.SortFunc(s, func(a, b Span) int { return a.From - b.From })
+	return s
+}
+
+// Why an update was not merged: the values of RoundReport.Causes.
+const (
+	// CauseFailed: the client reported a failure, or its result was
+	// refused on the way in (a transport's checks).
+	CauseFailed = "failed"
+	// CauseInvalid: an answer to another task, a model of the wrong size,
+	// no samples, values that are not finite, or beyond the fixed
+	// MaxUpdateNorm.
+	CauseInvalid = "invalid"
+	// CauseOutlier: the update moved the model farther than NormBound
+	// times the round's median.
+	CauseOutlier = "outlier"
+	// CauseMissing: no answer before the round's deadline.
+	CauseMissing = "missing"
+)
+
+// LowerMedian returns the lower median of xs: the ⌈n/2⌉-th smallest (for
+// an even n the smaller of the two middle values). Fewer than half of
+// the values, however large or small, cannot move it outside the range
+// of the others. xs is not modified; it must not be empty.
+func LowerMedian(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
+
+// minBoundUpdates is the fewest updates a round needs for the adaptive
+// norm bound: with two, neither can be told to be the outlier.
+const minBoundUpdates = 3
+
+// defaultWindow is Server.Window's default.
+const defaultWindow = 32
+
+// judge applies the adaptive norm bound to a round's valid updates. It
+// holds up to window updates (nil window: all of them) and judges each
+// against k × the lower median of the distances of every update seen so
+// far in the round, releasing them in the order they came.
+type judge struct {
+	k      float64
+	window int // 0: hold everything until finish
+	copy   bool
+	dists  []float64 // every distance seen, in arrival order
+	held   []heldUpdate
+	accept func(Update) error
+	reject func(u Update, d, bound, median float64)
+}
+
+type heldUpdate struct {
+	u Update
+	d float64
+}
+
+// push takes u, at distance d, and judges the updates that leave the window.
+func (j *judge) push(u Update, d float64) error {
+	if j.copy {
+		u.Weights = u.Weights.Clone() // the fleet reuses the memory once we return
+	}
+	j.dists = append(j.dists, d)
+	j.held = append(j.held, heldUpdate{u, d})
+	for j.window > 0 && len(j.held) > j.window {
+		h := j.held[0]
+		j.held = j.held[1:]
+		if err := j.judgeOne(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish judges every update still held.
+func (j *judge) finish() error {
+	for _, h := range j.held {
+		if err := j.judgeOne(h); err != nil {
+			return err
+		}
+	}
+	j.held = nil
+	return nil
+}
+
+func (j *judge) judgeOne(h heldUpdate) error {
+	if len(j.dists) >= minBoundUpdates {
+		med := LowerMedian(j.dists)
+		if bound := j.k * med; med > 0 && h.d > bound {
+			j.reject(h.u, h.d, bound, med)
+			return nil
+		}
+	}
+	return j.accept(h.u)
+}
+
+// outlierError is the reason an update beyond the adaptive bound is refused.
+func outlierError(d, k, median float64) error {
+	return fmt.Errorf("update norm %.4g exceeds %.4g = %g × the round's median norm %.4g", d, k*median, k, median)
+}
