@@ -70,19 +70,24 @@ type Server struct {
 // NewServer checks the configuration and loads the members list and the
 // TLS material.
 func NewServer(c ServerConfig) (*Server, error) {
-	s := &Server{c: c, cfg: c.Study.Defaults(), log: c.Log, index: map[string]int{}}
+	s := &Server{c: c, log: c.Log, index: map[string]int{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	var err error
+	if s.members, err = c.Settings.members(c.Dir); err != nil {
+		return nil, err
+	}
+	study := c.Study
+	if study.Federation.Clients == 0 { // the robust rules' defaults count the members
+		study.Federation.Clients = len(s.members)
+	}
+	s.cfg = study.Defaults()
 	if err := s.cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if c.StateDir == "" {
 		return nil, errors.New("server: no state folder for the checkpoint")
-	}
-	var err error
-	if s.members, err = c.Settings.members(c.Dir); err != nil {
-		return nil, err
 	}
 	for i, m := range s.members {
 		s.index[m.Name] = i
@@ -131,6 +136,9 @@ type checkpoint struct {
 	Rounds     []fdrmfl.RoundMetrics
 	// Excluded maps a client left out in the statistics phase to the reason.
 	Excluded map[string]string
+	// Declared maps every other client to the training-set size it
+	// declared: its updates count with at most that many samples.
+	Declared map[string]int
 }
 
 // study hashes what a checkpoint must agree with: the study and the
@@ -253,6 +261,7 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 	server := &fed.Server{
 		Strategy: strat, Fleet: fleet, Quorum: quorum, Retries: set.Retries,
 		RoundTimeout: set.RoundTimeout.Or(10 * time.Minute), MaxUpdateNorm: set.MaxUpdateNorm,
+		NormBound: s.cfg.Federation.Bound(), Samples: func(c string) int { return ck.Declared[c] },
 		Evaluate: s.cfg.Data.ValFraction > 0, Log: s.log,
 		Checkpoint: func(ctx context.Context, c fed.Checkpoint) error {
 			ck.Round, ck.Global = c.Round, c.Global
@@ -281,6 +290,7 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 			}
 			for c, why := range r.Rejected {
 				attrs = append(attrs, "rejected_"+c, why)
+				metrics.Rejected(r.Causes[c])
 			}
 			s.log.Info("round done", attrs...)
 			if s.afterRound != nil {
@@ -345,6 +355,7 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	slices.SortFunc(ups, func(a, b fed.Update) int { return s.index[a.Client] - s.index[b.Client] })
 	var replies []StatsReply
 	var names []string
+	declared := map[string]int{}
 	for _, u := range ups {
 		var r StatsReply
 		if u.Err == nil {
@@ -357,6 +368,7 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 		s.log.Info("setup: statistics", "client", u.Client, "train", r.Train, "val", r.Val, "test", r.Test)
 		replies = append(replies, r)
 		names = append(names, u.Client)
+		declared[u.Client] = r.Train
 	}
 	if len(replies) < max(quorum, 1) {
 		return checkpoint{}, fmt.Errorf("setup: %d clients sent statistics, the quorum is %d", len(replies), quorum)
@@ -368,6 +380,7 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	leftOut := map[string]string{}
 	for k, why := range excluded {
 		leftOut[names[k]] = why
+		delete(declared, names[k])
 		s.log.Warn("setup: client left out", "client", names[k], "reason", why)
 	}
 	if len(replies)-len(excluded) < max(quorum, 1) {
@@ -381,7 +394,7 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	if err != nil {
 		return checkpoint{}, err
 	}
-	ck := checkpoint{Study: s.study(), Federation: pki.Token()[:16], Global: global, Excluded: leftOut}
+	ck := checkpoint{Study: s.study(), Federation: pki.Token()[:16], Global: global, Excluded: leftOut, Declared: declared}
 	if m, ok := strat.(interface{ MarshalBinary() ([]byte, error) }); ok {
 		if ck.Strategy, err = m.MarshalBinary(); err != nil {
 			return checkpoint{}, err

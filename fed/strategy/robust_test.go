@@ -208,7 +208,7 @@ func TestServerWithRobustRule(t *testing.T) {
 			return fed.Update{Kind: fed.Fit, Weights: fed.Weights{v, v}, N: n}, nil
 		})
 	}
-	clients := map[string]fed.Client{"a": point(1, 5), "b": point(1.5, 5), "c": point(2, 5), "evil": point(1e9, 1 << 30)}
+	clients := map[string]fed.Client{"a": point(1, 5), "b": point(1.5, 5), "c": point(2, 5), "evil": point(1e9, 1<<30)}
 	for _, rule := range []strategy.Rule{strategy.Median{}, strategy.TrimmedMean{Trim: 1}, strategy.Krum{F: 1}, strategy.GeoMedian{}, &strategy.CenteredClip{}} {
 		var rep fed.RoundReport
 		s := &fed.Server{Strategy: &strategy.Robust{Rule: rule}, Fleet: sim.New(clients), Progress: func(r fed.RoundReport) { rep = r }}
