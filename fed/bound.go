@@ -82,10 +82,11 @@ const minBoundUpdates = 3
 // defaultWindow is Server.Window's default.
 const defaultWindow = 32
 
-// judge applies the adaptive norm bound to a round's valid updates. It
-// holds up to window updates (nil window: all of them) and judges each
-// against k × the lower median of the distances of every update seen so
-// far in the round, releasing them in the order they came.
+// judge applies the adaptive norm bounds to a round's valid updates. It
+// holds up to window updates (0: all of them) and judges each against
+// the lower median m of the distances of every update seen so far in the
+// round — it must lie in [m/k, k·m] — releasing them in the order they
+// came.
 type judge struct {
 	k      float64
 	window int // 0: hold everything until finish
@@ -132,15 +133,18 @@ func (j *judge) finish() error {
 func (j *judge) judgeOne(h heldUpdate) error {
 	if len(j.dists) >= minBoundUpdates {
 		med := LowerMedian(j.dists)
-		if bound := j.k * med; med > 0 && h.d > bound {
-			j.reject(h.u, h.d, bound, med)
+		if med > 0 && (h.d > j.k*med || h.d < med/j.k) {
+			j.reject(h.u, h.d, j.k*med, med)
 			return nil
 		}
 	}
 	return j.accept(h.u)
 }
 
-// outlierError is the reason an update beyond the adaptive bound is refused.
+// outlierError is the reason an update outside the adaptive bounds is refused.
 func outlierError(d, k, median float64) error {
+	if d < median {
+		return fmt.Errorf("update norm %.4g is below %.4g = the round's median norm %.4g / %g: the model came back all but unchanged", d, median/k, median, k)
+	}
 	return fmt.Errorf("update norm %.4g exceeds %.4g = %g × the round's median norm %.4g", d, k*median, k, median)
 }

@@ -30,12 +30,14 @@ type Server struct {
 	MaxUpdateNorm float64
 	// NormBound is the adaptive norm bound k (0: none): a fit update whose
 	// distance from the global model, ‖w_k − w‖₂ (without the spans a
-	// KeepsLocal strategy leaves to the clients), exceeds k times the lower
-	// median of the distances of the round's valid updates is rejected as
-	// an outlier. Fewer than half of the clients cannot move the median
-	// outside the range of the honest distances, so a scaled or noisy
-	// update cannot move the model more than k honest steps. The bound
-	// needs at least three valid updates in the round.
+	// KeepsLocal strategy leaves to the clients), is more than k times the
+	// lower median m of the distances of the round's valid updates, or
+	// less than m/k, is rejected as an outlier. Fewer than half of the
+	// clients cannot move the median outside the range of the honest
+	// distances, so a scaled update cannot move the model more than k
+	// honest steps, and a model sent back all but unchanged (to stall
+	// training) does not dilute the others. The bound needs at least
+	// three valid updates in the round.
 	//
 	// A round whose fleet and strategy stream (fed.StreamingFleet and
 	// fed.StreamingStrategy) holds up to Window updates (0: 32) and judges
