@@ -115,8 +115,13 @@ type Federation struct {
 	Clip float64 `yaml:"clip" json:"clip"`
 	// NormBound is k of the adaptive norm bound: an update that moves the
 	// model more than k times the round's median is rejected (default 3;
-	// negative: off).
+	// negative: off). It also rejects an update shorter than 1/k of the
+	// median: a model sent back all but unchanged.
 	NormBound float64 `yaml:"norm_bound" json:"norm_bound"`
+	// Direction is ρ of the direction check: an update whose cosine with
+	// the round's coordinate-wise median update is below ρ times the
+	// round's median cosine is rejected (default 0.5; negative: off).
+	Direction float64 `yaml:"direction" json:"direction"`
 	// StatsLimit screens the statistics phase: a client whose statistics
 	// stand out from the others' by more than this (site.Screen) is left
 	// out (default 10; negative: only the checks against impossible

@@ -19,6 +19,11 @@ var Aggregators = []string{"mean", "median", "trimmed-mean", "krum", "multi-krum
 // measured (docs/decisions/0006-robust-defaults.md).
 const DefaultNormBound = 3
 
+// DefaultDirection is federation.direction's default ρ: an update must
+// point at least half as much along the round's median update as the
+// median client's does (docs/decisions/0006-robust-defaults.md).
+const DefaultDirection = 0.5
+
 // robustDefaults fills the robustness settings' defaults.
 func (f *Federation) robustDefaults() {
 	if f.Aggregator == "" {
@@ -32,6 +37,9 @@ func (f *Federation) robustDefaults() {
 	}
 	if f.NormBound == 0 {
 		f.NormBound = DefaultNormBound
+	}
+	if f.Direction == 0 {
+		f.Direction = DefaultDirection
 	}
 	if f.StatsLimit == 0 {
 		f.StatsLimit = site.DefaultScreenLimit
@@ -52,6 +60,9 @@ func (f Federation) validateRobust() error {
 	if f.Clip < 0 {
 		return fmt.Errorf("federation.clip: %v must not be negative", f.Clip)
 	}
+	if f.Direction >= 1 {
+		return fmt.Errorf("federation.direction: %v would reject the median client itself (below 1, or negative: off)", f.Direction)
+	}
 	if f.NormBound > 0 && f.NormBound < 1 {
 		return fmt.Errorf("federation.norm_bound: %v would reject the median update itself (at least 1, or negative: off)", f.NormBound)
 	}
@@ -61,6 +72,10 @@ func (f Federation) validateRobust() error {
 // Bound returns the adaptive norm bound k the server applies (0: off).
 // Call it on a Federation after Defaults.
 func (f Federation) Bound() float64 { return max(f.NormBound, 0) }
+
+// DirectionBound returns the direction check ρ the server applies (0:
+// off). Call it on a Federation after Defaults.
+func (f Federation) DirectionBound() float64 { return max(f.Direction, 0) }
 
 // aggregate returns base merging with the configured aggregator: base
 // itself for the mean, else a strategy.Robust around it.

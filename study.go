@@ -224,7 +224,7 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 	bestErr := math.Inf(1)
 	server := &fed.Server{
 		Strategy: strat, Fleet: fleet, Evaluate: cfg.Data.ValFraction > 0, Log: opt.Log,
-		NormBound: cfg.Federation.Bound(), Samples: func(c string) int { return declared[c] },
+		NormBound: cfg.Federation.Bound(), Direction: cfg.Federation.DirectionBound(), Samples: func(c string) int { return declared[c] },
 		Progress: func(r fed.RoundReport) {
 			rm := roundMetrics(r, cfg.Model.Responses, ySD)
 			res.Rounds = append(res.Rounds, rm)

@@ -57,6 +57,11 @@ const (
 	Stats Kind = "stats"
 )
 
+// Absent is not an attack but the study's baseline: the hostile clients
+// fail every fit task, so the federation trains without their data — the
+// best any defence can do.
+const Absent Kind = "absent"
+
 // Kinds lists every attack.
 var Kinds = []Kind{SignFlip, Scale, Noise, LabelFlip, ALIE, Frozen, Stats}
 
@@ -206,6 +211,8 @@ func (a *Attack) update(global fed.Weights, u fed.Update, honest []fed.Update, f
 	case Frozen:
 		copy(w, global)
 		u.N = math.MaxInt32
+	case Absent:
+		return fed.Update{Client: u.Client, Round: u.Round, Kind: u.Kind, Err: fmt.Errorf("client %s is absent", u.Client)}
 	default:
 		return u
 	}

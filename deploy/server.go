@@ -189,7 +189,7 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 	})
 	gs, health := fedgrpc.NewServer(fleet, s.creds)
 	served := make(chan error, 1)
-	go func() { served <- gs.Serve(fedgrpc.CountingListener(lis, metrics)) }()
+	go func() { served <- gs.Serve(fleet.Listener(lis, s.creds != nil)) }()
 	defer func() {
 		health.Shutdown() // NOT_SERVING, so that probes see the stop
 		fleet.Close()     // ends the long polls
@@ -261,7 +261,7 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 	server := &fed.Server{
 		Strategy: strat, Fleet: fleet, Quorum: quorum, Retries: set.Retries,
 		RoundTimeout: set.RoundTimeout.Or(10 * time.Minute), MaxUpdateNorm: set.MaxUpdateNorm,
-		NormBound: s.cfg.Federation.Bound(), Samples: func(c string) int { return ck.Declared[c] },
+		NormBound: s.cfg.Federation.Bound(), Direction: s.cfg.Federation.DirectionBound(), Samples: func(c string) int { return ck.Declared[c] },
 		Evaluate: s.cfg.Data.ValFraction > 0, Log: s.log,
 		Checkpoint: func(ctx context.Context, c fed.Checkpoint) error {
 			ck.Round, ck.Global = c.Round, c.Global

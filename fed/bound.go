@@ -82,24 +82,34 @@ const minBoundUpdates = 3
 // defaultWindow is Server.Window's default.
 const defaultWindow = 32
 
-// judge applies the adaptive norm bounds to a round's valid updates. It
-// holds up to window updates (0: all of them) and judges each against
-// the lower median m of the distances of every update seen so far in the
-// round — it must lie in [m/k, k·m] — releasing them in the order they
-// came.
+// judge applies the adaptive bounds to a round's valid updates. It holds
+// up to window updates (0: all of them) and judges each, releasing them
+// in the order they came:
+//   - its distance d from the global model against the lower median m of
+//     the distances of every update seen so far in the round: it must lie
+//     in [m/k, k·m] (k > 0);
+//   - with rho > 0, the cosine c between its update and the reference,
+//     the coordinate-wise median of the first window updates of the round
+//     (all of them if fewer), against the lower median of the cosines
+//     seen so far, m_c: it must be at least rho·m_c (when m_c > 0).
 type judge struct {
-	k      float64
+	k, rho float64
 	window int // 0: hold everything until finish
 	copy   bool
+	global Weights
+	skip   []Span
 	dists  []float64 // every distance seen, in arrival order
+	cosine []float64 // every cosine computed
+	ref    []float64 // the reference direction, once known
 	held   []heldUpdate
 	accept func(Update) error
-	reject func(u Update, d, bound, median float64)
+	reject func(u Update, err error)
 }
 
 type heldUpdate struct {
-	u Update
-	d float64
+	u   Update
+	d   float64
+	cos float64
 }
 
 // push takes u, at distance d, and judges the updates that leave the window.
@@ -108,8 +118,14 @@ func (j *judge) push(u Update, d float64) error {
 		u.Weights = u.Weights.Clone() // the fleet reuses the memory once we return
 	}
 	j.dists = append(j.dists, d)
-	j.held = append(j.held, heldUpdate{u, d})
+	h := heldUpdate{u: u, d: d}
+	if j.ref != nil {
+		h.cos = j.cos(u.Weights)
+		j.cosine = append(j.cosine, h.cos)
+	}
+	j.held = append(j.held, h)
 	for j.window > 0 && len(j.held) > j.window {
+		j.reference()
 		h := j.held[0]
 		j.held = j.held[1:]
 		if err := j.judgeOne(h); err != nil {
@@ -121,6 +137,7 @@ func (j *judge) push(u Update, d float64) error {
 
 // finish judges every update still held.
 func (j *judge) finish() error {
+	j.reference()
 	for _, h := range j.held {
 		if err := j.judgeOne(h); err != nil {
 			return err
@@ -130,11 +147,68 @@ func (j *judge) finish() error {
 	return nil
 }
 
+// reference computes the reference direction from the held updates, if
+// the direction check is on and it is not known yet.
+func (j *judge) reference() {
+	if j.rho <= 0 || j.ref != nil || len(j.held) < minBoundUpdates {
+		return
+	}
+	local := make([]bool, len(j.global))
+	for _, sp := range j.skip {
+		for i := sp.From; i < sp.To && i < len(local); i++ {
+			local[i] = true
+		}
+	}
+	j.ref = make([]float64, len(j.global))
+	vals := make([]float64, len(j.held))
+	for i, g := range j.global {
+		if local[i] {
+			continue
+		}
+		for k, h := range j.held {
+			vals[k] = float64(h.u.Weights[i]) - float64(g)
+		}
+		slices.Sort(vals)
+		n := len(vals)
+		j.ref[i] = (vals[(n-1)/2] + vals[n/2]) / 2
+	}
+	for k := range j.held {
+		j.held[k].cos = j.cos(j.held[k].u.Weights)
+		j.cosine = append(j.cosine, j.held[k].cos)
+	}
+}
+
+// cos returns the cosine between w − global and the reference (0 if
+// either is zero), outside the local spans (0 in the reference).
+func (j *judge) cos(w Weights) float64 {
+	var dot, a, b float64
+	for i, r := range j.ref {
+		d := float64(w[i]) - float64(j.global[i])
+		if r == 0 {
+			continue
+		}
+		dot += d * r
+		b += r * r
+	}
+	a = Distance(j.global, w, j.skip)
+	if a == 0 || b == 0 {
+		return 0
+	}
+	return dot / (a * math.Sqrt(b))
+}
+
 func (j *judge) judgeOne(h heldUpdate) error {
-	if len(j.dists) >= minBoundUpdates {
+	if len(j.dists) >= minBoundUpdates && j.k > 0 {
 		med := LowerMedian(j.dists)
 		if med > 0 && (h.d > j.k*med || h.d < med/j.k) {
-			j.reject(h.u, h.d, j.k*med, med)
+			j.reject(h.u, outlierError(h.d, j.k, med))
+			return nil
+		}
+	}
+	if j.ref != nil && len(j.cosine) >= minBoundUpdates {
+		med := LowerMedian(j.cosine)
+		if med > 0 && h.cos < j.rho*med {
+			j.reject(h.u, fmt.Errorf("update points elsewhere: its cosine with the round's coordinate-wise median update is %.3g, below %.3g = %g × the round's median cosine %.3g", h.cos, j.rho*med, j.rho, med))
 			return nil
 		}
 	}

@@ -48,6 +48,15 @@ type Server struct {
 	// stream holds every update anyway and uses the round's median.
 	NormBound float64
 	Window    int
+	// Direction is the direction check ρ (0: none): a fit update whose
+	// cosine with the round's coordinate-wise median update is below ρ
+	// times the lower median of the round's cosines is rejected as an
+	// outlier. Honest updates of one task share a direction; one that
+	// points elsewhere — a flipped sign, noise — does not. The reference
+	// is the median of the round's first Window updates when the round
+	// streams (all of them when there are fewer), of all of them when it
+	// does not; the check needs at least three valid updates.
+	Direction float64
 	// Samples, if set, returns the most samples client may report: the
 	// training-set size it declared before training. A fit update claiming
 	// more counts with that many (a client that inflates its count cannot
@@ -176,9 +185,9 @@ func (s *Server) round(ctx context.Context, r int, global Weights) (Weights, Rou
 			skip = kl.LocalSpans()
 		}
 		var jd *judge
-		if s.NormBound > 0 {
-			jd = &judge{k: s.NormBound, copy: stream, accept: merge,
-				reject: func(u Update, d, _, med float64) { reject(u.Client, CauseOutlier, outlierError(d, s.NormBound, med)) }}
+		if s.NormBound > 0 || s.Direction > 0 {
+			jd = &judge{k: s.NormBound, rho: s.Direction, copy: stream, global: global, skip: skip, accept: merge,
+				reject: func(u Update, err error) { reject(u.Client, CauseOutlier, err) }}
 			if stream {
 				jd.window = cmp.Or(s.Window, defaultWindow)
 			}

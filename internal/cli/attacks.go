@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"image/color"
 	"math"
@@ -41,23 +42,42 @@ per defence) and plots/attacks.png.`)
 	clients := fs.Int("clients", 10, "clients of every federation")
 	rounds := fs.Int("rounds", 0, "rounds (0: the simulation's default, 16)")
 	hostile := fs.String("hostile", "1,3", "comma-separated numbers of hostile `clients`")
+	robustHostile := fs.String("robust-hostile", "", "comma-separated numbers of hostile `clients` for the robust aggregators only (default: --hostile)")
 	defences := fs.String("defences", "", "comma-separated defences to run (default: all)")
-	attacks := fs.String("attacks", "", "comma-separated attacks to run (default: all)")
+	attacks := fs.String("attacks", "", "comma-separated attacks to run (default: all; none: clean runs only)")
+	config := fs.String("config", "", "a configuration `file` to run instead of simulation function 1 (its seed and robustness settings are the study's)")
+	render := fs.String("render", "", "only write the table and plot of the runs.json files in these comma-separated `folders` (runs of one study split over processes) into --out")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	st := attack.Study{Defences: attack.Defences, Attacks: attack.Kinds}
 	st.Config = fdrmfl.Config{Federation: fdrmfl.Federation{Clients: *clients, Rounds: *rounds}}
+	if *config != "" {
+		var cfg fdrmfl.Config
+		if err := readFile(*config, &cfg, &cfg); err != nil {
+			return err
+		}
+		if *rounds > 0 {
+			cfg.Federation.Rounds = *rounds
+		}
+		st.Config, st.FS = cfg, os.DirFS(cfg.Data.Root)
+		*clients = cfg.Defaults().Federation.Clients
+	}
 	for i := 1; i <= *seeds; i++ {
 		st.Seeds = append(st.Seeds, uint64(i))
 	}
-	for _, h := range strings.Split(*hostile, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(h))
-		if err != nil || n < 1 || 2*n >= *clients {
-			return usagef("--hostile: %q is not a number of clients below half of %d", h, *clients)
+	numbers := func(flag, list string) ([]int, error) {
+		var out []int
+		for _, h := range strings.Split(list, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(h))
+			if err != nil || n < 1 || 2*n >= *clients {
+				return nil, usagef("--%s: %q is not a number of clients below half of %d", flag, h, *clients)
+			}
+			out = append(out, n)
 		}
-		st.Hostile = append(st.Hostile, n)
+		return out, nil
 	}
+	st.Defences = slices.Clone(st.Defences)
 	if *defences != "" {
 		st.Defences = nil
 		for _, name := range strings.Split(*defences, ",") {
@@ -68,7 +88,24 @@ per defence) and plots/attacks.png.`)
 			st.Defences = append(st.Defences, attack.Defences[i])
 		}
 	}
-	if *attacks != "" {
+	var err error
+	if st.Hostile, err = numbers("hostile", *hostile); err != nil {
+		return err
+	}
+	if *robustHostile != "" {
+		rh, err := numbers("robust-hostile", *robustHostile)
+		if err != nil {
+			return err
+		}
+		for i := range st.Defences {
+			if st.Defences[i].Aggregator != "mean" {
+				st.Defences[i].Hostile = rh
+			}
+		}
+	}
+	if *attacks == "none" {
+		st.Attacks = nil
+	} else if *attacks != "" {
 		st.Attacks = nil
 		for _, name := range strings.Split(*attacks, ",") {
 			k, err := attack.ParseKind(strings.TrimSpace(name))
@@ -81,6 +118,34 @@ per defence) and plots/attacks.png.`)
 	if err := os.MkdirAll(filepath.Join(*out, "plots"), 0o755); err != nil {
 		return err
 	}
+	if *render != "" {
+		var runs []attack.Run
+		var seen []string
+		for _, dir := range strings.Split(*render, ",") {
+			var more []attack.Run
+			b, err := os.ReadFile(filepath.Join(dir, "runs.json"))
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(b, &more); err != nil {
+				return fmt.Errorf("%s: %w", filepath.Join(dir, "runs.json"), err)
+			}
+			for _, r := range more {
+				if !slices.Contains(seen, r.Defence) {
+					seen = append(seen, r.Defence)
+				}
+			}
+			runs = append(runs, more...)
+		}
+		st.Defences = slices.DeleteFunc(st.Defences, func(d attack.Defence) bool { return !slices.Contains(seen, d.Name) })
+		st.Seeds = nil
+		for _, r := range runs {
+			if !slices.Contains(st.Seeds, r.Seed) {
+				st.Seeds = append(st.Seeds, r.Seed)
+			}
+		}
+		return writeAttacks(*out, st, runs)
+	}
 	start := time.Now()
 	st.Progress = func(done, total int, r attack.Run) {
 		fmt.Fprintf(e.stdout, "[%d/%d %s] %s, seed %d, %s f=%d: R² %.4f (clean %.4f), %d rejected, %d excluded\n",
@@ -90,10 +155,23 @@ per defence) and plots/attacks.png.`)
 	if err != nil {
 		return err
 	}
-	rows := [][]string{{"defence", "attack", "hostile", "seed", "r2", "clean_r2", "delta", "rejected", "excluded", "max_honest_norm_ratio", "max_median_over_min_norm"}}
+	if err := writeAttacks(*out, st, runs); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "done in %s; table in %s\n", time.Since(start).Round(time.Second), filepath.Join(*out, "attacks.md"))
+	return nil
+}
+
+// writeAttacks writes the study's runs (runs.csv, runs.json), table and plot into dir.
+func writeAttacks(dir string, st attack.Study, runs []attack.Run) error {
+	out := &dir
+	if err := writeJSON(filepath.Join(dir, "runs.json"), runs); err != nil {
+		return err
+	}
+	rows := [][]string{{"defence", "attack", "hostile", "seed", "r2", "clean_r2", "absent_r2", "delta", "rejected", "excluded", "max_honest_norm_ratio", "max_median_over_min_norm", "min_cosine_ratio"}}
 	for _, r := range runs {
 		rows = append(rows, []string{r.Defence, cmpOr(string(r.Attack), "clean"), strconv.Itoa(r.F), strconv.FormatUint(r.Seed, 10),
-			ff(r.R2), ff(r.Clean), ff(r.R2 - r.Clean), strconv.Itoa(r.Rejected), strconv.Itoa(r.Excluded), ff(r.MaxRatio), ff(r.MinRatio)})
+			ff(r.R2), ff(r.Clean), ff(r.Absent), ff(r.R2 - r.Clean), strconv.Itoa(r.Rejected), strconv.Itoa(r.Excluded), ff(r.MaxRatio), ff(r.MinRatio), ff(r.MinCosine)})
 	}
 	if err := writeCSV(filepath.Join(*out, "runs.csv"), rows); err != nil {
 		return err
@@ -102,11 +180,7 @@ per defence) and plots/attacks.png.`)
 	if err := os.WriteFile(filepath.Join(*out, "attacks.md"), []byte(md), 0o644); err != nil {
 		return err
 	}
-	if err := attackPlot(filepath.Join(*out, "plots", "attacks.png"), st, runs); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "done in %s; table in %s\n", time.Since(start).Round(time.Second), filepath.Join(*out, "attacks.md"))
-	return nil
+	return attackPlot(filepath.Join(*out, "plots", "attacks.png"), st, runs)
 }
 
 func cmpOr(s, def string) string {
@@ -133,28 +207,38 @@ func meanSD(xs []float64) (float64, float64) {
 	return m, math.Sqrt(v / float64(len(xs)-1))
 }
 
-// deltas returns R² under attack minus clean for each defence, attack
-// and number of hostile clients, over the seeds.
-func deltas(runs []attack.Run, d string, k attack.Kind, f int) []float64 {
+// deltas returns R² under attack minus clean (or, with absent, minus
+// the run without the hostile clients) for each defence, attack and
+// number of hostile clients, over the seeds.
+func deltas(runs []attack.Run, d string, k attack.Kind, f int, absent bool) []float64 {
 	var out []float64
 	for _, r := range runs {
 		if r.Defence == d && r.Attack == k && r.F == f {
-			out = append(out, r.R2-r.Clean)
+			base := r.Clean
+			if absent {
+				base = r.Absent
+			}
+			if r.Collapsed {
+				out = append(out, math.NaN())
+				continue
+			}
+			out = append(out, r.R2-base)
 		}
 	}
 	return out
 }
 
-// attackTable writes the study's markdown tables.
+// attackTable writes the study's markdown tables: R² under attack
+// against the clean run, and against the run without the hostile clients.
 func attackTable(st attack.Study, runs []attack.Run) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Simulation function 1, %d clients, %d seeds. Each cell: final test R² over the honest clients under attack minus the same defence's clean run (mean ± sd over seeds); **bold** where the mean is within 0.02 of the clean run. Values below −1 are shown as < −1.\n\n", st.Config.Defaults().Federation.Clients, len(st.Seeds))
-	b.WriteString("| attack | f |")
+	n := st.Config.Defaults().Federation.Clients
+	fmt.Fprintf(&b, "%d clients, %d seeds; the first f clients (by name) are hostile. Each cell: the final model's test R² over the honest clients, mean ± sd over seeds. **Bold**: within 0.02. Below −1: < −1; collapsed: in some seed no round reached its quorum (every honest update went bad).\n\n", n, len(st.Seeds))
+	b.WriteString("Clean runs (every client honest):\n\n| |")
 	for _, d := range st.Defences {
 		fmt.Fprintf(&b, " %s |", d.Name)
 	}
-	b.WriteString("\n| --- | ---: |" + strings.Repeat(" ---: |", len(st.Defences)) + "\n")
-	b.WriteString("| clean R² | 0 |")
+	b.WriteString("\n| --- |" + strings.Repeat(" ---: |", len(st.Defences)) + "\n| R² |")
 	for _, d := range st.Defences {
 		var xs []float64
 		for _, r := range runs {
@@ -166,38 +250,86 @@ func attackTable(st attack.Study, runs []attack.Run) string {
 		fmt.Fprintf(&b, " %.3f ± %.3f |", m, s)
 	}
 	b.WriteString("\n")
-	for _, k := range st.Attacks {
-		for _, f := range st.Hostile {
-			fmt.Fprintf(&b, "| %s | %d |", k, f)
-			for _, d := range st.Defences {
-				xs := deltas(runs, d.Name, k, f)
-				if len(xs) == 0 {
-					b.WriteString(" |")
-					continue
+	for _, absent := range []bool{false, true} {
+		if absent {
+			b.WriteString("\nR² under attack minus R² with the f hostile clients absent (failing every round: the federation without their data, the best a defence can do):\n\n")
+		} else {
+			b.WriteString("\nR² under attack minus the clean run's:\n\n")
+		}
+		b.WriteString("| attack | f |")
+		for _, d := range st.Defences {
+			fmt.Fprintf(&b, " %s |", d.Name)
+		}
+		b.WriteString("\n| --- | ---: |" + strings.Repeat(" ---: |", len(st.Defences)) + "\n")
+		rowsFor := append([]attack.Kind{}, st.Attacks...)
+		if !absent {
+			rowsFor = append([]attack.Kind{attack.Absent}, rowsFor...)
+		}
+		for _, k := range rowsFor {
+			for _, f := range allHostile(st) {
+				fmt.Fprintf(&b, "| %s | %d |", k, f)
+				for _, d := range st.Defences {
+					var xs []float64
+					if k == attack.Absent {
+						for _, r := range runs {
+							if r.Defence == d.Name && r.F == f && r.Attack == st.Attacks[0] {
+								xs = append(xs, r.Absent-r.Clean)
+							}
+						}
+					} else {
+						xs = deltas(runs, d.Name, k, f, absent)
+					}
+					b.WriteString(" " + cell(xs) + " |")
 				}
-				m, s := meanSD(xs)
-				cell := fmt.Sprintf("%+.3f ± %.3f", m, s)
-				switch {
-				case math.IsNaN(m) || m < -1:
-					cell = "< −1"
-				case math.Abs(m) <= 0.02:
-					cell = "**" + cell + "**"
-				}
-				fmt.Fprintf(&b, " %s |", cell)
+				b.WriteString("\n")
 			}
-			b.WriteString("\n")
 		}
 	}
-	var hi, lo []float64
+	var hi, lo, cs []float64
 	for _, r := range runs {
 		if r.Attack == "" && r.MaxRatio > 0 {
-			hi, lo = append(hi, r.MaxRatio), append(lo, r.MinRatio)
+			hi, lo, cs = append(hi, r.MaxRatio), append(lo, r.MinRatio), append(cs, r.MinCosine)
 		}
 	}
 	if len(hi) > 0 {
-		fmt.Fprintf(&b, "\nClean runs: the largest honest update norm was %.2f times its round's lower median, the smallest 1/%.2f of it.\n", slices.Max(hi), slices.Max(lo))
+		fmt.Fprintf(&b, "\nClean runs: the largest honest update norm was %.2f times its round's lower median, the smallest 1/%.2f of it; the smallest honest cosine with the round's coordinate-wise median update was %.2f times the round's median cosine.\n", slices.Max(hi), slices.Max(lo), slices.Min(cs))
 	}
 	return b.String()
+}
+
+// cell formats a table cell of R² differences.
+func cell(xs []float64) string {
+	if len(xs) == 0 {
+		return ""
+	}
+	m, s := meanSD(xs)
+	c := fmt.Sprintf("%+.3f ± %.3f", m, s)
+	switch {
+	case math.IsNaN(m):
+		return "collapsed"
+	case m < -1:
+		return "< −1"
+	case math.Abs(m) <= 0.02:
+		return "**" + c + "**"
+	}
+	return c
+}
+
+// allHostile lists every number of hostile clients of the study.
+func allHostile(st attack.Study) []int {
+	var out []int
+	for _, f := range st.Hostile {
+		out = append(out, f)
+	}
+	for _, d := range st.Defences {
+		for _, f := range d.Hostile {
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // attackPlot draws, for each number of hostile clients, the mean change
@@ -211,15 +343,15 @@ func attackPlot(path string, st attack.Study, runs []attack.Run) error {
 	}
 	shapes := []draw.GlyphDrawer{draw.CircleGlyph{}, draw.BoxGlyph{}, draw.TriangleGlyph{}, draw.PyramidGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}, draw.RingGlyph{}, draw.SquareGlyph{}}
 	var plots []*plot.Plot
-	for _, f := range st.Hostile {
+	for _, f := range allHostile(st) {
 		p := plot.New()
-		p.Title.Text = fmt.Sprintf("%d hostile of %d clients: R² under attack − clean (mean over seeds, clipped at −1)", f, st.Config.Defaults().Federation.Clients)
+		p.Title.Text = fmt.Sprintf("%d hostile of %d clients: R² under attack − R² without them (mean over seeds, clipped at −1)", f, st.Config.Defaults().Federation.Clients)
 		p.Y.Label.Text = "ΔR²"
 		p.Y.Min, p.Y.Max = -1.05, 0.1
 		for i, d := range st.Defences {
 			var xys plotter.XYs
 			for j, k := range st.Attacks {
-				xs := deltas(runs, d.Name, k, f)
+				xs := deltas(runs, d.Name, k, f, true)
 				if len(xs) == 0 {
 					continue
 				}
@@ -229,6 +361,9 @@ func attackPlot(path string, st attack.Study, runs []attack.Run) error {
 				}
 				off := (float64(i) - float64(len(st.Defences)-1)/2) * 0.09
 				xys = append(xys, plotter.XY{X: float64(j) + off, Y: m})
+			}
+			if len(xys) == 0 {
+				continue
 			}
 			sc, err := plotter.NewScatter(xys)
 			if err != nil {
