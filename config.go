@@ -120,7 +120,9 @@ type Federation struct {
 	NormBound float64 `yaml:"norm_bound" json:"norm_bound"`
 	// Direction is ρ of the direction check: an update whose cosine with
 	// the round's coordinate-wise median update is below ρ times the
-	// round's median cosine is rejected (default 0.5; negative: off).
+	// round's median cosine is rejected (default 0: off; it rejected
+	// honest clients of small non-IID federations, see README
+	// "Robustness").
 	Direction float64 `yaml:"direction" json:"direction"`
 	// StatsLimit screens the statistics phase: a client whose statistics
 	// stand out from the others' by more than this (site.Screen) is left

@@ -19,11 +19,6 @@ var Aggregators = []string{"mean", "median", "trimmed-mean", "krum", "multi-krum
 // measured (docs/decisions/0006-robust-defaults.md).
 const DefaultNormBound = 3
 
-// DefaultDirection is federation.direction's default ρ: an update must
-// point at least half as much along the round's median update as the
-// median client's does (docs/decisions/0006-robust-defaults.md).
-const DefaultDirection = 0.5
-
 // robustDefaults fills the robustness settings' defaults.
 func (f *Federation) robustDefaults() {
 	if f.Aggregator == "" {
@@ -37,9 +32,6 @@ func (f *Federation) robustDefaults() {
 	}
 	if f.NormBound == 0 {
 		f.NormBound = DefaultNormBound
-	}
-	if f.Direction == 0 {
-		f.Direction = DefaultDirection
 	}
 	if f.StatsLimit == 0 {
 		f.StatsLimit = site.DefaultScreenLimit
