@@ -185,7 +185,7 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 	fleet := fedgrpc.NewFleet(fedgrpc.Options{
 		Auth: auth, Heartbeat: set.Heartbeat.Or(5 * time.Second), MinClients: quorum,
 		JoinTimeout: set.JoinTimeout.Or(10 * time.Minute), MaxUpdateNorm: set.MaxUpdateNorm,
-		Log: s.log, Metrics: metrics,
+		Log: s.log, Metrics: metrics, Limits: fedgrpc.Limits{PeerConnections: set.PeerConnections},
 	})
 	gs, health := fedgrpc.NewServer(fleet, s.creds)
 	served := make(chan error, 1)
