@@ -91,7 +91,9 @@ func TestSimulationDefencesOnByDefault(t *testing.T) {
 
 type brokenStore struct{ site.MemoryStore }
 
-func (*brokenStore) Save(string, *train.ClientState) error { return errors.New("no space left on device") }
+func (*brokenStore) Save(string, *train.ClientState) error {
+	return errors.New("no space left on device")
+}
 
 // TestSimulationStopsWhenAClientCannotSave: a client whose state store
 // fails stops the simulation with the error, instead of being left out

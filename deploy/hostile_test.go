@@ -3,6 +3,8 @@ package deploy
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -102,16 +104,37 @@ func runCorn(t *testing.T, hostile func(fed.Client) fed.Client) (float64, string
 	return ex.Stats.R2(0), d.log.String()
 }
 
+// long runs the corn federation tests (five federations, a minute or
+// more on a busy machine).
+var long = flag.Bool("long", false, "run the corn federation with a hostile client (slow)")
+
 // TestCornFederationResistsOneHostileClient runs the README's corn
-// federation with default settings, honest and with client-3 scaling its
-// update by 1e6 every round, scaling its statistics by 1e6, or sending
-// the global model back with 2³¹−1 samples: the final model's R² stays
-// within 0.05 of the honest federation's. Without the defences the
-// first poisons the model (NaN, then no quorum), the second every
-// client's standardisation, and the third stalls training.
+// federation with default settings: honest, with client-3 absent (it
+// fails every round), and with client-3 scaling its update by 1e6 every
+// round, scaling its statistics by 1e6, or sending the global model back
+// with 2³¹−1 samples. Each attack is caught (the server logs why) and
+// costs the honest clients' R² no more than 0.05 below the worse of the
+// honest federation and the one without client-3: a defence can keep an
+// attacker out, not make up for its data. Without the defences the first
+// poisons the model (NaN, then no quorum), the second every client's
+// standardisation, and the third stalls training.
+//
+//	go test ./deploy -run CornFederation -long -v
 func TestCornFederationResistsOneHostileClient(t *testing.T) {
+	if !*long {
+		t.Skip("five federations: run with -long")
+	}
 	clean, _ := runCorn(t, nil)
-	t.Logf("honest federation: R² %.4f", clean)
+	absent, _ := runCorn(t, func(c fed.Client) fed.Client {
+		return fed.ClientFunc(func(ctx context.Context, t fed.Task) (fed.Update, error) {
+			if t.Kind == fed.Fit {
+				return fed.Update{}, errors.New("absent")
+			}
+			return c.Execute(ctx, t)
+		})
+	})
+	floor := min(clean, absent) - 0.05
+	t.Logf("honest federation: R² %.4f; without client-3's updates: %.4f", clean, absent)
 	cases := []struct {
 		name string
 		wrap func(fed.Client) fed.Client
@@ -142,9 +165,9 @@ func TestCornFederationResistsOneHostileClient(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r2, log := runCorn(t, c.wrap)
-			t.Logf("%s: R² %.4f (honest %.4f)", c.name, r2, clean)
-			if r2 < clean-0.05 || r2 > clean+0.05 || r2 != r2 {
-				t.Errorf("R² %.4f, the honest federation's %.4f: more than 0.05 apart", r2, clean)
+			t.Logf("%s: R² %.4f (honest %.4f, without client-3 %.4f)", c.name, r2, clean, absent)
+			if !(r2 >= floor) {
+				t.Errorf("R² %.4f: more than 0.05 below the honest federation's %.4f or the one without client-3 (%.4f)", r2, clean, absent)
 			}
 			if !strings.Contains(log, c.log) {
 				t.Errorf("the server did not log %q about client-3:\n%s", c.log, log)
@@ -152,4 +175,3 @@ func TestCornFederationResistsOneHostileClient(t *testing.T) {
 		})
 	}
 }
-
