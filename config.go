@@ -114,9 +114,9 @@ type Federation struct {
 	// from the centre (default 2).
 	Clip float64 `yaml:"clip" json:"clip"`
 	// NormBound is k of the adaptive norm bound: an update that moves the
-	// model more than k times the round's median is rejected (default 3;
-	// negative: off). It also rejects an update shorter than 1/k of the
-	// median: a model sent back all but unchanged.
+	// model more than k times the round's median is rejected (default 4;
+	// negative: off). It also rejects an update shorter than a tenth of
+	// the median: a model sent back all but unchanged.
 	NormBound float64 `yaml:"norm_bound" json:"norm_bound"`
 	// Direction is ρ of the direction check: an update whose cosine with
 	// the round's coordinate-wise median update is below ρ times the

@@ -32,10 +32,12 @@ type Defence struct {
 // Defences are the settings the study runs: the undefended mean (no
 // norm bound, no screening: "undefended"), the
 // defaults ("default": the mean with the adaptive norm bound and screened
-// statistics), and every robust rule with the same bound and screening.
+// statistics), the defaults with the direction check (ρ = 0.5), and every
+// robust rule with the same bound and screening.
 var Defences = []Defence{
 	{Name: "undefended", Aggregator: "mean", NormBound: -1, Direction: -1, StatsLimit: -1},
 	{Name: "default", Aggregator: "mean"},
+	{Name: "default+direction", Aggregator: "mean", Direction: 0.5},
 	{Name: "median", Aggregator: "median"},
 	{Name: "trimmed-mean", Aggregator: "trimmed-mean"},
 	{Name: "krum", Aggregator: "krum"},

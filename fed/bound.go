@@ -75,6 +75,12 @@ func LowerMedian(xs []float64) float64 {
 	return s[(len(s)-1)/2]
 }
 
+// lowFactor is the lower norm bound: an update shorter than the round's
+// median over lowFactor is a model sent back all but unchanged. Honest
+// updates stayed above 1/3 of the median in every federation measured
+// (docs/decisions/0006-robust-defaults.md).
+const lowFactor = 10
+
 // minBoundUpdates is the fewest updates a round needs for the adaptive
 // norm bound: with two, neither can be told to be the outlier.
 const minBoundUpdates = 3
@@ -200,7 +206,7 @@ func (j *judge) cos(w Weights) float64 {
 func (j *judge) judgeOne(h heldUpdate) error {
 	if len(j.dists) >= minBoundUpdates && j.k > 0 {
 		med := LowerMedian(j.dists)
-		if med > 0 && (h.d > j.k*med || h.d < med/j.k) {
+		if med > 0 && (h.d > j.k*med || h.d < med/lowFactor) {
 			j.reject(h.u, outlierError(h.d, j.k, med))
 			return nil
 		}
@@ -218,7 +224,7 @@ func (j *judge) judgeOne(h heldUpdate) error {
 // outlierError is the reason an update outside the adaptive bounds is refused.
 func outlierError(d, k, median float64) error {
 	if d < median {
-		return fmt.Errorf("update norm %.4g is below %.4g = the round's median norm %.4g / %g: the model came back all but unchanged", d, median/k, median, k)
+		return fmt.Errorf("update norm %.4g is below %.4g = the round's median norm %.4g / %d: the model came back all but unchanged", d, median/lowFactor, median, lowFactor)
 	}
 	return fmt.Errorf("update norm %.4g exceeds %.4g = %g × the round's median norm %.4g", d, k*median, k, median)
 }

@@ -108,3 +108,22 @@ func TestDistanceSkipsLocalSpans(t *testing.T) {
 		t.Fatalf("lower median %v, want 2", m)
 	}
 }
+
+// TestUnchangedModelIsRejected has a client send the global model back
+// (with a huge count): below a tenth of the round's median norm, it is
+// rejected and does not hold the others back.
+func TestUnchangedModelIsRejected(t *testing.T) {
+	frozen := fed.ClientFunc(func(_ context.Context, t fed.Task) (fed.Update, error) {
+		return fed.Update{Kind: fed.Fit, Weights: t.Global.Clone(), N: 1 << 30}, nil
+	})
+	clients := map[string]fed.Client{"a": target([]float32{1, 1}, 1), "b": target([]float32{2, 2}, 1), "c": target([]float32{3, 3}, 1), "frozen": frozen}
+	var rep fed.RoundReport
+	s := &fed.Server{Strategy: &strategy.FedAvg{}, Fleet: sim.New(clients), NormBound: 4, Progress: func(r fed.RoundReport) { rep = r }}
+	w, err := s.Run(context.Background(), fed.Weights{0, 0}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w[0] != 2 || !strings.Contains(rep.Rejected["frozen"], "all but unchanged") {
+		t.Fatalf("global %v, report %+v: want the three others' mean and the frozen client rejected", w, rep)
+	}
+}

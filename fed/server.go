@@ -32,7 +32,7 @@ type Server struct {
 	// distance from the global model, ‖w_k − w‖₂ (without the spans a
 	// KeepsLocal strategy leaves to the clients), is more than k times the
 	// lower median m of the distances of the round's valid updates, or
-	// less than m/k, is rejected as an outlier. Fewer than half of the
+	// less than m/10, is rejected as an outlier. Fewer than half of the
 	// clients cannot move the median outside the range of the honest
 	// distances, so a scaled update cannot move the model more than k
 	// honest steps, and a model sent back all but unchanged (to stall

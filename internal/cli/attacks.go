@@ -343,6 +343,9 @@ func attackPlot(path string, st attack.Study, runs []attack.Run) error {
 	}
 	shapes := []draw.GlyphDrawer{draw.CircleGlyph{}, draw.BoxGlyph{}, draw.TriangleGlyph{}, draw.PyramidGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}, draw.RingGlyph{}, draw.SquareGlyph{}}
 	var plots []*plot.Plot
+	if len(st.Attacks) == 0 {
+		return nil // clean runs only: nothing to plot
+	}
 	for _, f := range allHostile(st) {
 		p := plot.New()
 		p.Title.Text = fmt.Sprintf("%d hostile of %d clients: R² under attack − R² without them (mean over seeds, clipped at −1)", f, st.Config.Defaults().Federation.Clients)

@@ -50,7 +50,7 @@ federation:
   byzantine: 1               # f, hostile clients the robust aggregators tolerate (default ⌈clients/4⌉)
   trim: 0                    # trimmed-mean: share dropped at each end (0: f of the round's clients)
   clip: 2                    # cc: τ as a multiple of the median distance from the centre
-  norm_bound: 3              # reject updates longer than 3× or shorter than 1/3 of the round's median (negative: off)
+  norm_bound: 4              # reject updates longer than 4× or shorter than 1/10 of the round's median (negative: off)
   direction: 0               # ρ > 0: reject updates whose cosine with the median update is below ρ × the median cosine
   stats_limit: 10            # leave out clients whose statistics stand out by more than this (negative: off)
 
