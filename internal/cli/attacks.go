@@ -340,8 +340,9 @@ func attackPlot(path string, st attack.Study, runs []attack.Run) error {
 		color.RGBA{R: 255, G: 127, B: 14, A: 255}, color.RGBA{R: 44, G: 160, B: 44, A: 255},
 		color.RGBA{R: 214, G: 39, B: 40, A: 255}, color.RGBA{R: 148, G: 103, B: 189, A: 255},
 		color.RGBA{R: 140, G: 86, B: 75, A: 255}, color.RGBA{R: 227, G: 119, B: 194, A: 255},
+		color.RGBA{R: 23, G: 190, B: 207, A: 255}, color.RGBA{R: 188, G: 189, B: 34, A: 255},
 	}
-	shapes := []draw.GlyphDrawer{draw.CircleGlyph{}, draw.BoxGlyph{}, draw.TriangleGlyph{}, draw.PyramidGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}, draw.RingGlyph{}, draw.SquareGlyph{}}
+	shapes := []draw.GlyphDrawer{draw.CircleGlyph{}, draw.BoxGlyph{}, draw.TriangleGlyph{}, draw.PyramidGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}, draw.RingGlyph{}, draw.SquareGlyph{}, draw.CircleGlyph{}, draw.BoxGlyph{}}
 	var plots []*plot.Plot
 	if len(st.Attacks) == 0 {
 		return nil // clean runs only: nothing to plot
@@ -350,7 +351,6 @@ func attackPlot(path string, st attack.Study, runs []attack.Run) error {
 		p := plot.New()
 		p.Title.Text = fmt.Sprintf("%d hostile of %d clients: R² under attack − R² without them (mean over seeds, clipped at −1)", f, st.Config.Defaults().Federation.Clients)
 		p.Y.Label.Text = "ΔR²"
-		p.Y.Min, p.Y.Max = -1.05, 0.1
 		for i, d := range st.Defences {
 			var xys plotter.XYs
 			for j, k := range st.Attacks {
@@ -389,8 +389,9 @@ func attackPlot(path string, st attack.Study, runs []attack.Run) error {
 			names[j] = string(k)
 		}
 		p.NominalX(names...)
-		p.Legend.Top, p.Legend.Left = false, true
-		p.Legend.YOffs = vg.Points(-150)
+		p.Y.Min, p.Y.Max = -1.05, 0.5 // after Add, which widens the axes to the data
+		p.Legend.Top, p.Legend.Left = false, false
+		p.Legend.XOffs, p.Legend.YOffs = vg.Points(-4), vg.Points(4)
 		plots = append(plots, p)
 	}
 	const w, h = 760, 360
