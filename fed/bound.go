@@ -108,6 +108,7 @@ type judge struct {
 	cosine []float64 // every cosine computed
 	ref    []float64 // the reference direction, once known
 	held   []heldUpdate
+	free   []Weights // copies whose updates were judged, for the next ones
 	accept func(Update) error
 	reject func(u Update, err error)
 }
@@ -120,8 +121,15 @@ type heldUpdate struct {
 
 // push takes u, at distance d, and judges the updates that leave the window.
 func (j *judge) push(u Update, d float64) error {
-	if j.copy {
-		u.Weights = u.Weights.Clone() // the fleet reuses the memory once we return
+	if j.copy { // the fleet reuses the memory once we return
+		var buf Weights
+		if n := len(j.free); n > 0 && len(j.free[n-1]) == len(u.Weights) {
+			buf, j.free = j.free[n-1], j.free[:n-1]
+		} else {
+			buf = make(Weights, len(u.Weights))
+		}
+		copy(buf, u.Weights)
+		u.Weights = buf
 	}
 	j.dists = append(j.dists, d)
 	h := heldUpdate{u: u, d: d}
@@ -204,6 +212,9 @@ func (j *judge) cos(w Weights) float64 {
 }
 
 func (j *judge) judgeOne(h heldUpdate) error {
+	if j.copy { // an accumulator does not keep the weights: the copy is free again once judged
+		defer func() { j.free = append(j.free, h.u.Weights) }()
+	}
 	if len(j.dists) >= minBoundUpdates && j.k > 0 {
 		med := LowerMedian(j.dists)
 		if med > 0 && (h.d > j.k*med || h.d < med/lowFactor) {
