@@ -122,6 +122,39 @@ type Federation struct {
 	// validation error rather than the last one (early stopping; needs
 	// data.val_fraction > 0).
 	KeepBest bool `yaml:"keep_best" json:"keep_best"`
+	// Robustness: see robust.go and README "Robustness".
+	//
+	// Aggregator merges each round's updates: "mean" (default: the
+	// strategy's sample-weighted mean, streamed in bounded memory) or a
+	// robust rule in which every client has one vote and the server holds
+	// the round's updates: "median", "trimmed-mean", "krum", "multi-krum",
+	// "geomed" (RFA's geometric median) or "cc" (centered clipping).
+	Aggregator string `yaml:"aggregator" json:"aggregator"`
+	// Byzantine is f, the hostile clients the robust rules are to
+	// tolerate (default ⌈clients/4⌉; below clients/2).
+	Byzantine int `yaml:"byzantine" json:"byzantine"`
+	// Trim is the share of values trimmed-mean drops from each end
+	// (default: f of the round's clients).
+	Trim float64 `yaml:"trim" json:"trim"`
+	// Clip is centered clipping's τ as a multiple of the median distance
+	// from the centre (default 2).
+	Clip float64 `yaml:"clip" json:"clip"`
+	// NormBound is k of the adaptive norm bound: an update that moves the
+	// model more than k times the round's median is rejected (default 4;
+	// negative: off). It also rejects an update shorter than a tenth of
+	// the median: a model sent back all but unchanged.
+	NormBound float64 `yaml:"norm_bound" json:"norm_bound"`
+	// Direction is ρ of the direction check: an update whose cosine with
+	// the round's coordinate-wise median update is below ρ times the
+	// round's median cosine is rejected (default 0: off; it rejected
+	// honest clients of small non-IID federations, see README
+	// "Robustness").
+	Direction float64 `yaml:"direction" json:"direction"`
+	// StatsLimit screens the statistics phase: a client whose statistics
+	// stand out from the others' by more than this (site.Screen) is left
+	// out (default 10; negative: only the checks against impossible
+	// statistics).
+	StatsLimit float64 `yaml:"stats_limit" json:"stats_limit"`
 }
 
 // DefaultModel returns the network of the built-in simulation: a linear
@@ -195,6 +228,7 @@ func (c Config) Defaults() Config {
 	if f.Strategy == "fedprox" && f.Prox == 0 {
 		f.Prox = 0.01
 	}
+	f.robustDefaults()
 	if c.Loss != nil {
 		c.Train.Loss = *c.Loss
 	} else if c.Train.Loss == (train.Loss{}) {
@@ -322,6 +356,9 @@ func (c Config) Validate() error {
 	}
 	if f.Prox < 0 {
 		return fmt.Errorf("federation.prox: %v must not be negative", f.Prox)
+	}
+	if err := f.validateRobust(); err != nil {
+		return err
 	}
 	if f.KeepBest && c.Data.ValFraction <= 0 {
 		return fmt.Errorf("federation.keep_best: needs a validation set (data.val_fraction > 0)")

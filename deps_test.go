@@ -32,7 +32,7 @@ var layers = []struct {
 	{"local training", []string{"train"}},
 	{"a client of a federation", []string{"site", "internal/bench"}},
 	{"the library", []string{".", "export/onnx"}},
-	{"deployment and the study", []string{"deploy", "experiment"}},
+	{"deployment, the study, attacks", []string{"deploy", "experiment", "attack"}},
 	{"the study's report", []string{"experiment/report"}},
 	{"the command", []string{"internal/cli"}},
 	{"programs", []string{"cmd/fdrmfl", "examples/embed-client", "examples/own-data/generate"}},

@@ -122,6 +122,10 @@ func (c Config) validatePrivacy() error {
 			return fmt.Errorf("privacy.secure_aggregation.enabled: secure aggregation needs at least 2 clients (federation.clients is %d)", f.Clients)
 		case !slices.Contains(sumStrategies, f.Strategy):
 			return fmt.Errorf("privacy.secure_aggregation.enabled: federation.strategy %q needs each client's update, and secure aggregation gives the server only their sum; use one of %v or switch secure aggregation off", f.Strategy, sumStrategies)
+		case f.Aggregator != "" && f.Aggregator != "mean":
+			return fmt.Errorf("privacy.secure_aggregation.enabled: federation.aggregator %q needs each client's update, and secure aggregation gives the server only their sum; use mean (bound each client's update with privacy.secure_aggregation.clip) or switch secure aggregation off", f.Aggregator)
+		case f.Direction > 0:
+			return fmt.Errorf("privacy.secure_aggregation.enabled: federation.direction compares each client's update with the others', which secure aggregation hides; switch one of them off")
 		}
 		if s.Threshold > 0 {
 			k := s.Neighbours
@@ -176,6 +180,9 @@ func (c Config) validatePrivacy() error {
 	default:
 		return fmt.Errorf("privacy.dp.noise_at: %q is not \"server\" or \"clients\"", d.NoiseAt)
 	}
+	if d.Level == "client" && f.Aggregator != "" && f.Aggregator != "mean" {
+		return fmt.Errorf("privacy.dp.level: client-level DP clips and averages every update; federation.aggregator %q would change what the noise protects: use mean", f.Aggregator)
+	}
 	if f.Strategy == "fedbn" && d.Level == "client" {
 		return errors.New("privacy.dp.level: client-level DP with federation.strategy fedbn is not supported: the local normalisation layers would escape the accounting")
 	}
@@ -187,14 +194,14 @@ var sumMetrics = []string{"loss", "mse", "mi", "kl", "con"}
 
 // privateStrategy returns the server's policy for cfg with the privacy
 // settings applied: the FedAvg of strategy with the clients' total of
-// training samples (to weigh contributions under secure aggregation), or
-// DP-FedAvg around it.
+// training samples (to weigh contributions under secure aggregation) and
+// the configured aggregator, or DP-FedAvg around it.
 func (c Config) privateStrategy(base *strategy.FedAvg, trainSamples int) (fed.Strategy, error) {
 	base.SampleScale, base.SumMetrics = float64(trainSamples), sumMetrics
 	d := c.Privacy.DP
 	switch d.Level {
 	case "":
-		return base, nil
+		return c.Federation.aggregate(base), nil
 	case "sample":
 		return c.sampleAccounting(base)
 	}
@@ -311,7 +318,7 @@ func (c Config) PrivateStrategy(m *Manifest, trainSamples int) (fed.Strategy, er
 	if err != nil {
 		return nil, err
 	}
-	return c.privateStrategy(c.strategy(pool), trainSamples)
+	return c.privateStrategy(c.fedAvg(pool), trainSamples)
 }
 
 // SecureAggregation returns the server's secure-aggregation settings, nil

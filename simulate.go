@@ -36,6 +36,8 @@ type Options struct {
 	// it: fault injection (a client that drops out) in tests and
 	// demonstrations.
 	Wrap func(name string, c fed.Client) fed.Client
+	// Adversary, if set, makes some clients hostile (robustness studies).
+	Adversary Adversary
 }
 
 // RoundMetrics summarise a round.
@@ -133,6 +135,9 @@ type Result struct {
 	Clients  []ClientResult
 	// Test is the network head's error over every client's test samples.
 	Test *Metrics
+	// Excluded maps a client left out in the statistics phase to the
+	// reason; it took no part, and Clients and Test leave it out.
+	Excluded map[string]string
 }
 
 // ClientResult is one client's share of the result.
@@ -166,7 +171,7 @@ func Simulate(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		return nil, err
 	}
 	rep.Log(opt.Log)
-	p, err := Prepare(cfg, ds)
+	p, err := prepare(cfg, ds, opt.Adversary)
 	if err != nil {
 		return nil, err
 	}
@@ -267,22 +272,52 @@ func splitClients(cfg Config, ds *data.Dataset) ([]*site.Sets, error) {
 
 // standardizeClients fits the scaling on the clients' training data —
 // pooled through summed statistics, or each client's own for the inputs
-// under "local" — and standardises every split in place. It returns the
-// pooled standardiser, which the saved model carries.
-func standardizeClients(cfg Config, clients []*site.Sets) (*data.Standardizer, error) {
+// under "local" — and standardises every split in place. The statistics
+// every client reports (through adv, if set) are screened first
+// (site.Screen; not under secure aggregation, where the server sees only
+// their sum): the clients left out are returned with the reason, and
+// neither pooled nor standardised. It returns the pooled standardiser,
+// which the saved model carries, and the clients kept.
+func standardizeClients(cfg Config, clients []*site.Sets, adv Adversary) (*data.Standardizer, []*site.Sets, map[string]string, error) {
 	modes, err := site.ScaleModes(cfg.Data.Scale)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	parts := make([][]site.Moments, len(clients))
+	own := make([][]site.Moments, len(clients))
+	reported := make([][]site.Moments, len(clients))
+	declared := make([]int, len(clients))
 	for k, c := range clients {
-		if parts[k], err = c.Moments(modes); err != nil {
-			return nil, err
+		if own[k], err = c.Moments(modes); err != nil {
+			return nil, nil, nil, err
 		}
+		reported[k], declared[k] = own[k], c.Train.Len()
+		if adv != nil {
+			reported[k], declared[k] = adv.Statistics(c.Name, own[k], declared[k])
+		}
+	}
+	// The server can screen only statistics it sees: under secure
+	// aggregation it sees their sum alone, so no client is screened out.
+	out := map[int]string{}
+	if !cfg.Privacy.Secure.Enabled {
+		out = site.Screen(reported, declared, cfg.Federation.StatsLimit)
+	}
+	excluded := map[string]string{}
+	var kept []*site.Sets
+	var parts [][]site.Moments
+	for k, c := range clients {
+		if why, gone := out[k]; gone {
+			excluded[c.Name] = why
+			continue
+		}
+		kept = append(kept, c)
+		parts = append(parts, reported[k])
+	}
+	if len(kept) == 0 {
+		return nil, nil, excluded, fmt.Errorf("standardize: every client's statistics were left out: %v", excluded)
 	}
 	summed, err := cfg.pooledMoments(clients[0].Train.ResponseNames, parts)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	sums := parts
 	if summed != nil { // under secure aggregation: only the sums
@@ -290,18 +325,28 @@ func standardizeClients(cfg Config, clients []*site.Sets) (*data.Standardizer, e
 	}
 	pooled, err := site.Pooled(clients[0].Train.ResponseNames, sums)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	for k, c := range clients {
-		if err := c.Standardize(pooled, parts[k], cfg.Data.Standardize); err != nil {
-			return nil, err
+		if _, gone := out[k]; gone {
+			continue
+		}
+		if err := c.Standardize(pooled, own[k], cfg.Data.Standardize); err != nil {
+			return nil, nil, nil, err
 		}
 	}
-	return pooled, nil
+	return pooled, kept, excluded, nil
 }
 
-// strategy returns the server's policy for cfg over the pool's network.
-func (c Config) strategy(pool *site.TrainerPool) *strategy.FedAvg {
+// strategy returns the server's policy for cfg over the pool's network:
+// FedAvg, FedProx or FedBN, merging with the configured aggregator.
+func (c Config) strategy(pool *site.TrainerPool) fed.Strategy {
+	return c.Federation.aggregate(c.fedAvg(pool))
+}
+
+// fedAvg returns the FedAvg, FedProx or FedBN that cfg's strategy is
+// built on, before the aggregator and the privacy settings.
+func (c Config) fedAvg(pool *site.TrainerPool) *strategy.FedAvg {
 	f := c.Federation
 	s := &strategy.FedAvg{
 		Fraction: f.Fraction, Smoothing: f.Smoothing,

@@ -54,11 +54,19 @@ type Prepared struct {
 	Data *data.Dataset
 	// Standardizer is the pooled standardisation of the clients' training data.
 	Standardizer *data.Standardizer
-	clients      []*site.Sets
+	// Excluded maps a client left out in the statistics phase (its
+	// statistics stood out, site.Screen) to the reason; it takes no part.
+	Excluded map[string]string
+	clients  []*site.Sets
+	adv      Adversary
 }
 
 // Prepare splits ds among the clients cfg describes and standardises it.
 func Prepare(cfg Config, ds *data.Dataset) (*Prepared, error) {
+	return prepare(cfg, ds, nil)
+}
+
+func prepare(cfg Config, ds *data.Dataset, adv Adversary) (*Prepared, error) {
 	cfg = cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -67,11 +75,11 @@ func Prepare(cfg Config, ds *data.Dataset) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	std, err := standardizeClients(cfg, clients)
+	std, kept, excluded, err := standardizeClients(cfg, clients, adv)
 	if err != nil {
 		return nil, err
 	}
-	return &Prepared{Config: cfg, Data: ds, Standardizer: std, clients: clients}, nil
+	return &Prepared{Config: cfg, Data: ds, Standardizer: std, Excluded: excluded, clients: kept, adv: adv}, nil
 }
 
 // Log writes to l, per client, the sizes of the sets of a fixed split and
@@ -140,7 +148,7 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 	for k, c := range p.clients {
 		sites[k] = &site.Site{Name: c.Name, Train: c.Train, Val: c.Val, Test: c.Test, Store: store, Trainers: pool, Seed: seed.For(cfg.Seed, seed.Client, uint64(k))}
 	}
-	res := &Result{Config: cfg}
+	res := &Result{Config: cfg, Excluded: p.Excluded}
 	var pooled train.Stats
 	addClient := func(cr ClientResult) {
 		res.Clients = append(res.Clients, cr)
@@ -150,7 +158,7 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 	}
 	switch mode {
 	case Federated:
-		final, err := p.federate(ctx, cfg, sites, pool, workers, res, opt)
+		final, err := p.federate(ctx, cfg, sites, pool, workers, res, opt, mode)
 		if err != nil {
 			return nil, err
 		}
@@ -164,7 +172,7 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 		}
 	case Local:
 		for k, s := range sites {
-			final, err := p.federate(ctx, cfg, []*site.Site{s}, pool, workers, res, opt)
+			final, err := p.federate(ctx, cfg, []*site.Site{s}, pool, workers, res, opt, mode)
 			if err != nil {
 				return nil, fmt.Errorf("%s alone: %w", s.Name, err)
 			}
@@ -186,7 +194,7 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 		if all.Val, err = concat(vals); err != nil {
 			return nil, err
 		}
-		final, err := p.federate(ctx, cfg, []*site.Site{all}, pool, workers, res, opt)
+		final, err := p.federate(ctx, cfg, []*site.Site{all}, pool, workers, res, opt, mode)
 		if err != nil {
 			return nil, fmt.Errorf("central: %w", err)
 		}
@@ -212,7 +220,7 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 
 // federate runs cfg's rounds over the given sites and returns the final
 // global model; round metrics are appended to res.
-func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site, pool *site.TrainerPool, workers int, res *Result, opt Options) ([]float32, error) {
+func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site, pool *site.TrainerPool, workers int, res *Result, opt Options, mode Mode) ([]float32, error) {
 	global, err := train.InitialWeights(cfg.Model, seed.For(cfg.Seed, seed.Init))
 	if err != nil {
 		return nil, err
@@ -226,31 +234,47 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 		for _, s := range sites {
 			n += s.Train.Len()
 		}
-		if strat, err = cfg.privateStrategy(cfg.strategy(pool), n); err != nil {
+		if strat, err = cfg.privateStrategy(cfg.fedAvg(pool), n); err != nil {
 			return nil, err
 		}
 	}
 	secure := private && cfg.Privacy.Secure.Enabled
+	// A client that cannot keep its training state stops the run, as a
+	// real client stops, rather than being left out of every round.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	clients := map[string]fed.Client{}
+	declared := map[string]int{}
 	for _, s := range sites {
-		clients[s.Name] = s
+		var c fed.Client = s
+		if p.adv != nil && mode == Federated {
+			c = p.adv.Client(s)
+		}
+		c = stateGuard{c, stop}
 		if secure {
-			clients[s.Name] = &fed.SecureClient{Client: s}
+			c = &fed.SecureClient{Client: c}
 		}
 		if opt.Wrap != nil && private {
-			clients[s.Name] = opt.Wrap(s.Name, clients[s.Name])
+			c = opt.Wrap(s.Name, c)
 		}
+		clients[s.Name] = c
+		declared[s.Name] = s.Train.Len()
 	}
-	fleet := sim.New(clients)
-	fleet.Workers = workers
+	sf := sim.New(clients)
+	sf.Workers = workers
 	if opt.ClientsDone != nil {
-		fleet.Done = func(round int, kind fed.Kind, done, total int) { opt.ClientsDone(round, kind.String(), done, total) }
+		sf.Done = func(round int, kind fed.Kind, done, total int) { opt.ClientsDone(round, kind.String(), done, total) }
+	}
+	var fleet fed.Fleet = sf
+	if p.adv != nil && mode == Federated {
+		fleet = p.adv.Fleet(fleet)
 	}
 	ySD := p.Standardizer.Y.Std
 	var best []float32
 	bestErr := math.Inf(1)
 	server := &fed.Server{
 		Strategy: strat, Fleet: fleet, Evaluate: cfg.Data.ValFraction > 0, Log: opt.Log,
+		NormBound: cfg.Federation.Bound(), Direction: cfg.Federation.DirectionBound(), Samples: func(c string) int { return declared[c] },
 		Progress: func(r fed.RoundReport) {
 			rm := roundMetrics(r, cfg.Model.Responses, ySD)
 			rm.Epsilon, rm.Delta, _ = spent(strat)
@@ -282,6 +306,9 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 		server.Secure = cfg.secureAggregation()
 	}
 	final, err := server.Run(ctx, global, 1, cfg.Federation.Rounds)
+	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		return nil, cause
+	}
 	if errors.Is(err, privacy.ErrBudget) {
 		if opt.Log != nil {
 			opt.Log.Warn("training stopped: the privacy budget is spent", "after_round", len(res.Rounds), "err", err)
@@ -292,6 +319,20 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 		return final, err
 	}
 	return best, nil
+}
+
+// stateGuard stops the run (stop) when its client cannot keep its state.
+type stateGuard struct {
+	fed.Client
+	stop context.CancelCauseFunc
+}
+
+func (g stateGuard) Execute(ctx context.Context, t fed.Task) (fed.Update, error) {
+	u, err := g.Client.Execute(ctx, t)
+	if se := (*site.StateError)(nil); errors.As(err, &se) {
+		g.stop(err)
+	}
+	return u, err
 }
 
 // concat returns the samples of several datasets of the same layout, in order.

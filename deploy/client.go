@@ -62,6 +62,9 @@ type Client struct {
 	ds   *data.Dataset
 	rows []int
 	log  *slog.Logger
+	// wrap, if set, replaces what answers the server's tasks (tests play
+	// a hostile client with it).
+	wrap func(fed.Client) fed.Client
 }
 
 // NewClient checks the configuration and loads the client's data.
@@ -183,7 +186,11 @@ func (c *Client) Run(ctx context.Context) (*fdrmfl.Result, error) {
 	r := &fedgrpc.Runner{
 		Name: c.Name(), Conn: conn, Log: c.log,
 		Client: fed.ClientFunc(func(ctx context.Context, t fed.Task) (fed.Update, error) {
-			u, err := p.Execute(ctx, t)
+			var exec fed.Client = p
+			if c.wrap != nil {
+				exec = c.wrap(p)
+			}
+			u, err := exec.Execute(ctx, t)
 			if se := (*site.StateError)(nil); errors.As(err, &se) {
 				c.log.Error("cannot keep the training state; stopping", "client", c.Name(), "err", err)
 				stop(err)

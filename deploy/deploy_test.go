@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fdrmfl/fdrmfl"
+	"github.com/fdrmfl/fdrmfl/attack"
 	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/fed/fedgrpc"
@@ -295,8 +296,54 @@ func TestParticipantsPlanAsTheSimulation(t *testing.T) {
 		t.Fatalf("mismatched data: %v, excluded %v", err, excluded)
 	}
 	replies[1].Moments[0].Sum = replies[1].Moments[0].Sum[:1]
-	if _, excluded, _ = PlanFederation(cfg, replies); len(excluded) != 2 || !strings.Contains(excluded[1], "malformed") {
+	if _, excluded, _ = PlanFederation(cfg, replies); len(excluded) != 2 || !strings.Contains(excluded[1], "another layout") {
 		t.Fatalf("malformed moments: excluded %v", excluded)
+	}
+}
+
+// TestPoisonedStatisticsChangeNothing has one of four clients scale its
+// sums by 1e6 in the statistics phase: it is left out with the reason,
+// and the plan — network, pooled standardisation — is the one the other
+// three give alone, to the bit.
+func TestPoisonedStatisticsChangeNothing(t *testing.T) {
+	cfg := study(2)
+	cfg.Federation.Clients = 4
+	cfg = cfg.Defaults()
+	ds, err := fdrmfl.LoadData(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := cfg.Partition(ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replies []StatsReply
+	for k, rows := range parts {
+		p := &Participant{Name: fmt.Sprintf("client-%d", k+1), Data: ds, Rows: rows, Source: "simulation"}
+		req, _ := json.Marshal(NewStatsRequest(cfg, k))
+		u, err := p.Execute(context.Background(), fed.Task{Kind: fed.Stats, Payload: req})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r StatsReply
+		if err := json.Unmarshal(u.Payload, &r); err != nil {
+			t.Fatal(err)
+		}
+		replies = append(replies, r)
+	}
+	honest, excluded, err := PlanFederation(cfg, replies[:3])
+	if err != nil || len(excluded) > 0 {
+		t.Fatal(err, excluded)
+	}
+	replies[3].Moments = attack.ScaleMoments(replies[3].Moments, 1e6)
+	got, excluded, err := PlanFederation(cfg, replies)
+	if err != nil || len(excluded) != 1 || excluded[3] == "" {
+		t.Fatalf("plan: %v, excluded %v: want client 4 left out", err, excluded)
+	}
+	a, _ := json.Marshal(got)
+	b, _ := json.Marshal(honest)
+	if string(a) != string(b) {
+		t.Fatal("the poisoned statistics changed the plan of the other clients")
 	}
 }
 

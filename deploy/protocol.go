@@ -59,10 +59,11 @@ type Plan struct {
 // order, into the federation's model: the network cfg describes completed
 // for the clients' data, with the standardisation pooled from their
 // moments (the simulation's arithmetic, in the same order). One client
-// cannot stop the federation: a reply that describes other data than the
-// majority's, or whose statistics are malformed, is left out, and
-// excluded maps its place in replies to the reason. Call it on a Config
-// after Defaults.
+// cannot stop the federation nor poison its standardisation: a reply
+// that describes other data than the majority's, or whose statistics
+// site.Screen finds impossible or standing out from the others'
+// (federation.stats_limit), is left out, and excluded maps its place in
+// replies to the reason. Call it on a Config after Defaults.
 func PlanFederation(cfg fdrmfl.Config, replies []StatsReply) (m *fdrmfl.Manifest, excluded map[int]string, err error) {
 	if len(replies) == 0 {
 		return nil, nil, errors.New("plan: no client statistics")
@@ -80,16 +81,27 @@ func PlanFederation(cfg fdrmfl.Config, replies []StatsReply) (m *fdrmfl.Manifest
 			want = d
 		}
 	}
-	var keep []StatsReply
+	var same []int
 	for k, r := range replies {
-		switch d := describe(r); {
-		case d != want:
+		if d := describe(r); d != want {
 			excluded[k] = fmt.Sprintf("describes its data as %s, the other clients as %s", d, want)
-		case checkMoments(r.Moments) != nil:
-			excluded[k] = fmt.Sprintf("sent malformed statistics: %v", checkMoments(r.Moments))
-		default:
-			keep = append(keep, r)
+			continue
 		}
+		same = append(same, k)
+	}
+	moments := make([][]site.Moments, len(same))
+	declared := make([]int, len(same))
+	for i, k := range same {
+		moments[i], declared[i] = replies[k].Moments, replies[k].Train
+	}
+	out := site.Screen(moments, declared, cfg.Federation.StatsLimit)
+	var keep []StatsReply
+	for i, k := range same {
+		if why, bad := out[i]; bad {
+			excluded[k] = why
+			continue
+		}
+		keep = append(keep, replies[k])
 	}
 	if len(keep) == 0 {
 		return nil, excluded, errors.New("plan: no client sent usable statistics")
@@ -123,26 +135,6 @@ func PlanFederation(cfg fdrmfl.Config, replies []StatsReply) (m *fdrmfl.Manifest
 	cfg.Data.Source = first.Source
 	m, err = fdrmfl.NewManifest(cfg, schema, std)
 	return m, excluded, err
-}
-
-func checkMoments(ms []site.Moments) error {
-	for _, m := range ms {
-		if len(m.Sum) != len(m.N) || len(m.Sum2) != len(m.N) {
-			return fmt.Errorf("moments of %q have %d counts, %d sums and %d sums of squares", m.Name, len(m.N), len(m.Sum), len(m.Sum2))
-		}
-		for _, v := range slices.Concat(m.N, m.Sum, m.Sum2) {
-			if v-v != 0 {
-				return fmt.Errorf("moments of %q hold %v", m.Name, v)
-			}
-		}
-	}
-	return nil
-}
-
-func sameModalities(a, b []fdrmfl.ModalityInfo) bool {
-	return slices.EqualFunc(a, b, func(x, y fdrmfl.ModalityInfo) bool {
-		return x.Name == y.Name && x.Kind == y.Kind && slices.Equal(x.Shape, y.Shape)
-	})
 }
 
 func describe(r StatsReply) string {

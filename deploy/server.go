@@ -71,10 +71,19 @@ type Server struct {
 // NewServer checks the configuration and loads the members list and the
 // TLS material.
 func NewServer(c ServerConfig) (*Server, error) {
-	s := &Server{c: c, cfg: c.Study.Defaults(), log: c.Log, index: map[string]int{}}
+	s := &Server{c: c, log: c.Log, index: map[string]int{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	var err error
+	if s.members, err = c.Settings.members(c.Dir); err != nil {
+		return nil, err
+	}
+	study := c.Study
+	if study.Federation.Clients == 0 { // the robust rules' defaults count the members
+		study.Federation.Clients = len(s.members)
+	}
+	s.cfg = study.Defaults()
 	if err := s.cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -83,10 +92,6 @@ func NewServer(c ServerConfig) (*Server, error) {
 	}
 	if s.cfg.Privacy.Secure.Enabled && c.Settings.MaxUpdateNorm > 0 {
 		return nil, errors.New("server.max_update_norm: the server cannot measure updates it never sees under privacy.secure_aggregation.enabled; bound them with privacy.secure_aggregation.clip (or privacy.dp.clip), which each client applies")
-	}
-	var err error
-	if s.members, err = c.Settings.members(c.Dir); err != nil {
-		return nil, err
 	}
 	for i, m := range s.members {
 		s.index[m.Name] = i
@@ -135,8 +140,11 @@ type checkpoint struct {
 	Rounds     []fdrmfl.RoundMetrics
 	// Excluded maps a client left out in the statistics phase to the reason.
 	Excluded map[string]string
-	// TrainSamples is the clients' total of training samples, which scales
-	// each client's weight under secure aggregation.
+	// Declared maps every client taking part to the training-set size it
+	// declared: its updates count with at most that many samples.
+	Declared map[string]int
+	// TrainSamples is the total of Declared, which scales each client's
+	// weight under secure aggregation.
 	TrainSamples int
 }
 
@@ -184,11 +192,11 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 	fleet := fedgrpc.NewFleet(fedgrpc.Options{
 		Auth: auth, Heartbeat: set.Heartbeat.Or(5 * time.Second), MinClients: quorum,
 		JoinTimeout: set.JoinTimeout.Or(10 * time.Minute), MaxUpdateNorm: set.MaxUpdateNorm,
-		Log: s.log, Metrics: metrics,
+		Log: s.log, Metrics: metrics, Limits: fedgrpc.Limits{PeerConnections: set.PeerConnections},
 	})
 	gs, health := fedgrpc.NewServer(fleet, s.creds)
 	served := make(chan error, 1)
-	go func() { served <- gs.Serve(fedgrpc.CountingListener(lis, metrics)) }()
+	go func() { served <- gs.Serve(fleet.Listener(lis, s.creds != nil)) }()
 	defer func() {
 		health.Shutdown() // NOT_SERVING, so that probes see the stop
 		fleet.Close()     // ends the long polls
@@ -260,6 +268,7 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 	server := &fed.Server{
 		Strategy: strat, Fleet: fleet, Quorum: quorum, Retries: set.Retries,
 		RoundTimeout: set.RoundTimeout.Or(10 * time.Minute), MaxUpdateNorm: set.MaxUpdateNorm,
+		NormBound: s.cfg.Federation.Bound(), Direction: s.cfg.Federation.DirectionBound(), Samples: func(c string) int { return ck.Declared[c] },
 		Evaluate: s.cfg.Data.ValFraction > 0, Log: s.log, Secure: s.cfg.SecureAggregationSettings(),
 		Checkpoint: func(ctx context.Context, c fed.Checkpoint) error {
 			ck.Round, ck.Global = c.Round, c.Global
@@ -293,6 +302,7 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 			}
 			for c, why := range r.Rejected {
 				attrs = append(attrs, "rejected_"+c, why)
+				metrics.Rejected(r.Causes[c])
 			}
 			s.log.Info("round done", attrs...)
 			if s.afterRound != nil {
@@ -364,7 +374,7 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	slices.SortFunc(ups, func(a, b fed.Update) int { return s.index[a.Client] - s.index[b.Client] })
 	var replies []StatsReply
 	var names []string
-	trainSamples := 0
+	declared := map[string]int{}
 	for _, u := range ups {
 		var r StatsReply
 		if u.Err == nil {
@@ -377,7 +387,7 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 		s.log.Info("setup: statistics", "client", u.Client, "train", r.Train, "val", r.Val, "test", r.Test)
 		replies = append(replies, r)
 		names = append(names, u.Client)
-		trainSamples += r.Train
+		declared[u.Client] = r.Train
 	}
 	if len(replies) < max(quorum, 1) {
 		return checkpoint{}, fmt.Errorf("setup: %d clients sent statistics, the quorum is %d", len(replies), quorum)
@@ -389,6 +399,7 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	leftOut := map[string]string{}
 	for k, why := range excluded {
 		leftOut[names[k]] = why
+		delete(declared, names[k])
 		s.log.Warn("setup: client left out", "client", names[k], "reason", why)
 	}
 	if len(replies)-len(excluded) < max(quorum, 1) {
@@ -398,11 +409,15 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	if err != nil {
 		return checkpoint{}, err
 	}
+	trainSamples := 0
+	for _, n := range declared {
+		trainSamples += n
+	}
 	strat, err := s.cfg.PrivateStrategy(man, trainSamples)
 	if err != nil {
 		return checkpoint{}, err
 	}
-	ck := checkpoint{Study: s.study(), Federation: pki.Token()[:16], Global: global, Excluded: leftOut, TrainSamples: trainSamples}
+	ck := checkpoint{Study: s.study(), Federation: pki.Token()[:16], Global: global, Excluded: leftOut, Declared: declared, TrainSamples: trainSamples}
 	if m, ok := strat.(interface{ MarshalBinary() ([]byte, error) }); ok {
 		if ck.Strategy, err = m.MarshalBinary(); err != nil {
 			return checkpoint{}, err

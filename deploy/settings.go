@@ -46,6 +46,9 @@ type ServerSettings struct {
 	// Metrics is the address of the HTTP endpoint for /metrics and
 	// /healthz ("": none).
 	Metrics string `yaml:"metrics"`
+	// PeerConnections is the most connections at once from one IP address
+	// (default 32): raise it when many clients share an address.
+	PeerConnections int `yaml:"peer_connections"`
 }
 
 // ServerTLS is the server's TLS material: its certificate and key;

@@ -28,6 +28,40 @@ type Server struct {
 	// MaxUpdateNorm rejects fit updates farther than this from the global
 	// model in L2 norm (0: no bound).
 	MaxUpdateNorm float64
+	// NormBound is the adaptive norm bound k (0: none): a fit update whose
+	// distance from the global model, ‖w_k − w‖₂ (without the spans a
+	// KeepsLocal strategy leaves to the clients), is more than k times the
+	// lower median m of the distances of the round's valid updates, or
+	// less than m/10, is rejected as an outlier. Fewer than half of the
+	// clients cannot move the median outside the range of the honest
+	// distances, so a scaled update cannot move the model more than k
+	// honest steps, and a model sent back all but unchanged (to stall
+	// training) does not dilute the others. The bound needs at least
+	// three valid updates in the round.
+	//
+	// A round whose fleet and strategy stream (fed.StreamingFleet and
+	// fed.StreamingStrategy) holds up to Window updates (0: 32) and judges
+	// each against the median of every distance seen so far in the round,
+	// so that memory stays bounded however many clients there are: with
+	// at most Window clients the bound is exactly the round's; with more,
+	// it is the median of at least Window+1 of them. A round that does not
+	// stream holds every update anyway and uses the round's median.
+	NormBound float64
+	Window    int
+	// Direction is the direction check ρ (0: none): a fit update whose
+	// cosine with the round's coordinate-wise median update is below ρ
+	// times the lower median of the round's cosines is rejected as an
+	// outlier. Honest updates of one task share a direction; one that
+	// points elsewhere — a flipped sign, noise — does not. The reference
+	// is the median of the round's first Window updates when the round
+	// streams (all of them when there are fewer), of all of them when it
+	// does not; the check needs at least three valid updates.
+	Direction float64
+	// Samples, if set, returns the most samples client may report: the
+	// training-set size it declared before training. A fit update claiming
+	// more counts with that many (a client that inflates its count cannot
+	// outweigh the others); 0 leaves the count alone.
+	Samples func(client string) int
 	// Evaluate asks every available client, after each round, to evaluate
 	// the new global model.
 	Evaluate bool
@@ -57,8 +91,10 @@ type RoundReport struct {
 	Selected []string // clients asked to train
 	Accepted []string // clients whose updates were merged
 	// Rejected maps a client to the reason its update was not merged
-	// (failure, invalid update, deadline).
+	// (failure, invalid update, outlier, deadline), and Causes to the kind
+	// of reason: CauseFailed, CauseInvalid, CauseOutlier or CauseMissing.
 	Rejected map[string]string
+	Causes   map[string]string
 	// Train holds the accepted updates' metrics, weighted by sample count.
 	Train map[string]float64
 	// Eval holds the evaluation statistics summed over the evaluating
@@ -120,9 +156,13 @@ func (s *Server) round(ctx context.Context, r int, global Weights) (Weights, Rou
 		if err != nil {
 			return nil, rep, err
 		}
-		rep = RoundReport{Round: r, Attempt: attempt, Rejected: map[string]string{}}
+		rep = RoundReport{Round: r, Attempt: attempt, Rejected: map[string]string{}, Causes: map[string]string{}}
 		for _, t := range tasks {
 			rep.Selected = append(rep.Selected, t.Client)
+		}
+		reject := func(c, cause string, err error) {
+			rep.Rejected[c], rep.Causes[c] = err.Error(), cause
+			s.log().Warn("update rejected", "round", r, "client", c, "cause", cause, "err", err)
 		}
 		// Updates are checked, then merged: one at a time when the fleet and
 		// the strategy can stream (memory stays flat however many clients),
@@ -130,25 +170,13 @@ func (s *Server) round(ctx context.Context, r int, global Weights) (Weights, Rou
 		var acc Accumulator
 		sf, streamFleet := s.Fleet.(StreamingFleet)
 		ss, streamStrat := s.Strategy.(StreamingStrategy)
-		if streamFleet && streamStrat {
+		stream := streamFleet && streamStrat
+		if stream {
 			acc = ss.Accumulate(r, global)
 		}
 		var ok []Update
 		var answered []string
-		accept := func(u Update) error {
-			answered = append(answered, u.Client)
-			err := u.Err
-			if err == nil && (u.Round != r || u.Kind != Fit) {
-				err = fmt.Errorf("answered round %d (%v), not round %d (fit)", u.Round, u.Kind, r)
-			}
-			if err == nil {
-				err = CheckUpdate(global, u, s.MaxUpdateNorm)
-			}
-			if err != nil {
-				rep.Rejected[u.Client] = err.Error()
-				s.log().Warn("update rejected", "round", r, "client", u.Client, "err", err)
-				return nil
-			}
+		merge := func(u Update) error {
 			if acc != nil {
 				if err := acc.Add(u); err != nil {
 					return err
@@ -158,7 +186,47 @@ func (s *Server) round(ctx context.Context, r int, global Weights) (Weights, Rou
 			ok = append(ok, u)
 			return nil
 		}
-		if acc != nil {
+		var skip []Span
+		if kl, isLocal := s.Strategy.(KeepsLocal); isLocal {
+			skip = kl.LocalSpans()
+		}
+		var jd *judge
+		if s.NormBound > 0 || s.Direction > 0 {
+			jd = &judge{k: s.NormBound, rho: s.Direction, copy: stream, global: global, skip: skip, accept: merge,
+				reject: func(u Update, err error) { reject(u.Client, CauseOutlier, err) }}
+			if stream {
+				jd.window = cmp.Or(s.Window, defaultWindow)
+			}
+		}
+		accept := func(u Update) error {
+			answered = append(answered, u.Client)
+			if u.Err != nil {
+				reject(u.Client, CauseFailed, u.Err)
+				return nil
+			}
+			var err error
+			if u.Round != r || u.Kind != Fit {
+				err = fmt.Errorf("answered round %d (%v), not round %d (fit)", u.Round, u.Kind, r)
+			}
+			if err == nil {
+				err = CheckUpdate(global, u, s.MaxUpdateNorm)
+			}
+			if err != nil {
+				reject(u.Client, CauseInvalid, err)
+				return nil
+			}
+			if s.Samples != nil {
+				if most := s.Samples(u.Client); most > 0 && u.N > most {
+					s.log().Warn("sample count capped at the declared training-set size", "round", r, "client", u.Client, "reported", u.N, "declared", most)
+					u.N = most
+				}
+			}
+			if jd != nil {
+				return jd.push(u, Distance(global, u.Weights, skip))
+			}
+			return merge(u)
+		}
+		if stream {
 			if err := s.deliverEach(ctx, sf, tasks, accept); err != nil {
 				return nil, rep, err
 			}
@@ -168,12 +236,19 @@ func (s *Server) round(ctx context.Context, r int, global Weights) (Weights, Rou
 				return nil, rep, err
 			}
 			for _, u := range replies {
-				accept(u)
+				if err := accept(u); err != nil {
+					return nil, rep, err
+				}
+			}
+		}
+		if jd != nil {
+			if err := jd.finish(); err != nil {
+				return nil, rep, err
 			}
 		}
 		for _, c := range rep.Selected { // asked but never answered
 			if !slices.Contains(answered, c) {
-				rep.Rejected[c] = "no answer before the deadline"
+				rep.Rejected[c], rep.Causes[c] = "no answer before the deadline", CauseMissing
 				s.log().Warn("client missed the round", "round", r, "client", c)
 			}
 		}

@@ -56,6 +56,9 @@ type Options struct {
 	Log *slog.Logger
 	// Metrics, if set, are kept up to date.
 	Metrics *Metrics
+	// Limits bound what callers can make the server hold (see Limits;
+	// the zero value: the defaults).
+	Limits Limits
 }
 
 // finalTask names the download of the final model.
@@ -80,6 +83,7 @@ type Fleet struct {
 	seq      int
 
 	spare sync.Pool // of *fed.Weights: vectors of merged updates, for uploads
+	guard *guard    // admits calls in the transport
 }
 
 type session struct {
@@ -119,6 +123,7 @@ func NewFleet(opt Options) *Fleet {
 		opt: opt, changed: make(chan struct{}),
 		sessions: map[string]*session{}, byID: map[string]*session{},
 		open: map[string]*task{}, closed: map[string]string{},
+		guard: newGuard(opt.Auth, opt.Limits, opt.Log, opt.Metrics),
 	}
 }
 

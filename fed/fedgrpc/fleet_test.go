@@ -231,7 +231,15 @@ func TestBadResultsAreRejected(t *testing.T) {
 		}, ""},
 		{"no header", "the first message must be the header", func(h *fedpb.UpdateHeader) []*fedpb.UploadPart {
 			return []*fedpb.UploadPart{chunkOf(0, fill(n, 1)...)}
-		}, "lost"}, // without a header the server cannot tell which task it was; the client's silence ends it
+		}, ""}, // the caller's credentials name its open task, which fails at once
+		{"unknown task", "never handed out", func(h *fedpb.UpdateHeader) []*fedpb.UploadPart {
+			h.Task = "r1-fit-999999-forged00"
+			return []*fedpb.UploadPart{header(h), chunkOf(0, fill(n, 1)...)}
+		}, "never handed out"},
+		{"oversized message", "larger than max", func(h *fedpb.UpdateHeader) []*fedpb.UploadPart {
+			h.Payload = make([]byte, 3<<20)
+			return []*fedpb.UploadPart{header(h), chunkOf(0, fill(n, 1)...)}
+		}, "malformed upload"},
 		{"NaN metric", `metric "loss" is NaN`, func(h *fedpb.UpdateHeader) []*fedpb.UploadPart {
 			h.Metrics = map[string]float64{"loss": math.NaN()}
 			return []*fedpb.UploadPart{header(h), chunkOf(0, fill(n, 1)...)}
@@ -242,7 +250,7 @@ func TestBadResultsAreRejected(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := newHarness(t, Options{MinClients: 3, MaxUpdateNorm: 1000}, 3)
+			h := newHarness(t, Options{MinClients: 3, MaxUpdateNorm: 1000, MaxPayload: 1 << 10}, 3)
 			ctx, api, reg := h.byHand(t)
 			uploaded := make(chan error, 1)
 			go func() {
@@ -276,8 +284,12 @@ func TestBadResultsAreRejected(t *testing.T) {
 				t.Fatal(err)
 			}
 			err := <-uploaded
-			if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("the bad client was told %v; want InvalidArgument containing %q", err, c.want)
+			code := codes.InvalidArgument
+			if c.name == "oversized message" {
+				code = codes.ResourceExhausted
+			}
+			if status.Code(err) != code || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("the bad client was told %v; want %v containing %q", err, code, c.want)
 			}
 			reason := c.want
 			if c.report != "" {
@@ -286,7 +298,7 @@ func TestBadResultsAreRejected(t *testing.T) {
 			if len(rep.Accepted) != 2 || !strings.Contains(rep.Rejected["client-3"], reason) {
 				t.Fatalf("round report %+v: want 2 accepted and client-3 rejected for %q", rep, reason)
 			}
-			if c.report == "" && !strings.Contains(h.log.String(), "result rejected") {
+			if c.report == "" && !strings.Contains(h.log.String(), "rejected") {
 				t.Fatalf("no log line for the rejection:\n%s", h.log)
 			}
 		})

@@ -60,6 +60,9 @@ func newHarness(t testing.TB, opt Options, n int) *harness {
 		// starved of CPU on a loaded machine (or under -race) is not.
 		opt.Heartbeat = time.Second
 	}
+	if opt.Limits.PeerConnections == 0 {
+		opt.Limits.PeerConnections = 4*n + 16 // every client dials from 127.0.0.1
+	}
 	h.metrics = NewMetrics(prometheus.NewRegistry())
 	opt.Metrics = h.metrics
 	opt.Log = slog.New(slog.NewTextHandler(h.log, nil))
@@ -70,7 +73,7 @@ func newHarness(t testing.TB, opt Options, n int) *harness {
 	}
 	h.addr = lis.Addr().String()
 	gs, _ := NewServer(h.fleet, ServerTLS(cert, ca.Pool(), false))
-	go gs.Serve(CountingListener(lis, h.metrics))
+	go gs.Serve(h.fleet.Listener(lis, true))
 	t.Cleanup(gs.Stop)
 	return h
 }

@@ -17,6 +17,18 @@ type Metrics struct {
 	BytesOut      prometheus.Counter       // fdrmfl_bytes_sent_total
 	PhaseDuration *prometheus.HistogramVec // fdrmfl_round_duration_seconds{phase}
 	Updates       *prometheus.CounterVec   // fdrmfl_updates_total{outcome}
+	// Rejections counts fit updates a round did not merge, by cause
+	// (fed.CauseFailed, CauseInvalid, CauseOutlier, CauseMissing):
+	// fdrmfl_round_rejections_total{cause}.
+	Rejections *prometheus.CounterVec
+	// AuthFailures counts calls refused for their credentials, by reason:
+	// fdrmfl_auth_failures_total{reason}.
+	AuthFailures *prometheus.CounterVec
+	// Refused counts connections and calls refused before any
+	// authentication, by reason (plaintext to TLS, TLS to plaintext, a
+	// failed handshake, a peer over its connection limit, rate limits):
+	// fdrmfl_refused_total{reason}.
+	Refused *prometheus.CounterVec
 
 	in, out atomic.Int64 // the same bytes, for tests and benchmarks
 }
@@ -45,8 +57,36 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "fdrmfl_updates_total", Help: "Task results by outcome: accepted, rejected (invalid), failed (client error), late, lost (client gone).",
 		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.Round, m.Clients, m.BytesIn, m.BytesOut, m.PhaseDuration, m.Updates)
+	m.Rejections = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fdrmfl_round_rejections_total", Help: "Fit updates a round did not merge, by cause: failed, invalid, outlier (beyond the adaptive norm bound), missing (deadline).",
+	}, []string{"cause"})
+	m.AuthFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fdrmfl_auth_failures_total", Help: "Calls refused for their credentials, by reason: no credentials, unknown token, revoked, not a member, malformed.",
+	}, []string{"reason"})
+	m.Refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "fdrmfl_refused_total", Help: "Connections and calls refused before authentication, by reason: plaintext (to a TLS server), tls (to a plaintext server), handshake, peer_limit, rate_limit.",
+	}, []string{"reason"})
+	reg.MustRegister(m.Round, m.Clients, m.BytesIn, m.BytesOut, m.PhaseDuration, m.Updates, m.Rejections, m.AuthFailures, m.Refused)
 	return m
+}
+
+// Rejected counts a fit update a round did not merge, for its cause.
+func (m *Metrics) Rejected(cause string) {
+	if m != nil {
+		m.Rejections.WithLabelValues(cause).Inc()
+	}
+}
+
+func (m *Metrics) authFailure(reason string) {
+	if m != nil {
+		m.AuthFailures.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) refused(reason string) {
+	if m != nil {
+		m.Refused.WithLabelValues(reason).Inc()
+	}
 }
 
 func (m *Metrics) update(outcome string) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,10 +76,18 @@ func (r *Runner) Run(ctx context.Context) error {
 				return fmt.Errorf("client %s: the server refused: %w", r.Name, err)
 			}
 		}
+		hint := HandshakeHint(err, false)
+		if hint != "" && permanentTLS(err) { // retrying cannot help: say what is wrong
+			return fmt.Errorf("client %s: %s: %w", r.Name, hint, err)
+		}
 		if time.Since(lastOK) > retryFor {
 			return fmt.Errorf("client %s: server unreachable for %v: %w", r.Name, retryFor, err)
 		}
-		r.Log.Warn("connection to the server lost; retrying", "client", r.Name, "err", err, "in", backoff)
+		if hint != "" {
+			r.Log.Warn("connection to the server lost; retrying", "client", r.Name, "hint", hint, "err", err, "in", backoff)
+		} else {
+			r.Log.Warn("connection to the server lost; retrying", "client", r.Name, "err", err, "in", backoff)
+		}
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
@@ -86,6 +95,19 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// permanentTLS reports TLS failures that another attempt would repeat:
+// certificates that do not verify, a server that does not speak TLS.
+func permanentTLS(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"certificate signed by unknown authority", "certificate is valid for", "doesn't contain any IP SANs",
+		"not valid for any names", "first record does not look like a TLS handshake", "certificate required", "tls: bad certificate", "unknown certificate authority"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // isSessionError reports errors after which registering again helps.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -29,8 +30,23 @@ const maxWait = 30 * time.Second
 // NewServer returns a gRPC server for the fleet: the federation service,
 // checked by the fleet's Auth, and the standard health service (serving).
 // creds secure the transport (nil: plaintext, for local tests only).
+//
+// Every call is admitted in the transport before a byte of its message
+// is read (grpc.InTapHandle): a call to the federation service needs a
+// member's credentials, within the member's rate and concurrency limits
+// (Options.Limits), and calls to the open health service are few at a
+// time. A refused call costs the server its headers, which are limited
+// to 32 KiB; a connection carries at most Limits.Streams calls, and its
+// TLS handshake must end within Limits.Handshake. Serve it on
+// Fleet.Listener to limit connections per peer and tell clients that
+// speak the wrong protocol.
 func NewServer(f *Fleet, creds credentials.TransportCredentials) (*grpc.Server, *health.Server) {
+	lim := f.guard.lim
 	opts := []grpc.ServerOption{
+		grpc.InTapHandle(f.guard.tap),
+		grpc.MaxConcurrentStreams(uint32(lim.Streams)),
+		grpc.MaxHeaderListSize(32 << 10),
+		grpc.ConnectionTimeout(lim.Handshake),
 		grpc.MaxRecvMsgSize(f.opt.MaxPayload + f.opt.ChunkBytes + 1<<16),
 		// Models stream in 1 MiB messages: larger socket buffers halve the
 		// system calls of the default 32 KiB ones.
@@ -38,7 +54,7 @@ func NewServer(f *Fleet, creds credentials.TransportCredentials) (*grpc.Server, 
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	}
 	if creds != nil {
-		opts = append(opts, grpc.Creds(creds))
+		opts = append(opts, grpc.Creds(reporting{creds, f.guard}))
 	}
 	if f.opt.Auth != nil {
 		opts = append(opts, grpc.ChainUnaryInterceptor(f.opt.Auth.unary), grpc.ChainStreamInterceptor(f.opt.Auth.stream))
@@ -258,11 +274,18 @@ func (sv *service) Upload(stream grpc.ClientStreamingServer[fedpb.UploadPart, fe
 	f := sv.f
 	first, err := recvPart(stream.RecvMsg, new(fedpb.UploadPart), nil)
 	if err != nil {
+		switch status.Code(err) {
+		case codes.Canceled, codes.DeadlineExceeded, codes.Unavailable: // the connection, not the client's message
+		default:
+			f.rejectOpen(stream.Context(), fmt.Errorf("a malformed upload: %v", status.Convert(err).Message()))
+		}
 		return err
 	}
 	h := first.GetHeader()
 	if h == nil {
-		return status.Error(codes.InvalidArgument, "upload: the first message must be the header")
+		err := status.Error(codes.InvalidArgument, "upload: the first message must be the header")
+		f.rejectOpen(stream.Context(), err)
+		return err
 	}
 	f.mu.Lock()
 	s, err := f.sessionLocked(stream.Context(), h.Session)
@@ -287,6 +310,16 @@ func (sv *service) Upload(stream grpc.ClientStreamingServer[fedpb.UploadPart, fe
 	tk, layout := f.open[s.client], f.opt.Layout
 	if tk == nil || tk.id != h.Task {
 		why := f.closed[h.Task]
+		if why == "" && tk != nil && !f.issuedLocked(h.Task) {
+			// Not a late result: a task this server never handed out. The
+			// client is not doing its task; the round need not wait for it.
+			f.answerLocked(tk, fed.Update{Client: tk.t.Client, Round: tk.t.Round, Kind: tk.t.Kind,
+				Err: fmt.Errorf("rejected by the server: a result for task %q, which it never handed out", h.Task)})
+			f.mu.Unlock()
+			f.opt.Metrics.update("rejected")
+			f.opt.Log.Warn("result for an unknown task rejected", "client", s.client, "task", h.Task, "open", tk.id)
+			return status.Errorf(codes.InvalidArgument, "task %q was never handed out: the open task %s fails", h.Task, tk.id)
+		}
 		f.mu.Unlock()
 		if why == "" {
 			why = "no such task"
@@ -324,6 +357,42 @@ func (sv *service) Upload(stream grpc.ClientStreamingServer[fedpb.UploadPart, fe
 		f.opt.Metrics.update("accepted")
 	}
 	return stream.SendAndClose(&fedpb.UploadReply{})
+}
+
+// rejectOpen fails the open task of the caller of ctx, whose upload was
+// malformed, so that the round need not wait for its deadline.
+func (f *Fleet) rejectOpen(ctx context.Context, why error) {
+	name := caller(ctx)
+	if name == "" {
+		return
+	}
+	f.mu.Lock()
+	tk := f.open[name]
+	if tk == nil || tk.t.Kind == fed.Setup {
+		f.mu.Unlock()
+		return
+	}
+	f.answerLocked(tk, fed.Update{Client: name, Round: tk.t.Round, Kind: tk.t.Kind, Err: fmt.Errorf("rejected by the server: %w", why)})
+	f.mu.Unlock()
+	f.opt.Metrics.update("rejected")
+	f.opt.Log.Warn("malformed upload rejected", "client", name, "round", tk.t.Round, "task", tk.t.Kind, "err", why)
+}
+
+// issuedLocked reports whether id has the form of a task id this fleet
+// handed out (taskID): r<round>-<kind>-<seq>-<hex> with seq no later
+// than the last one. Such a task, no longer remembered, closed long ago.
+func (f *Fleet) issuedLocked(id string) bool {
+	var round, seq int
+	var kind, tail string
+	parts := strings.Split(id, "-")
+	if len(parts) != 4 {
+		return false
+	}
+	kind, tail = parts[1], parts[3]
+	if _, err := fmt.Sscanf(parts[0]+" "+parts[2], "r%d %d", &round, &seq); err != nil {
+		return false
+	}
+	return seq >= 1 && seq <= f.seq && len(tail) == 8 && kind != ""
 }
 
 // readResult reads the rest of an upload for tk and checks it: a fit

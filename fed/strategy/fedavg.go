@@ -13,7 +13,7 @@ import (
 )
 
 // Range is a half-open span [From, To) of the flat weight vector.
-type Range struct{ From, To int }
+type Range = fed.Span
 
 // FedAvg is federated averaging (McMahan et al., 2017): the next global
 // model is the mean of the clients' weights weighted by their sample
@@ -76,6 +76,10 @@ func (s *FedAvg) Configure(round int, global fed.Weights, available []string) ([
 	}
 	return tasks, nil
 }
+
+// LocalSpans returns the spans the clients keep (FedBN), which the
+// server leaves out when it measures an update.
+func (s *FedAvg) LocalSpans() []fed.Span { return s.Local }
 
 // Aggregate returns the smoothed, sample-weighted mean of the updates.
 func (s *FedAvg) Aggregate(round int, global fed.Weights, ups []fed.Update) (fed.Weights, error) {

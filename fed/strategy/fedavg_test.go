@@ -24,7 +24,7 @@ func TestFedAvgAggregate(t *testing.T) {
 	}{
 		{"fedavg", FedAvg{}, fed.Weights{3, 1, 2, 1}},
 		{"smoothing 0.5", FedAvg{Smoothing: 0.5}, fed.Weights{6.5, 5.5, 6, 5.5}},
-		{"fedbn keeps span 1..3", FedAvg{Local: []Range{{1, 3}}}, fed.Weights{3, 10, 10, 1}},
+		{"fedbn keeps span 1..3", FedAvg{Local: []Range{{From: 1, To: 3}}}, fed.Weights{3, 10, 10, 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := slices.Clone(global)
@@ -87,7 +87,7 @@ func TestFedAvgConfigure(t *testing.T) {
 		{"fraction 0.3", FedAvg{Fraction: 0.3, Rand: rand.NewPCG(1, 2)}, 3},
 		{"fraction 0.04 rounds up to one", FedAvg{Fraction: 0.04, Rand: rand.NewPCG(1, 2)}, 1},
 		{"min fit", FedAvg{Fraction: 0.1, MinFit: 4, Rand: rand.NewPCG(1, 2)}, 4},
-		{"fedprox and fedbn", FedAvg{Prox: 0.01, Local: []Range{{0, 1}}}, 10},
+		{"fedprox and fedbn", FedAvg{Prox: 0.01, Local: []Range{{From: 0, To: 1}}}, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tasks, err := tc.s.Configure(3, global, clients)

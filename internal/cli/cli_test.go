@@ -45,7 +45,7 @@ func normalize(c fdrmfl.Config) fdrmfl.Config {
 
 func TestConfigFileErrors(t *testing.T) {
 	cases := []struct{ yaml, want string }{
-		{"federation:\n  clientz: 3\n", `line 2: unknown key "clientz" in federation (allowed: beta, clients,`},
+		{"federation:\n  clientz: 3\n", `line 2: unknown key "clientz" in federation (allowed: aggregator, beta, byzantine, clients,`},
 		{"rounds: 3\n", `line 1: unknown key "rounds" in the top level`},
 		{"model:\n  modalities:\n    - name: a\n      encoder: {typ: mlp}\n", `unknown key "typ" in model.modalities[0].encoder`},
 		{"federation:\n  clients: many\n", "line 2"},

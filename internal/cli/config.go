@@ -62,6 +62,15 @@ federation:
   fraction: 0                # share of clients per round (0: all)
   workers: 0                 # clients trained at once (0: all cores)
   keep_best: false           # return the round with the lowest validation error
+  # Robustness (README "Robustness"): how one hostile client is kept from
+  # wrecking or stalling the federation.
+  aggregator: mean           # mean (streams) | median | trimmed-mean | krum | multi-krum | geomed | cc
+  byzantine: 1               # f, hostile clients the robust aggregators tolerate (default ⌈clients/4⌉)
+  trim: 0                    # trimmed-mean: share dropped at each end (0: f of the round's clients)
+  clip: 2                    # cc: τ as a multiple of the median distance from the centre
+  norm_bound: 4              # reject updates longer than 4× or shorter than 1/10 of the round's median (negative: off)
+  direction: 0               # ρ > 0: reject updates whose cosine with the median update is below ρ × the median cosine
+  stats_limit: 10            # leave out clients whose statistics stand out by more than this (negative: off)
 
 model:
   latent: 96                 # e, size of each modality's latent (csv: 32)

@@ -22,6 +22,9 @@ import (
 )
 
 func runReproduce(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "attacks" { // the attack study has its own flags
+		return runAttacks(ctx, e, args[1:])
+	}
 	fs := newFlags(e, "reproduce", "[flags] NAME... | all", `
 Runs the paper's experiments (method.md §5) with repeated random splits and
 writes a results folder: every measurement (rows.csv, and results.json which --render reads), the
@@ -32,7 +35,8 @@ against observed, training loss per round) and timings.
 
 Experiments: sim1 sim2 sim3 (simulation functions), tecator-p1 tecator-p2,
 corn-p1 corn-p2 (P1: spectrum + the other responses; P2: spectra only), or
-all. With --config, the study runs on any dataset in the CSV layout that the
+all. "fdrmfl reproduce attacks" runs the attack study instead (its own
+flags: fdrmfl reproduce attacks -h). With --config, the study runs on any dataset in the CSV layout that the
 file's data section describes (its model and train sections set FDRMFL, and
 a "study" section sets name, splits, seeds, clients and test_fraction).
 
