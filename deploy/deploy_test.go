@@ -72,7 +72,7 @@ func newDeployment(t *testing.T, cfg fdrmfl.Config) *deployment {
 	// Generous: a client starved of CPU on a loaded machine must not be
 	// dropped for silence, or the round would go on without it.
 	d.Server.Heartbeat = Duration(time.Second)
-	d.Server.JoinTimeout = Duration(20 * time.Second)
+	d.Server.JoinTimeout = Duration(2 * time.Minute)
 	for k := 1; k <= 3; k++ {
 		name := fmt.Sprintf("client-%d", k)
 		tok := pki.Token()
@@ -159,7 +159,7 @@ func TestFederationMatchesSimulate(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := newDeployment(t, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	lis := listen(t, "127.0.0.1:0")
 	results := d.startClients(t, ctx, lis.Addr().String())
@@ -204,7 +204,7 @@ func TestServerResumesFromCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := newDeployment(t, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	lis := listen(t, "127.0.0.1:0")
 	addr := lis.Addr().String()
@@ -373,7 +373,7 @@ func (l *syncLog) String() string {
 func TestClientThatCannotKeepItsStateFails(t *testing.T) {
 	d := newDeployment(t, study(2))
 	d.Server.Quorum = 2
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	lis := listen(t, "127.0.0.1:0")
 	blocked := filepath.Join(d.Dir, "not-a-folder")
@@ -415,7 +415,7 @@ func TestClientThatCannotKeepItsStateFails(t *testing.T) {
 // with the other two, and that client is told why it was left out.
 func TestClientWithOtherDataIsLeftOut(t *testing.T) {
 	d := newDeployment(t, study(2))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	lis := listen(t, "127.0.0.1:0")
 	full, err := fdrmfl.LoadData(d.Study.Defaults(), nil)
@@ -471,7 +471,7 @@ func TestSecureFederationOverGRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := newDeployment(t, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	lis := listen(t, "127.0.0.1:0")
 	results := d.startClients(t, ctx, lis.Addr().String())

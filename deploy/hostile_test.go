@@ -66,7 +66,7 @@ func runCorn(t *testing.T, hostile func(fed.Client) fed.Client) (float64, string
 	// Five federations on a busy machine: a client starved of CPU for a few
 	// seconds must not be dropped, and a round that loses one is tried again.
 	d.Server.Heartbeat, d.Server.Retries = Duration(3*time.Second), 3
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	lis := listen(t, "127.0.0.1:0")
 	out := make(chan clientOutcome, 3)

@@ -105,7 +105,7 @@ func TestServerKilledResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	results := d.startClients(t, ctx, lis.Addr().String())
 	var logs syncLog

@@ -51,7 +51,7 @@ func TestFederationOnOwnData(t *testing.T) {
 	}
 
 	d := newDeployment(t, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	lis := listen(t, "127.0.0.1:0")
 	results := make(chan clientOutcome, len(d.Clients))

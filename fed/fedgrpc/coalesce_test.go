@@ -58,7 +58,7 @@ func TestCoalescingSendsRecordsTogether(t *testing.T) {
 		t.Fatal(err)
 	}
 	counted := &writeCounter{Conn: raw}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	conn, _, err := ClientTLS(ca.Pool(), nil).ClientHandshake(ctx, "127.0.0.1", counted)
 	if err != nil {

@@ -141,7 +141,7 @@ func TestStrangersGetNothing(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			api := fedpb.NewFederationClient(h.dial(t, c.token, c.cert))
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			_, err := api.Register(ctx, &fedpb.RegisterRequest{Client: c.claim, Protocol: Protocol})
 			if status.Code(err) != c.want || !strings.Contains(status.Convert(err).Message(), c.detail) {
@@ -323,13 +323,13 @@ func TestClientLostMidRound(t *testing.T) {
 	})
 	stop3, done3 := h.start(t, "client-3", hang)
 	go func() { <-training; stop3() }()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for h.fleet.Connected() < 3 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	var reps []fed.RoundReport
 	s := &fed.Server{Strategy: &strategy.FedAvg{}, Fleet: h.fleet, Quorum: 2, Progress: func(r fed.RoundReport) { reps = append(reps, r) }}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	global, err := s.Run(ctx, ramp(testLayout.Values()), 1, 1)
 	if err != nil {
@@ -384,7 +384,7 @@ func TestStragglerIsToldItIsLate(t *testing.T) {
 		got := h.log.String()
 		return strings.Contains(got, "did not use our result") && strings.Contains(got, "deadline passed")
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !told() && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}

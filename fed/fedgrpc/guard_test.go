@@ -74,18 +74,16 @@ func TestWrongProtocolIsExplained(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer cc.Close()
-			r := &Runner{Name: "client-1", Client: shift(1, 1), Conn: cc, RetryFor: 20 * time.Second}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			// A client that kept retrying would run into the context's
+			// deadline, not stop with the reason.
+			r := &Runner{Name: "client-1", Client: shift(1, 1), Conn: cc, RetryFor: 10 * time.Minute}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			start := time.Now()
 			err = r.Run(ctx)
 			if err == nil || !strings.Contains(err.Error(), c.client) {
 				t.Fatalf("the client stopped with %v; want an error saying %q", err, c.client)
 			}
-			if time.Since(start) > 15*time.Second {
-				t.Fatalf("the client took %v to give up", time.Since(start))
-			}
-			deadline := time.Now().Add(5 * time.Second)
+			deadline := time.Now().Add(time.Minute)
 			for !strings.Contains(c.log.String(), c.server) && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
 			}
@@ -106,7 +104,7 @@ func TestWrongProtocolIsExplained(t *testing.T) {
 func TestCallsAreLimited(t *testing.T) {
 	h := newHarness(t, Options{}, 1)
 	api := fedpb.NewFederationClient(h.dial(t, h.tokens["client-1"], nil))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	limited := 0
 	for range 30 {

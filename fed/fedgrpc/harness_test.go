@@ -99,7 +99,7 @@ func testPKI(t testing.TB) (*pki.CA, tls.Certificate) {
 
 // byHand starts client-1 and client-2 as Runners of shift(1, 5) and
 // registers client-3 through the generated API alone, for a test to play
-// that client by hand; the context ends with the test or after 10 s.
+// that client by hand; the context ends with the test or after 2 minutes.
 func (h *harness) byHand(t *testing.T) (context.Context, fedpb.FederationClient, *fedpb.RegisterReply) {
 	t.Helper()
 	for _, name := range []string{"client-1", "client-2"} {
@@ -107,7 +107,7 @@ func (h *harness) byHand(t *testing.T) (context.Context, fedpb.FederationClient,
 		t.Cleanup(stop)
 	}
 	api := fedpb.NewFederationClient(h.dial(t, h.tokens["client-3"], nil))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	reg, err := api.Register(ctx, &fedpb.RegisterRequest{Client: "client-3", Protocol: Protocol})
 	if err != nil {
