@@ -89,7 +89,7 @@ func newEnetGram(s *SuffStats, sd []float64) *enetGram {
 	}
 	p := len(s.MeanX)
 	e := &enetGram{g: make([]float64, p*p), b: make([]float64, p), diag: make([]float64, p), yy: s.Syy.At(0, 0), n: s.N, p: p}
-	raw := s.Sxx.RawSymmetric()
+	raw := s.sxx().RawSymmetric()
 	for i := range p {
 		row := raw.Data[i*raw.Stride : i*raw.Stride+p]
 		for j := i; j < p; j++ {
@@ -150,7 +150,8 @@ func pivotedCholesky(g []float64, p, maxRank int) [][]float64 {
 	return cols
 }
 
-// column returns G's column j, cached while a feature-sign search runs.
+// column returns G's column j, cached for the problem's lifetime (a path
+// of penalties meets the same columns again).
 func (e *enetGram) column(j int) []float64 {
 	if e.f == nil {
 		return e.g[j*e.p : j*e.p+e.p]
@@ -311,8 +312,9 @@ func (e *enetGram) featureSign(st *enetState, l1, l2, gapTol float64, maxSteps i
 			signs[j] = math.Copysign(1, v)
 		}
 	}
-	e.cols = map[int][]float64{}
-	defer func() { e.cols = nil }()
+	if e.cols == nil {
+		e.cols = map[int][]float64{} // kept along the path: the same columns recur
+	}
 	for steps < maxSteps {
 		h := e.fullGW(st)
 		gap = e.gap(st.w, h, l1, l2)
@@ -864,7 +866,19 @@ func sparseUnscale(w, mx []float64, my float64, sd []float64) (sparseCoef, float
 // runs over the nonzero coefficients only.
 func (s *SuffStats) sseSparse(c sparseCoef, b0 float64) float64 {
 	out := s.Syy.At(0, 0)
-	raw := s.Sxx.RawSymmetric()
+	if s.Sxx == nil && s.F != nil {
+		// bᵀSxxb = ‖Σ_j b_j F_j‖² over the support.
+		_, r := s.F.Dims()
+		t := make([]float64, r)
+		res := s.MeanY[0] - b0
+		for a, i := range c.idx {
+			floats.AddScaled(t, c.val[a], s.F.RawRowView(i))
+			out -= 2 * c.val[a] * s.Sxy.At(i, 0)
+			res -= c.val[a] * s.MeanX[i]
+		}
+		return out + floats.Dot(t, t) + float64(s.N)*res*res
+	}
+	raw := s.sxx().RawSymmetric()
 	r := s.MeanY[0] - b0
 	for a, i := range c.idx {
 		bi := c.val[a]

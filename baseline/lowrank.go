@@ -1,8 +1,6 @@
 package baseline
 
 import (
-	"math"
-
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
@@ -26,15 +24,21 @@ func lowRank(n, p int) bool { return !denseOnly && p > fullEigenP && 4*max(n-1, 
 // denseOnly turns factoring off, so that tests can compare both paths.
 var denseOnly = false
 
-// factor returns F (p×r, row-major) with Sxx = FFᵀ to rounding, cached, or
-// nil when the statistics are not low-rank (lowRank).
+// factor returns F (p×r, row-major) with Sxx = FFᵀ to rounding — the
+// held factor, or one computed from Sxx by a pivoted Cholesky
+// factorisation and kept — or nil when the statistics are not low-rank
+// (lowRank).
 func (s *SuffStats) factor() (f []float64, r int) {
 	p := len(s.MeanX)
+	if s.F != nil {
+		_, r = s.F.Dims()
+		if s.F.RawMatrix().Stride != r {
+			s.F = mat.DenseCopyOf(s.F)
+		}
+		return s.F.RawMatrix().Data, r
+	}
 	if !lowRank(s.N, p) || s.Sxx == nil {
 		return nil, 0
-	}
-	if s.fac != nil {
-		return s.fac, s.facR
 	}
 	raw := s.Sxx.RawSymmetric()
 	full := make([]float64, p*p)
@@ -45,110 +49,49 @@ func (s *SuffStats) factor() (f []float64, r int) {
 		}
 	}
 	cols := pivotedCholesky(full, p, min(s.N-1, p))
-	s.facR = len(cols)
-	s.fac = make([]float64, p*s.facR)
+	r = max(len(cols), 1)
+	s.F = mat.NewDense(p, r, nil)
 	for a, c := range cols {
-		for i, v := range c {
-			s.fac[i*s.facR+a] = v
-		}
+		s.F.SetCol(a, c)
 	}
-	return s.fac, s.facR
+	return s.F.RawMatrix().Data, r
 }
 
-// factored is the merge of some statistics with its cross-product held as
-// a factor: Stats has N, the means, Sxy and Syy (Sxx nil) and Sxx = FFᵀ.
+// factored is merged statistics with their cross-product held as the
+// factor F (p×R, row-major): Sxx = FFᵀ.
 type factored struct {
 	Stats *SuffStats
-	F     []float64 // p×R, row-major
+	F     []float64
 	R     int
 }
 
-// mergeFactored merges parts (in order) without forming Sxx; ok is false
-// when a part is not low-rank.
+// mergeFactored merges parts (in order) keeping factors, without forming
+// Sxx; ok is false when the parts or their merge are not low-rank.
 func mergeFactored(parts []*SuffStats) (factored, bool) {
-	var out factored
-	light := &SuffStats{}
+	var keep []*SuffStats
+	n := 0
 	for _, s := range parts {
 		if s == nil || s.N == 0 {
 			continue
 		}
 		if f, _ := s.factor(); f == nil {
-			return out, false
+			return factored{}, false
 		}
-		light.mergeLight(s)
+		keep = append(keep, s)
+		n += s.N
 	}
-	if light.N == 0 {
-		return out, false
+	if len(keep) == 0 || !lowRank(n, len(keep[0].MeanX)) {
+		return factored{}, false
 	}
-	p := len(light.MeanX)
-	var cols [][]float64
-	for _, s := range parts {
-		if s == nil || s.N == 0 {
-			continue
-		}
-		f, r := s.factor()
-		for a := range r {
-			c := make([]float64, p)
-			for i := range p {
-				c[i] = f[i*r+a]
-			}
-			cols = append(cols, c)
-		}
-		c := make([]float64, p)
-		w := math.Sqrt(float64(s.N))
-		for i := range p {
-			c[i] = w * (s.MeanX[i] - light.MeanX[i])
-		}
-		cols = append(cols, c)
+	m, err := MergeStats(keep...)
+	if err != nil {
+		return factored{}, false
 	}
-	out.Stats, out.R = light, len(cols)
-	out.F = make([]float64, p*out.R)
-	for a, c := range cols {
-		for i, v := range c {
-			out.F[i*out.R+a] = v
-		}
+	f, r := m.factor()
+	if f == nil {
+		return factored{}, false
 	}
-	return out, true
-}
-
-// mergeLight is Merge without Sxx: counts, means, Sxy and Syy.
-func (s *SuffStats) mergeLight(o *SuffStats) {
-	p, q := len(o.MeanX), len(o.MeanY)
-	if s.N == 0 {
-		s.N = o.N
-		s.MeanX, s.MeanY = append([]float64(nil), o.MeanX...), append([]float64(nil), o.MeanY...)
-		s.Sxy = mat.DenseCopyOf(o.Sxy)
-		s.Syy = mat.NewSymDense(q, nil)
-		s.Syy.CopySym(o.Syy)
-		return
-	}
-	na, nb := float64(s.N), float64(o.N)
-	n := na + nb
-	c := na * nb / n
-	dx := make([]float64, p)
-	for j := range dx {
-		dx[j] = o.MeanX[j] - s.MeanX[j]
-	}
-	dy := make([]float64, q)
-	for j := range dy {
-		dy[j] = o.MeanY[j] - s.MeanY[j]
-	}
-	s.Syy.AddSym(s.Syy, o.Syy)
-	s.Syy.SymRankOne(s.Syy, c, mat.NewVecDense(q, dy))
-	s.Sxy.Add(s.Sxy, o.Sxy)
-	for i := range p {
-		row := s.Sxy.RawRowView(i)
-		for j := range q {
-			row[j] += c * dx[i] * dy[j]
-		}
-	}
-	for j := range dx {
-		s.MeanX[j] += nb / n * dx[j]
-	}
-	for j := range dy {
-		s.MeanY[j] += nb / n * dy[j]
-	}
-	s.N += o.N
+	return factored{Stats: m, F: f, R: r}, true
 }
 
 // diag returns the diagonal of FFᵀ.
@@ -279,7 +222,7 @@ type foldSource struct {
 }
 
 // factoredOrFull is merged statistics with their cross-product as a
-// factor (Stats.Sxx nil) or in full (F nil).
+// factor or in full (F nil).
 type factoredOrFull struct {
 	factored
 }
@@ -390,12 +333,13 @@ func (m *factoredOrFull) restrict(idx []int) (*SuffStats, restrictedGram) {
 			v[a] = floats.Dot(row, row) / float64(s.N)
 		}
 	} else {
+		sxx := s.sxx()
 		g.full = mat.NewSymDense(k, nil)
 		for a, i := range idx {
 			for b := a; b < k; b++ {
-				g.full.SetSym(a, b, s.Sxx.At(i, idx[b]))
+				g.full.SetSym(a, b, sxx.At(i, idx[b]))
 			}
-			v[a] = s.Sxx.At(i, i) / float64(s.N)
+			v[a] = sxx.At(i, i) / float64(s.N)
 		}
 	}
 	g.sd = sdFromVar(v, out.MeanX, s.N)

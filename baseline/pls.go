@@ -216,7 +216,7 @@ func plsGram(s *SuffStats, sd []float64) gramOp {
 		fs := factored{Stats: s, F: f, R: r}
 		return newFactorGram(fs.scaled(sd), len(sd), r)
 	}
-	return denseGram{scaleSym(s.Sxx, sd)}
+	return denseGram{scaleSym(s.sxx(), sd)}
 }
 
 func (m *PLS) statsScale(s *SuffStats) []float64 {

@@ -69,6 +69,18 @@ type UnitResults struct {
 	Predictions []Prediction
 	Timings     []Timing
 	Assignments []Assignment
+	Choices     []Choice
+}
+
+// Choice records a setting a method chose on training data in a unit
+// (by federated cross-validation, or a client's own): the number of PLS
+// components, ridge's α, the modalities, a client's correction.
+type Choice struct {
+	Unit
+	Method  string
+	Client  string // "" for a global choice
+	Setting string // e.g. "components"
+	Value   string
 }
 
 // Assignment records which rows of the dataset one client held in one
@@ -135,6 +147,7 @@ type Results struct {
 	Predictions []Prediction
 	Timings     []Timing
 	Assignments []Assignment
+	Choices     []Choice
 	Elapsed     time.Duration
 }
 
@@ -275,6 +288,7 @@ feed:
 		res.Predictions = append(res.Predictions, r.Predictions...)
 		res.Timings = append(res.Timings, r.Timings...)
 		res.Assignments = append(res.Assignments, r.Assignments...)
+		res.Choices = append(res.Choices, r.Choices...)
 	}
 	return res, nil
 }

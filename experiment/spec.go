@@ -71,10 +71,20 @@ const (
 	MVAE     = "VAE (per client)"
 	MPLS     = "PLS (federated)"
 	MRidge   = "Ridge (federated)"
+	MENet    = "Lasso / elastic net (federated)"
+	MModPLS  = "PLS on chosen modalities (federated)"
+	MPersPLS = "PLS personalised (federated + client slope/bias)"
+	MLocPLS  = "PLS local-only (per client)"
 )
 
 // Methods lists every method.
-var Methods = []string{MFDRMFL, MPaper, MLocal, MCentral, MMSE, MNoMI, MNoKL, MNoCon, MPCA, MPCA90, MFedPCA, MTSVD, MRP, MVAE, MPLS, MRidge}
+var Methods = []string{MFDRMFL, MPaper, MLocal, MCentral, MMSE, MNoMI, MNoKL, MNoCon, MPCA, MPCA90, MFedPCA, MTSVD, MRP, MVAE,
+	MPLS, MRidge, MENet, MModPLS, MPersPLS, MLocPLS}
+
+// Baselines are the regressions that make the best-baseline column: each
+// federated exactly from summed statistics, tuned by federated
+// cross-validation on training data only.
+var Baselines = []string{MPLS, MRidge, MENet, MModPLS, MPersPLS}
 
 // Downstream regressors of extracted features. PLS and ridge are
 // regressions themselves and report as RegOwn.

@@ -26,6 +26,7 @@ func runReproduce(ctx context.Context, e *env, args []string) error {
 Runs the paper's experiments (method.md §5) with repeated random splits and
 writes a results folder: every measurement (rows.csv, and results.json which --render reads), the
 data rows each client trained and was tested on in every repetition (splits.csv), the
+settings each baseline chose on training data (choices.csv), the
 summary (summary.csv), markdown tables of mean ± sd with the best in bold
 (tables.md), plots (plots/*.png: R² per method with error bars, predicted
 against observed, training loss per round) and timings.
@@ -250,6 +251,13 @@ func writeResults(dir string, res *experiment.Results) error {
 		asg = append(asg, []string{a.Experiment, a.Task, a.Split, strconv.Itoa(a.Seed), a.Client, a.Set, strings.Join(ids, " ")})
 	}
 	if err := writeCSV(filepath.Join(dir, "splits.csv"), asg); err != nil {
+		return err
+	}
+	cho := [][]string{{"experiment", "task", "split", "seed", "method", "client", "setting", "value"}}
+	for _, c := range res.Choices {
+		cho = append(cho, []string{c.Experiment, c.Task, c.Split, strconv.Itoa(c.Seed), c.Method, c.Client, c.Setting, c.Value})
+	}
+	if err := writeCSV(filepath.Join(dir, "choices.csv"), cho); err != nil {
 		return err
 	}
 	tim := [][]string{{"experiment", "task", "split", "seed", "method", "seconds"}}
