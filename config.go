@@ -65,6 +65,16 @@ type Data struct {
 	// mean and sd over all its values, the author's choice for spectra) or
 	// "none".
 	Scale map[string]string `yaml:"scale" json:"scale"`
+	// Preprocess maps a modality to its spectral preprocessing, applied to
+	// the raw values before standardisation (package preprocess): a chain
+	// such as "sg1(11,2)+snv" (steps snv, msc, detrend, detrend(d),
+	// sg(w,k), sg1(w,k), sg2(w,k)), "none", or "auto", which picks the
+	// chain by federated cross-validation of PLS on the training data
+	// (every "auto" modality gets the same kind of chain). The key "*"
+	// applies to every signal modality not named. msc references are the
+	// federated mean training spectrum. The fitted chains are reported and
+	// stored in the model's manifest.
+	Preprocess map[string]string `yaml:"preprocess,omitempty" json:"preprocess,omitempty"`
 }
 
 // Federation describes the clients and the server's policy.
@@ -258,6 +268,9 @@ func (c Config) Validate() error {
 		if _, err := data.ParseMode(s); err != nil {
 			return fmt.Errorf("data.scale.%s: %q is not \"per-feature\", \"global\" or \"none\"", m, s)
 		}
+	}
+	if err := checkPreprocessSyntax(d.Preprocess); err != nil {
+		return err
 	}
 	if f.Clients < 1 {
 		return fmt.Errorf("federation.clients: %d must be at least 1", f.Clients)

@@ -63,6 +63,9 @@ type Result struct {
 	Clients  []ClientResult
 	// Test is the network head's error over every client's test samples.
 	Test *Metrics
+	// Preprocess is the spectral preprocessing the run fitted (and chose,
+	// under "auto") on the training data.
+	Preprocess []Preprocessing
 }
 
 // ClientResult is one client's share of the result.

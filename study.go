@@ -51,10 +51,14 @@ type Prepared struct {
 	Data *data.Dataset
 	// Standardizer is the pooled standardisation of the clients' training data.
 	Standardizer *data.Standardizer
-	clients      []*site.Sets
+	// Preprocess is the spectral preprocessing fitted on the clients'
+	// training data (data.preprocess), applied before standardisation.
+	Preprocess []Preprocessing
+	clients    []*site.Sets
 }
 
-// Prepare splits ds among the clients cfg describes and standardises it.
+// Prepare splits ds among the clients cfg describes, fits and applies the
+// spectral preprocessing (data.preprocess) and standardises it.
 func Prepare(cfg Config, ds *data.Dataset) (*Prepared, error) {
 	cfg = cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
@@ -64,11 +68,15 @@ func Prepare(cfg Config, ds *data.Dataset) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	pre, err := preprocessClients(cfg, clients)
+	if err != nil {
+		return nil, err
+	}
 	std, err := standardizeClients(cfg, clients)
 	if err != nil {
 		return nil, err
 	}
-	return &Prepared{Config: cfg, Data: ds, Standardizer: std, clients: clients}, nil
+	return &Prepared{Config: cfg, Data: ds, Standardizer: std, Preprocess: pre, clients: clients}, nil
 }
 
 // Clients returns the clients' standardised sets (shared, not copied: do
@@ -176,7 +184,9 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 	}
 	if res.Weights != nil {
 		res.Manifest = newManifest(cfg, p.Data, p.Standardizer, len(res.Weights))
+		res.Manifest.Preprocess = p.Preprocess
 	}
+	res.Preprocess = p.Preprocess
 	if pooled.N > 0 {
 		res.Test = metricsOf(pooled)
 	}

@@ -61,6 +61,13 @@ class Model:
             raise ValueError(f"{source}: model.fusion.type {self.fusion.get('type')!r} is not one of {', '.join(L.FUSION_TYPES)}")
         if self.fusion.get("activation", "") not in ("", "relu", "tanh"):
             raise ValueError(f"{source}: model.fusion.activation {self.fusion.get('activation')!r} is not '', 'relu' or 'tanh'")
+        pre = manifest.get("preprocess") or []
+        if pre:
+            specs = "; ".join(f"{p.get('modality')}: {p.get('spec')}" for p in pre)
+            raise ValueError(
+                f"{source}: the model preprocesses its spectra ({specs}), which this package does not apply yet; "
+                "use fdrmfl predict/extract, or train without data.preprocess"
+            )
         self._std = self._read_standardizer(manifest.get("standardizer"))
         self.plans = {name: L.encoder_plan(enc, list(shape)) for name, shape, enc in self.modalities}
         self.fusion_plan = L.mlp_plan(self.fusion.get("hidden") or [], bool(self.fusion.get("batch_norm")), 0)
