@@ -8,6 +8,7 @@ import (
 
 	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/model"
+	"github.com/fdrmfl/fdrmfl/site"
 	"github.com/fdrmfl/fdrmfl/train"
 )
 
@@ -75,6 +76,14 @@ type Data struct {
 	// federated mean training spectrum. The fitted chains are reported and
 	// stored in the model's manifest.
 	Preprocess map[string]string `yaml:"preprocess,omitempty" json:"preprocess,omitempty"`
+	// Sets, if set, is a fixed split: the set of each row of the data
+	// ("train", "validation" or "test"), as a study or a benchmark
+	// prescribes, instead of drawing each client's test and validation
+	// samples at random (TestFraction and ValFraction are then not used;
+	// the partition among clients still follows federation.partition). It
+	// is filled from the data (a split column or file), not written in a
+	// configuration file.
+	Sets []string `yaml:"-" json:"-"`
 }
 
 // Federation describes the clients and the server's policy.
@@ -271,6 +280,9 @@ func (c Config) Validate() error {
 	}
 	if err := checkPreprocessSyntax(d.Preprocess); err != nil {
 		return err
+	}
+	if err := site.CheckSets(d.Sets); err != nil {
+		return fmt.Errorf("data: fixed split: %w", err)
 	}
 	if f.Clients < 1 {
 		return fmt.Errorf("federation.clients: %d must be at least 1", f.Clients)

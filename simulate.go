@@ -147,7 +147,7 @@ func (c Config) Partition(ds *data.Dataset) ([][]int, error) {
 func (c Config) SplitSpec(index int) site.SplitSpec {
 	return site.SplitSpec{
 		Seed: c.Seed, Index: index, TestFraction: c.Data.TestFraction, ValFraction: c.Data.ValFraction,
-		Lacks: c.Federation.Lacks[index+1],
+		Lacks: c.Federation.Lacks[index+1], Sets: c.Data.Sets,
 	}
 }
 

@@ -19,6 +19,10 @@ import (
 	"github.com/fdrmfl/fdrmfl/train"
 )
 
+// MethodPreprocessing is the Method of the Choice that records a
+// repetition's spectral preprocessing, which every method shares.
+const MethodPreprocessing = "(preprocessing, every method)"
+
 // features are one client's training and test features with responses.
 type features struct {
 	train, test   *mat.Dense
@@ -30,16 +34,23 @@ type features struct {
 func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string, variants []Variant, step func(method string)) (*UnitResults, error) {
 	s.FDRMFL.Model, s.Paper.Model = withEncoders(s.FDRMFL.Model, s.Encoder, t.Data), withEncoders(s.Paper.Model, s.PaperEncoder, t.Data)
 	cfg := splitConfig(s, u)
+	cfg.Data.Sets = t.Sets
 	p, err := fdrmfl.Prepare(cfg, t.Data)
 	if err != nil {
 		return nil, err
 	}
 	ur := &UnitResults{Unit: u}
+	for _, pp := range p.Preprocess {
+		ur.Choices = append(ur.Choices, Choice{Unit: u, Method: MethodPreprocessing, Setting: pp.Modality, Value: pp.Spec})
+	}
 	clients := p.Clients()
 	for _, c := range clients {
 		ur.Assignments = append(ur.Assignments,
 			Assignment{Unit: u, Client: c.Name, Set: "train", Rows: slices.Clone(c.TrainIndex)},
 			Assignment{Unit: u, Client: c.Name, Set: "test", Rows: slices.Clone(c.TestIndex)})
+		if len(c.ValIndex) > 0 {
+			ur.Assignments = append(ur.Assignments, Assignment{Unit: u, Client: c.Name, Set: "validation", Rows: slices.Clone(c.ValIndex)})
+		}
 	}
 	has := func(m string) bool { return slices.Contains(methods, m) }
 	for _, m := range []string{MFDRMFL, MPaper, MLocal, MCentral, MMSE, MNoMI, MNoKL, MNoCon} {

@@ -88,7 +88,7 @@ type Choice struct {
 type Assignment struct {
 	Unit
 	Client string
-	Set    string // "train" or "test"
+	Set    string // "train", "test" or, with a fixed split, "validation"
 	Rows   []int  // 0-based rows of the task's dataset
 }
 
@@ -305,11 +305,12 @@ func unitMethods(methods []string, variants []Variant, s Spec) int {
 	return n
 }
 
-// splitConfig is the data and federation part of a unit's configuration.
+// splitConfig is the data and federation part of a unit's configuration
+// (without a task's fixed split, which runUnit adds).
 func splitConfig(s Spec, u Unit) fdrmfl.Config {
 	cfg := s.FDRMFL
 	cfg.Seed = uint64(u.Seed)
-	cfg.Data = fdrmfl.Data{Source: s.FDRMFL.Data.Source, TestFraction: s.TestFraction, ValFraction: -1}
+	cfg.Data = fdrmfl.Data{Source: s.FDRMFL.Data.Source, TestFraction: s.TestFraction, ValFraction: -1, Preprocess: s.Preprocess}
 	cfg.Federation.Clients = s.Clients
 	cfg.Federation.Partition = u.Split
 	cfg.Federation.Workers = 1
@@ -332,6 +333,7 @@ func Fingerprint(specs []Spec, opt Options) string {
 		TestFraction            float64
 		FDRMFL, Paper           fdrmfl.Config
 		VAEEpochs               int
+		Preprocess              map[string]string
 		Methods                 []string
 		Variants                []variant
 		FirstSeed, OptionsSeeds int
@@ -339,7 +341,7 @@ func Fingerprint(specs []Spec, opt Options) string {
 	var all []spec
 	for _, s := range specs {
 		e := spec{Name: s.Name, Title: s.Title, Splits: s.Splits, Seeds: s.Seeds, Clients: s.Clients, TestFraction: s.TestFraction,
-			FDRMFL: s.FDRMFL, Paper: s.Paper, VAEEpochs: s.VAEEpochs, Methods: opt.Methods, FirstSeed: opt.FirstSeed, OptionsSeeds: opt.Seeds}
+			FDRMFL: s.FDRMFL, Paper: s.Paper, VAEEpochs: s.VAEEpochs, Preprocess: s.Preprocess, Methods: opt.Methods, FirstSeed: opt.FirstSeed, OptionsSeeds: opt.Seeds}
 		for _, v := range opt.Variants {
 			c, ok := v.Config(s)
 			if ok {

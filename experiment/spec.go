@@ -44,12 +44,21 @@ type Spec struct {
 	Encoder, PaperEncoder func(data.Kind) model.Encoder
 	// VAEEpochs trains the VAE baseline (0: the author's 80).
 	VAEEpochs int
+	// Preprocess is the spectral preprocessing of every method of a
+	// repetition (fdrmfl.Data.Preprocess: modality, or "*" for every
+	// signal modality, → chain or "auto"), fitted on that repetition's
+	// training data; nil: none.
+	Preprocess map[string]string
 }
 
 // Task is one response of a dataset.
 type Task struct {
 	Name string // the response, e.g. "protein"
 	Data *data.Dataset
+	// Sets, if set, is a fixed split of Data's rows ("train",
+	// "validation" or "test" per row): every repetition keeps it, and the
+	// seeds vary the partition among clients and the training.
+	Sets []string
 }
 
 // Methods in the order of the result tables. The FDRMFL methods train the

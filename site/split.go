@@ -24,6 +24,31 @@ type SplitSpec struct {
 	ValFraction  float64 `json:"val_fraction"`
 	// Lacks lists modalities the client is to treat as absent.
 	Lacks []string `json:"lacks,omitempty"`
+	// Sets, if set, fixes each sample's set instead of drawing it: Sets[r]
+	// is "train", "validation" or "test" for row r of the dataset given to
+	// Split (a fixed split, as a study or a shared benchmark prescribes);
+	// TestFraction and ValFraction are then not used.
+	Sets []string `json:"sets,omitempty"`
+}
+
+// Set names of a fixed split (SplitSpec.Sets).
+const (
+	SetTrain      = "train"
+	SetValidation = "validation"
+	SetTest       = "test"
+)
+
+// CheckSets reports the first label of a fixed split that is not train,
+// validation or test, by its row (1-based).
+func CheckSets(sets []string) error {
+	for r, s := range sets {
+		switch s {
+		case SetTrain, SetValidation, SetTest:
+		default:
+			return fmt.Errorf("row %d is in set %q: want train, validation or test", r+1, s)
+		}
+	}
+	return nil
 }
 
 // Sets is one client's samples cut into training, validation and test
@@ -40,6 +65,9 @@ type Sets struct {
 // they are standardised.
 func Split(name string, spec SplitSpec, ds *data.Dataset, idx []int) (*Sets, error) {
 	c := &Sets{Name: name}
+	if spec.Sets != nil {
+		return fixedSplit(c, spec, ds, idx)
+	}
 	srng := rand.New(rand.NewPCG(seed.For(spec.Seed, seed.Split, uint64(spec.Index)), 0))
 	tr, te, err := data.TrainTestSplit(len(idx), spec.TestFraction, srng)
 	if err != nil {
@@ -56,6 +84,34 @@ func Split(name string, spec SplitSpec, ds *data.Dataset, idx []int) (*Sets, err
 		tr = pick(tr, keep)
 	}
 	c.TrainIndex, c.ValIndex, c.TestIndex = pick(idx, tr), pick(idx, va), pick(idx, te)
+	return c.finish(spec, ds)
+}
+
+// fixedSplit cuts the samples idx by the sets spec.Sets gives their rows.
+func fixedSplit(c *Sets, spec SplitSpec, ds *data.Dataset, idx []int) (*Sets, error) {
+	if len(spec.Sets) != ds.Len() {
+		return nil, fmt.Errorf("%s: a fixed split of %d rows for data of %d", c.Name, len(spec.Sets), ds.Len())
+	}
+	if err := CheckSets(spec.Sets); err != nil {
+		return nil, fmt.Errorf("%s: fixed split: %w", c.Name, err)
+	}
+	for _, r := range idx {
+		switch spec.Sets[r] {
+		case SetTrain:
+			c.TrainIndex = append(c.TrainIndex, r)
+		case SetValidation:
+			c.ValIndex = append(c.ValIndex, r)
+		default:
+			c.TestIndex = append(c.TestIndex, r)
+		}
+	}
+	return c.finish(spec, ds)
+}
+
+// finish sorts the sets' rows, takes their samples and marks the
+// modalities the client lacks absent.
+func (c *Sets) finish(spec SplitSpec, ds *data.Dataset) (*Sets, error) {
+	name := c.Name
 	for _, s := range [][]int{c.TrainIndex, c.ValIndex, c.TestIndex} {
 		sort.Ints(s)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/fdrmfl/fdrmfl"
 	"github.com/fdrmfl/fdrmfl/experiment"
 	"github.com/fdrmfl/fdrmfl/experiment/report"
+	"github.com/fdrmfl/fdrmfl/preprocess"
 )
 
 func runReproduce(ctx context.Context, e *env, args []string) error {
@@ -34,8 +35,10 @@ against observed, training loss per round) and timings.
 Experiments: sim1 sim2 sim3 (simulation functions), tecator-p1 tecator-p2,
 corn-p1 corn-p2 (P1: spectrum + the other responses; P2: spectra only), or
 all. With --config, the study runs on any dataset in the CSV layout that the
-file's data section describes (its model and train sections set FDRMFL, and
-a "study" section sets name, splits, seeds, clients and test_fraction).
+file's data section describes (its model and train sections set FDRMFL, its
+data.preprocess the spectral preprocessing of every method, and a "study"
+section sets name, splits, seeds, clients, test_fraction, and split_file with
+split_column for a fixed train/validation/test split per row).
 
 With --tune, runs instead the tuning study that chose FDRMFL's settings
 (experiment.TuningGrid: from the author's settings to ours one change at a
@@ -55,6 +58,7 @@ results do not use, iid split only.`)
 	clients := fs.Int("clients", 0, "clients of every experiment (0: each experiment's own, 3)")
 	testFraction := fs.Float64("test-fraction", 0, "share of each client's samples held out (0: each experiment's own)")
 	firstSeed := fs.Int("first-seed", 0, "the first repetition's seed (0: 1, or 101 with --tune)")
+	preproc := fs.String("preprocess", "", "spectral preprocessing of every signal modality, for every method: a chain such as `sg1(11,2)+snv`, auto (chosen per repetition by federated CV of PLS on its training data) or none (default: each experiment's own)")
 	names, err := parseWithNames(fs, args)
 	if err != nil {
 		return err
@@ -114,6 +118,17 @@ results do not use, iid split only.`)
 		}
 		if *testFraction > 0 {
 			specs[i].TestFraction = *testFraction
+		}
+		if *preproc != "" && *preproc != "auto" && *preproc != "none" {
+			if _, err := preprocess.Parse(*preproc); err != nil {
+				return usagef("--preprocess: %v", err)
+			}
+		}
+		if *preproc != "" && !strings.HasPrefix(specs[i].Name, "sim") {
+			specs[i].Preprocess = map[string]string{"*": *preproc}
+			if *preproc == "none" {
+				specs[i].Preprocess = nil
+			}
 		}
 	}
 	opt := experiment.Options{FS: os.DirFS(*dataDir), Seeds: *seeds, Workers: *workers}
