@@ -1,6 +1,8 @@
 package baseline
 
 import (
+	"math"
+
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
@@ -65,33 +67,64 @@ type factored struct {
 	R     int
 }
 
-// mergeFactored merges parts (in order) keeping factors, without forming
-// Sxx; ok is false when the parts or their merge are not low-rank.
+// mergeFactored merges parts keeping factors, without forming Sxx; ok is
+// false when the parts or their merge are not low-rank. With x̄ the
+// overall mean, Sxx = Σ_g F_gF_gᵀ + Σ_g N_g(x̄_g − x̄)(x̄_g − x̄)ᵀ, so the
+// factor is every F_g and every √N_g(x̄_g − x̄) side by side (one
+// allocation; Sxy and Syy likewise in one pass).
 func mergeFactored(parts []*SuffStats) (factored, bool) {
 	var keep []*SuffStats
-	n := 0
+	n, cols := 0, 0
 	for _, s := range parts {
 		if s == nil || s.N == 0 {
 			continue
 		}
-		if f, _ := s.factor(); f == nil {
+		f, r := s.factor()
+		if f == nil {
 			return factored{}, false
 		}
 		keep = append(keep, s)
 		n += s.N
+		cols += r + 1
 	}
 	if len(keep) == 0 || !lowRank(n, len(keep[0].MeanX)) {
 		return factored{}, false
 	}
-	m, err := MergeStats(keep...)
-	if err != nil {
-		return factored{}, false
+	p, q := len(keep[0].MeanX), len(keep[0].MeanY)
+	m := &SuffStats{N: n, MeanX: make([]float64, p), MeanY: make([]float64, q), Sxy: mat.NewDense(p, q, nil), Syy: mat.NewSymDense(q, nil)}
+	for _, s := range keep {
+		w := float64(s.N) / float64(n)
+		floats.AddScaled(m.MeanX, w, s.MeanX)
+		floats.AddScaled(m.MeanY, w, s.MeanY)
 	}
-	f, r := m.factor()
-	if f == nil {
-		return factored{}, false
+	f := make([]float64, p*cols)
+	off := 0
+	dx, dy := make([]float64, p), make([]float64, q)
+	for _, s := range keep {
+		fs, r := s.factor()
+		for i := range p {
+			copy(f[i*cols+off:i*cols+off+r], fs[i*r:i*r+r])
+		}
+		floats.SubTo(dx, s.MeanX, m.MeanX)
+		floats.SubTo(dy, s.MeanY, m.MeanY)
+		w := math.Sqrt(float64(s.N))
+		for i := range p {
+			f[i*cols+off+r] = w * dx[i]
+		}
+		off += r + 1
+		m.Sxy.Add(m.Sxy, s.Sxy)
+		m.Syy.AddSym(m.Syy, s.Syy)
+		nn := float64(s.N)
+		for i := range p {
+			row := m.Sxy.RawRowView(i)
+			for k := range q {
+				row[k] += nn * dx[i] * dy[k]
+			}
+		}
+		m.Syy.SymRankOne(m.Syy, nn, mat.NewVecDense(q, dy))
 	}
-	return factored{Stats: m, F: f, R: r}, true
+	m.F = mat.NewDense(p, cols, f)
+	return factored{Stats: m, F: f, R: cols}, true
 }
 
 // diag returns the diagonal of FFᵀ.
@@ -255,7 +288,7 @@ func newFoldSource(fn string, folds [][]*SuffStats) (*foldSource, error) {
 	for _, fold := range folds {
 		all = append(all, fold...)
 	}
-	src.fac = true
+	src.fac = lowRank(total.N, p)
 	for _, s := range all {
 		src.fac = src.fac && lowRank(s.N, p)
 	}
@@ -346,21 +379,78 @@ func (m *factoredOrFull) restrict(idx []int) (*SuffStats, restrictedGram) {
 	return out, g
 }
 
-// heldOut returns the summed squared error on fold f of the model (coef
-// over the columns idx, nil: all; intercepts b0).
-func (src *foldSource) heldOut(f int, idx []int, coef *mat.Dense, b0 []float64) float64 {
-	if idx != nil {
-		p, _ := src.total.Stats.Sxy.Dims()
-		_, q := coef.Dims()
-		full := mat.NewDense(p, q, nil)
-		for a, i := range idx {
-			full.SetRow(i, coef.RawRowView(a))
+// heldOutPath returns the summed squared errors on fold f of the PLS
+// models with 1..hi components (mod fitted on train, scaled by sd, over
+// the columns idx; a model that stopped early keeps its last component).
+// With R the rotations in the units of x and Q the y-loadings, the model
+// with a components is B_a = R_aQ_aᵀ and b0 = ȳ − B_aᵀx̄, so from
+// M = RᵀSxxR, V = RᵀSxy and u = Rᵀ(x̄_f − x̄) of each held-out part the
+// error of every a follows in O(a·q): one product with Sxx per part
+// instead of one per component count.
+func (src *foldSource) heldOutPath(f int, idx []int, mod plsModel, train *SuffStats, sd []float64, hi int) []float64 {
+	out := make([]float64, hi)
+	p, q := mod.nx, mod.ny
+	A := mod.a
+	if A == 0 {
+		for _, s := range src.folds[f] {
+			v := s.sse(mat.NewDense(len(s.MeanX), q, nil), train.MeanY)
+			for a := range out {
+				out[a] += v
+			}
 		}
-		coef = full
+		return out
 	}
-	var sse float64
+	full, _ := src.total.Stats.Sxy.Dims()
+	if idx == nil {
+		idx = make([]int, p)
+		for i := range idx {
+			idx[i] = i
+		}
+	}
+	// Rotations in the units of x, spread over all columns.
+	rx := mat.NewDense(full, A, nil)
+	for a, i := range idx {
+		for j := range A {
+			rx.Set(i, j, mod.r.At(a, j)/sd[a])
+		}
+	}
 	for _, s := range src.folds[f] {
-		sse += s.sse(coef, b0)
+		var w mat.Dense // Sxx·R
+		if fac, r := s.factor(); fac != nil {
+			fm := mat.NewDense(full, r, fac)
+			var t mat.Dense
+			t.Mul(fm.T(), rx)
+			w.Mul(fm, &t)
+		} else {
+			w.Mul(s.sxx(), rx)
+		}
+		var m, v mat.Dense
+		m.Mul(rx.T(), &w)
+		v.Mul(rx.T(), s.Sxy)
+		u := make([]float64, A)
+		for j := range A {
+			for c, i := range idx {
+				u[j] += rx.At(i, j) * (s.MeanX[i] - train.MeanX[c])
+			}
+		}
+		n := float64(s.N)
+		for k := range q {
+			syy := s.Syy.At(k, k)
+			var lin, quad, mu float64
+			for a := range hi {
+				if a < A {
+					qa := mod.q.At(k, a)
+					lin += qa * v.At(a, k)
+					quad += qa * qa * m.At(a, a)
+					for i := range a {
+						quad += 2 * mod.q.At(k, i) * m.At(i, a) * qa
+					}
+					mu += qa * u[a]
+				}
+				res := s.MeanY[k] - train.MeanY[k] - mu
+				out[a] += syy - 2*lin + quad + n*res*res
+			}
+		}
 	}
-	return sse
+	return out
 }

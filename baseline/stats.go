@@ -254,6 +254,8 @@ func (s *SuffStats) Merge(o *SuffStats) error {
 		}
 		s.F, s.Sxx = f, nil
 	} else {
+		// In full: each side's Sxx formed from its factor at most once
+		// (o keeps it for the next merge it takes part in).
 		sa, sb := s.sxx(), o.sxx()
 		s.Sxx = mat.NewSymDense(p, nil)
 		s.Sxx.AddSym(sa, sb)
@@ -280,8 +282,21 @@ func (s *SuffStats) Merge(o *SuffStats) error {
 }
 
 // MergeStats returns the merge of the given statistics, taken in argument
-// order (so the same inputs give the same bits), without modifying them.
+// order (so the same inputs give the same bits), without modifying their
+// values (a factored input whose merge is not low-rank keeps its Sxx,
+// formed from the factor, for later merges).
 func MergeStats(stats ...*SuffStats) (*SuffStats, error) {
+	n := 0
+	for _, o := range stats {
+		if o != nil {
+			n += o.N
+		}
+	}
+	for _, o := range stats {
+		if o != nil && o.N > 0 && o.Sxx == nil && o.F != nil && !lowRank(n, len(o.MeanX)) {
+			o.sxx() // formed once, and kept for the other merges o takes part in
+		}
+	}
 	out := &SuffStats{}
 	for i, o := range stats {
 		if err := out.Merge(o); err != nil {

@@ -78,7 +78,7 @@ func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string, vari
 	var stats *clientStats // the clients' statistics, shared by the federated baselines
 	var pls *baseline.PLS  // federated PLS, which the personalised PLS corrects
 	for _, m := range []string{MPCA, MPCA90, MTSVD, MRP, MVAE, MFedPCA, MPLS, MRidge, MENet, MModPLS, MPersPLS, MLocPLS} {
-		if !has(m) {
+		if !has(m) || slices.Contains(s.Skip, m) {
 			continue
 		}
 		start := time.Now()
@@ -91,7 +91,7 @@ func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string, vari
 		switch m {
 		case MPLS, MRidge, MENet, MModPLS:
 			var fitted predictor
-			if fitted, err = federatedRegression(m, t.Data, raw, stats); err == nil {
+			if fitted, err = federatedRegression(m, s, t.Data, raw, stats); err == nil {
 				err = ur.predictAll(u, m, clients, raw, fitted)
 				ur.choices(u, m, fitted)
 				if m == MPLS {
@@ -344,7 +344,7 @@ type clientStats struct {
 	total     *baseline.SuffStats
 	p         int
 	rowFolds  [][]int
-	perClient [][]*baseline.SuffStats
+	perClient [][]*baseline.SuffStats // until merged by fold
 }
 
 // statFolds is the number of cross-validation folds of the federated
@@ -354,11 +354,20 @@ const statFolds = 5
 func newClientStats(u Unit, raw []rawClient) (*clientStats, error) {
 	_, p := concatCols(raw[0].train).Dims()
 	cs := &clientStats{p: p}
+	k := statFolds
+	if p > 2048 {
+		// The simulation: 2000 rows of 3604 inputs, where every fold's
+		// statistics are a 104 MB matrix and each fold of a CV costs p×p
+		// products per candidate. Three folds, as the sklearn LassoCV
+		// reference run: with two, each fit sees half the rows and the
+		// lasso's CV picks a penalty three times too large.
+		k = 3
+	}
 	var all []*baseline.SuffStats
 	for c, rc := range raw {
 		x := concatCols(rc.train)
 		n, _ := x.Dims()
-		folds := baseline.KFold(n, min(statFolds, n), unitSeed(u)+uint64(c))
+		folds := baseline.KFold(n, min(k, n), unitSeed(u)+uint64(c))
 		fs, err := baseline.FoldStats(x, mat.NewDense(n, 1, rc.yTrain), folds)
 		if err != nil {
 			return nil, err
@@ -367,7 +376,19 @@ func newClientStats(u Unit, raw []rawClient) (*clientStats, error) {
 		cs.perClient = append(cs.perClient, fs)
 		all = append(all, fs...)
 	}
+	// Merge each fold across the clients (the same CV): held as factors
+	// while they stay low-rank, else in full, a k-th of the memory.
 	cs.folds = baseline.ByFold(cs.perClient)
+	all = nil
+	for f, fold := range cs.folds {
+		m, err := baseline.MergeStats(fold...)
+		if err != nil {
+			return nil, err
+		}
+		cs.folds[f] = []*baseline.SuffStats{m}
+		all = append(all, m)
+	}
+	cs.perClient = nil
 	var err error
 	if cs.total, err = baseline.MergeStats(all...); err != nil {
 		return nil, err
@@ -398,21 +419,28 @@ func fedPCA(raw []rawClient, stats *clientStats, d int) ([]features, error) {
 	return out, nil
 }
 
-// ENetRatios are the L1 ratios the federated elastic net chooses among
-// (1: the lasso), and ENetAlphas the length of its α path. sklearn
-// suggests [.1, .5, .7, .9, .95, .99, 1]; below 0.9 the solutions on
+// ENet is the path of the federated elastic net: the L1 ratios it chooses
+// among (1: the lasso) and the length of its α path (from α_max down to
+// Eps·α_max).
+type ENet struct {
+	Ratios   []float64
+	Alphas   int
+	Eps      float64 // α_min/α_max; 0: 1e-3
+	StopRise int     // baseline.ElasticNet.StopRise
+}
+
+// DefaultENet is the elastic net of the NIR experiments. sklearn suggests
+// ratios [.1, .5, .7, .9, .95, .99, 1]; below 0.9 the solutions on
 // spectra have hundreds of nonzeros, where each path costs seconds, and
-// ridge (a separate baseline) covers that end.
-var (
-	ENetRatios = []float64{0.9, 1}
-	ENetAlphas = 50
-)
+// ridge (a separate baseline) covers that end. A path stops once its CV
+// error has not improved for 10 of its 50 penalties (a factor of 4 in α).
+var DefaultENet = ENet{Ratios: []float64{0.9, 1}, Alphas: 50, StopRise: 10}
 
 // federatedRegression fits a federated linear baseline from the clients'
 // fold statistics — choosing its hyper-parameters by federated
 // cross-validation (ridge: GCV, from the merged statistics alone), then
 // refitting on everything.
-func federatedRegression(m string, ds *data.Dataset, raw []rawClient, stats *clientStats) (predictor, error) {
+func federatedRegression(m string, s Spec, ds *data.Dataset, raw []rawClient, stats *clientStats) (predictor, error) {
 	switch m {
 	case MPLS:
 		return fitPLS(stats)
@@ -429,7 +457,11 @@ func federatedRegression(m string, ds *data.Dataset, raw []rawClient, stats *cli
 		}
 		return r, err
 	case MENet:
-		e := &baseline.ElasticNet{NAlphas: ENetAlphas, L1Ratios: ENetRatios}
+		en := DefaultENet
+		if s.ENet != nil {
+			en = *s.ENet
+		}
+		e := &baseline.ElasticNet{NAlphas: en.Alphas, L1Ratios: en.Ratios, Eps: en.Eps, StopRise: en.StopRise}
 		return e, e.FitFolds(stats.folds)
 	case MModPLS:
 		b := &baseline.BlockPLS{Blocks: blocks(ds, raw)}

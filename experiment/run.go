@@ -296,7 +296,12 @@ feed:
 // unitMethods returns the number of methods and variants a unit of spec
 // runs.
 func unitMethods(methods []string, variants []Variant, s Spec) int {
-	n := len(methods)
+	n := 0
+	for _, m := range methods {
+		if !slices.Contains(s.Skip, m) {
+			n++
+		}
+	}
 	for _, v := range variants {
 		if _, ok := v.Config(s); ok {
 			n++
@@ -334,6 +339,8 @@ func Fingerprint(specs []Spec, opt Options) string {
 		FDRMFL, Paper           fdrmfl.Config
 		VAEEpochs               int
 		Preprocess              map[string]string
+		ENet                    *ENet
+		Skip                    []string
 		Methods                 []string
 		Variants                []variant
 		FirstSeed, OptionsSeeds int
@@ -341,7 +348,7 @@ func Fingerprint(specs []Spec, opt Options) string {
 	var all []spec
 	for _, s := range specs {
 		e := spec{Name: s.Name, Title: s.Title, Splits: s.Splits, Seeds: s.Seeds, Clients: s.Clients, TestFraction: s.TestFraction,
-			FDRMFL: s.FDRMFL, Paper: s.Paper, VAEEpochs: s.VAEEpochs, Preprocess: s.Preprocess, Methods: opt.Methods, FirstSeed: opt.FirstSeed, OptionsSeeds: opt.Seeds}
+			FDRMFL: s.FDRMFL, Paper: s.Paper, VAEEpochs: s.VAEEpochs, Preprocess: s.Preprocess, ENet: s.ENet, Skip: s.Skip, Methods: opt.Methods, FirstSeed: opt.FirstSeed, OptionsSeeds: opt.Seeds}
 		for _, v := range opt.Variants {
 			c, ok := v.Config(s)
 			if ok {
