@@ -310,7 +310,9 @@ func writeResults(dir string, res *experiment.Results) error {
 			fmt.Fprintf(&md, "\n- %s, %s split: FDRMFL beats %s", r.Experiment, r.Split, strings.Join(parts, "; "))
 		}
 	}
-	fmt.Fprintf(&md, "\n\n## Deployment R²\n")
+	fmt.Fprintf(&md, "\n\n## Main results\n\nThe best baseline is the best of federated PLS, ridge, lasso / elastic net, PLS on the chosen modalities and personalised PLS; bold marks the best of FDRMFL and those.\n")
+	report.Main(&md, cells)
+	fmt.Fprintf(&md, "\n## Deployment R²\n")
 	report.Markdown(&md, cells, "r2")
 	fmt.Fprintf(&md, "\n## R² within clients\n\nThe mean of the per-client test R², each about its own client's mean: what a model explains within a client. Under the response split each client holds a band of y, so the deployment R² also rewards knowing a client's band; this shows what is left within it.\n")
 	report.Markdown(&md, cells, "client")
