@@ -8,6 +8,7 @@ import (
 
 	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/model"
+	"github.com/fdrmfl/fdrmfl/site"
 	"github.com/fdrmfl/fdrmfl/train"
 )
 
@@ -91,6 +92,24 @@ type Data struct {
 	// response file, or Split.File) that replaces the random split of
 	// test_fraction and val_fraction.
 	Split *data.SplitSource `yaml:"split,omitempty" json:"split,omitempty"`
+	// Preprocess maps a modality to its spectral preprocessing, applied to
+	// the raw values before standardisation (package preprocess): a chain
+	// such as "sg1(11,2)+snv" (steps snv, msc, detrend, detrend(d),
+	// sg(w,k), sg1(w,k), sg2(w,k)), "none", or "auto", which picks the
+	// chain by federated cross-validation of PLS on the training data
+	// (every "auto" modality gets the same kind of chain). The key "*"
+	// applies to every signal modality not named. msc references are the
+	// federated mean training spectrum. The fitted chains are reported and
+	// stored in the model's manifest.
+	Preprocess map[string]string `yaml:"preprocess,omitempty" json:"preprocess,omitempty"`
+	// Sets, if set, is a fixed split: the set of each row of the data
+	// ("train", "validation" or "test"), as a study or a benchmark
+	// prescribes, instead of drawing each client's test and validation
+	// samples at random (TestFraction and ValFraction are then not used;
+	// the partition among clients still follows federation.partition). It
+	// is filled from the data (a split column or file), not written in a
+	// configuration file.
+	Sets []string `yaml:"-" json:"-"`
 }
 
 // Federation describes the clients and the server's policy.
@@ -322,6 +341,12 @@ func (c Config) Validate() error {
 		if _, err := data.ParseMode(s); err != nil {
 			return fmt.Errorf("data.scale.%s: %q is not \"per-feature\", \"global\" or \"none\"", m, s)
 		}
+	}
+	if err := checkPreprocessSyntax(d.Preprocess); err != nil {
+		return err
+	}
+	if err := site.CheckSets(d.Sets); err != nil {
+		return fmt.Errorf("data: fixed split: %w", err)
 	}
 	if f.Clients < 1 {
 		return fmt.Errorf("federation.clients: %d must be at least 1", f.Clients)

@@ -18,10 +18,13 @@ const ManifestFormat = "fdrmfl-model/1"
 // fitted on the training data, and where the run came from. The weights
 // are stored beside it (a safetensors file).
 type Manifest struct {
-	Format       string             `json:"format"`
-	Model        model.Config       `json:"model"`
-	Modalities   []ModalityInfo     `json:"modalities"`
-	Responses    []string           `json:"responses"`
+	Format     string         `json:"format"`
+	Model      model.Config   `json:"model"`
+	Modalities []ModalityInfo `json:"modalities"`
+	Responses  []string       `json:"responses"`
+	// Preprocess is the spectral preprocessing applied to raw inputs
+	// before the Standardizer (none when empty).
+	Preprocess   []Preprocessing    `json:"preprocess,omitempty"`
 	Standardizer *data.Standardizer `json:"standardizer"`
 	// Values is the length of the flat weight vector.
 	Values int `json:"values"`
@@ -55,6 +58,16 @@ func (m *Manifest) Check() error {
 			return fmt.Errorf("manifest: modality %d is %s %v, the model's is %s %v", i, mi.Name, mi.Shape, m.Model.Modalities[i].Name, m.Model.Modalities[i].Shape)
 		}
 	}
+	for _, p := range m.Preprocess {
+		i := slices.IndexFunc(m.Modalities, func(mi ModalityInfo) bool { return mi.Name == p.Modality })
+		if i < 0 {
+			return fmt.Errorf("manifest: preprocessing of %q, which the model has no modality of", p.Modality)
+		}
+		sh := m.Modalities[i].Shape
+		if err := p.Chain.Check(prod(sh), sh[len(sh)-1], true); err != nil {
+			return fmt.Errorf("manifest: preprocessing of %s: %w", p.Modality, err)
+		}
+	}
 	return nil
 }
 
@@ -73,8 +86,9 @@ type Extraction struct {
 }
 
 // Extract applies a trained model (manifest and flat weights) to raw data
-// ds: it standardises ds with the model's statistics, computes the
-// features Z and the predictions, and, if ds has responses, their error.
+// ds: it applies the model's spectral preprocessing, standardises ds with
+// the model's statistics, computes the features Z and the predictions,
+// and, if ds has responses, their error.
 // ds must have the model's modalities (by name, any order; a missing one
 // is treated as absent for every sample).
 func Extract(m *Manifest, weights []float32, ds *data.Dataset) (*Extraction, error) {
@@ -98,7 +112,11 @@ func Extract(m *Manifest, weights []float32, ds *data.Dataset) (*Extraction, err
 	if ds.NumResponses() > 0 && !slices.Equal(ds.ResponseNames, m.Responses) {
 		return nil, fmt.Errorf("extract: data responses %v, the model predicts %v", ds.ResponseNames, m.Responses)
 	}
-	std, err := m.Standardizer.Apply(ds)
+	pre, err := ApplyPreprocessing(m.Preprocess, ds)
+	if err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
+	}
+	std, err := m.Standardizer.Apply(pre)
 	if err != nil {
 		return nil, fmt.Errorf("extract: %w", err)
 	}

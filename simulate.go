@@ -138,6 +138,9 @@ type Result struct {
 	// Excluded maps a client left out in the statistics phase to the
 	// reason; it took no part, and Clients and Test leave it out.
 	Excluded map[string]string
+	// Preprocess is the spectral preprocessing the run fitted (and chose,
+	// under "auto") on the training data.
+	Preprocess []Preprocessing
 }
 
 // ClientResult is one client's share of the result.
@@ -242,7 +245,7 @@ func (c Config) Partition(ds *data.Dataset) ([][]int, error) {
 func (c Config) SplitSpec(index int) site.SplitSpec {
 	return site.SplitSpec{
 		Seed: c.Seed, Index: index, TestFraction: c.Data.TestFraction, ValFraction: c.Data.ValFraction,
-		Lacks: c.Federation.Lacks[index+1],
+		Lacks: c.Federation.Lacks[index+1], Sets: c.Data.Sets,
 	}
 }
 

@@ -57,11 +57,15 @@ type Prepared struct {
 	// Excluded maps a client left out in the statistics phase (its
 	// statistics stood out, site.Screen) to the reason; it takes no part.
 	Excluded map[string]string
-	clients  []*site.Sets
-	adv      Adversary
+	// Preprocess is the spectral preprocessing fitted on the clients'
+	// training data (data.preprocess), applied before standardisation.
+	Preprocess []Preprocessing
+	clients    []*site.Sets
+	adv        Adversary
 }
 
-// Prepare splits ds among the clients cfg describes and standardises it.
+// Prepare splits ds among the clients cfg describes, fits and applies the
+// spectral preprocessing (data.preprocess) and standardises it.
 func Prepare(cfg Config, ds *data.Dataset) (*Prepared, error) {
 	return prepare(cfg, ds, nil)
 }
@@ -75,11 +79,15 @@ func prepare(cfg Config, ds *data.Dataset, adv Adversary) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	pre, err := preprocessClients(cfg, clients)
+	if err != nil {
+		return nil, err
+	}
 	std, kept, excluded, err := standardizeClients(cfg, clients, adv)
 	if err != nil {
 		return nil, err
 	}
-	return &Prepared{Config: cfg, Data: ds, Standardizer: std, Excluded: excluded, clients: kept, adv: adv}, nil
+	return &Prepared{Config: cfg, Data: ds, Standardizer: std, Preprocess: pre, Excluded: excluded, clients: kept, adv: adv}, nil
 }
 
 // Log writes to l, per client, the sizes of the sets of a fixed split and
@@ -211,7 +219,9 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 	}
 	if res.Weights != nil {
 		res.Manifest = newManifest(cfg, p.Data, p.Standardizer, len(res.Weights))
+		res.Manifest.Preprocess = p.Preprocess
 	}
+	res.Preprocess = p.Preprocess
 	if pooled.N > 0 {
 		res.Test = metricsOf(pooled)
 	}

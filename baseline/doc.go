@@ -32,8 +32,9 @@
 // no p×p product or decomposition is needed (see lowrank.go).
 //
 // Choosing α or the number of PLS components otherwise needs held-out
-// errors, and the server has no rows. Ridge.FitFolds, PLS.FitFolds, ElasticNet.FitFolds and BlockPLS.FitFolds take folds of
-// statistics: folds[f] lists the statistics whose rows form fold f (from any
+// errors, and the server has no rows. Ridge.FitFolds, PLS.FitFolds,
+// ElasticNet.FitFolds and BlockPLS.FitFolds take folds of statistics:
+// folds[f] lists the statistics whose rows form fold f (from any
 // clients). For each f the server fits on the merge of the other folds and
 // computes the held-out squared error of fold f from its statistics alone,
 //

@@ -35,22 +35,28 @@ import (
 // from the previous solution (warm starts), and α — and ρ among L1Ratios
 // — is chosen by the least cross-validated MSE Σ SSE/(n·q) over the
 // folds (first minimum on ties), as sklearn's ElasticNetCV. The grid comes
-// from all the data and serves every fold; the final fit at the chosen α
-// starts from zero, as sklearn's refit does.
+// from all the data and serves every fold; the final fit follows the path
+// on all the data down to the chosen α.
 //
 // ElasticNet satisfies Regressor. A single response is fitted.
 type ElasticNet struct {
-	Alpha       float64   // penalty α ≥ 0 without a grid
-	L1Ratio     float64   // ρ in (0, 1]; 0 means 1 (lasso)
-	L1Ratios    []float64 // candidate ρ for cross-validation; nil: L1Ratio alone
-	Alphas      []float64 // candidate α; nil with NAlphas > 0: the path grid
-	NAlphas     int       // length of the path grid (sklearn: 100); 0 without Alphas: fixed Alpha
-	Eps         float64   // α_min/α_max of the grid; 0: 1e-3
-	Tol         float64   // convergence tolerance; 0: 1e-4
-	MaxIter     int       // sweeps per fit; 0: 1000
-	Folds       int       // k-fold CV of Fit on rows; 0: 5
-	Seed        uint64    // shuffles Fit's folds
-	Standardize bool      // penalise standardised coefficients
+	Alpha    float64   // penalty α ≥ 0 without a grid
+	L1Ratio  float64   // ρ in (0, 1]; 0 means 1 (lasso)
+	L1Ratios []float64 // candidate ρ for cross-validation; nil: L1Ratio alone
+	Alphas   []float64 // candidate α; nil with NAlphas > 0: the path grid
+	NAlphas  int       // length of the path grid (sklearn: 100); 0 without Alphas: fixed Alpha
+	Eps      float64   // α_min/α_max of the grid; 0: 1e-3
+	Tol      float64   // convergence tolerance; 0: 1e-4
+	MaxIter  int       // sweeps per fit; 0: 1000
+	Folds    int       // k-fold CV of Fit on rows; 0: 5
+	Seed     uint64    // shuffles Fit's folds
+	// StopRise, if positive, ends a ratio's path once its CV error has not
+	// improved on its least for StopRise penalties (the later entries of
+	// CVMSE are then NaN): the small penalties are the costly end of a
+	// path, and past a clear rise they do not win. 0 runs the whole path,
+	// as sklearn.
+	StopRise    int
+	Standardize bool // penalise standardised coefficients
 
 	// Set by a fit.
 	Coef        *mat.Dense  // p×1 coefficients w, in the units of x
@@ -58,7 +64,7 @@ type ElasticNet struct {
 	AlphaUsed   float64     // the α of the final fit
 	L1RatioUsed float64     // the ρ of the final fit
 	Grid        [][]float64 // Grid[r]: the α path of ratio r (descending); nil without CV
-	CVMSE       [][]float64 // CVMSE[r][a]: CV MSE of ratio r at Grid[r][a]; nil without CV
+	CVMSE       [][]float64 // CVMSE[r][a]: CV MSE of ratio r at Grid[r][a] (NaN past a StopRise stop); nil without CV
 	Iters       int         // sweeps of the final fit
 	Gap         float64     // duality gap of the final fit (in the units of ½‖ỹ‖²)
 }
@@ -89,7 +95,7 @@ func newEnetGram(s *SuffStats, sd []float64) *enetGram {
 	}
 	p := len(s.MeanX)
 	e := &enetGram{g: make([]float64, p*p), b: make([]float64, p), diag: make([]float64, p), yy: s.Syy.At(0, 0), n: s.N, p: p}
-	raw := s.Sxx.RawSymmetric()
+	raw := s.sxx().RawSymmetric()
 	for i := range p {
 		row := raw.Data[i*raw.Stride : i*raw.Stride+p]
 		for j := i; j < p; j++ {
@@ -150,7 +156,8 @@ func pivotedCholesky(g []float64, p, maxRank int) [][]float64 {
 	return cols
 }
 
-// column returns G's column j, cached while a feature-sign search runs.
+// column returns G's column j, cached for the problem's lifetime (a path
+// of penalties meets the same columns again).
 func (e *enetGram) column(j int) []float64 {
 	if e.f == nil {
 		return e.g[j*e.p : j*e.p+e.p]
@@ -256,16 +263,41 @@ func (e *enetGram) solve(st *enetState, alpha, rho, tol float64, maxIter int) (i
 	for j := range all {
 		all[j] = j
 	}
+	full := true // the next step is a full sweep (else: a check of the optimality conditions)
 	for iters < maxIter {
-		wMax, dMax := e.sweep(st, all, l1, l2)
-		iters++
-		if wMax == 0 || dMax/wMax < tol || iters == maxIter {
-			gap = e.gap(st.w, e.fullGW(st), l1, l2)
-			if gap < gapTol || iters == maxIter {
-				return iters, gap
+		if full {
+			wMax, dMax := e.sweep(st, all, l1, l2)
+			iters++
+			if wMax == 0 || dMax/wMax < tol || iters == maxIter {
+				gap = e.gap(st.w, e.fullGW(st), l1, l2)
+				if gap < gapTol || iters == maxIter {
+					return iters, gap
+				}
+			}
+			iters += e.activeSweeps(st, nil, l1, l2, tol, maxIter-iters)
+			full = false
+			continue
+		}
+		// After the active set has settled, the zero coefficients need
+		// only their optimality condition |X̃ᵀy_j − (G·w)_j| ≤ l1, O(1)
+		// each, instead of a sweep: those that fail join the active
+		// sweeps; if none does, the gap decides, and a full sweep follows
+		// only if it is still too large.
+		h := e.fullGW(st)
+		var viol []int
+		for j, v := range st.w {
+			if v == 0 && e.diag[j] != 0 && math.Abs(e.b[j]-h[j]) > l1 {
+				viol = append(viol, j)
 			}
 		}
-		iters += e.activeSweeps(st, l1, l2, tol, maxIter-iters)
+		if len(viol) == 0 {
+			if gap = e.gap(st.w, h, l1, l2); gap < gapTol {
+				return iters, gap
+			}
+			full = true
+			continue
+		}
+		iters += max(e.activeSweeps(st, viol, l1, l2, tol, maxIter-iters), 1)
 	}
 	return iters, e.gap(st.w, e.fullGW(st), l1, l2)
 }
@@ -311,8 +343,9 @@ func (e *enetGram) featureSign(st *enetState, l1, l2, gapTol float64, maxSteps i
 			signs[j] = math.Copysign(1, v)
 		}
 	}
-	e.cols = map[int][]float64{}
-	defer func() { e.cols = nil }()
+	if e.cols == nil {
+		e.cols = map[int][]float64{} // kept along the path: the same columns recur
+	}
 	for steps < maxSteps {
 		h := e.fullGW(st)
 		gap = e.gap(st.w, h, l1, l2)
@@ -461,13 +494,13 @@ const fssMaxP = 500
 var cdOnly = false
 
 // activeSweeps runs at most budget sweeps over the nonzero coefficients
-// alone, until their largest change falls below tol·max|w|, on the
+// and those in extra alone, until their largest change falls below tol·max|w|, on the
 // sub-problem of G restricted to them (held in full when smaller than
 // the factor's rank), and returns the sweeps run.
-func (e *enetGram) activeSweeps(st *enetState, l1, l2, tol float64, budget int) int {
+func (e *enetGram) activeSweeps(st *enetState, extra []int, l1, l2, tol float64, budget int) int {
 	var act []int
 	for j, v := range st.w {
-		if v != 0 {
+		if v != 0 || slices.Contains(extra, j) {
 			act = append(act, j)
 		}
 	}
@@ -767,7 +800,8 @@ func (m *ElasticNet) set(w []float64, s *SuffStats, sd []float64, alpha, rho flo
 // package doc): for each fold, the path is fitted on the merge of the
 // other folds, with their own centring (and scaling), and scored on the
 // fold from its statistics alone. Then it fits on the merge of all folds
-// at the chosen α. A grid is needed (Alphas or NAlphas).
+// along the path down to the chosen α. A grid is needed (Alphas or
+// NAlphas).
 func (m *ElasticNet) FitFolds(folds [][]*SuffStats) error {
 	return m.fitFolds("ElasticNet.FitFolds", folds)
 }
@@ -793,48 +827,71 @@ func (m *ElasticNet) fitFolds(fn string, folds [][]*SuffStats) error {
 		sse[r] = make([]float64, len(m.Grid[r]))
 	}
 	tol, maxIter := m.tol(), m.maxIter()
-	for f, fold := range folds {
-		var train *SuffStats
-		var sd []float64
-		var e *enetGram
+	type foldProblem struct {
+		e     *enetGram
+		train *SuffStats
+		sd    []float64
+	}
+	probs := make([]foldProblem, len(folds))
+	for f := range folds {
+		var fp foldProblem
 		if fm, ok := mergeFactored(trainParts(folds, f)); ok {
-			train, sd = fm.Stats, ones(len(fm.Stats.MeanX))
+			fp.train, fp.sd = fm.Stats, ones(len(fm.Stats.MeanX))
 			if m.Standardize {
-				sd = fm.sdX()
+				fp.sd = fm.sdX()
 			}
-			e = newEnetFactor(fm, sd)
+			fp.e = newEnetFactor(fm, fp.sd)
 		} else {
-			if train, err = trainTest(folds, f); err != nil {
+			if fp.train, err = trainTest(folds, f); err != nil {
 				return errorf(fn, "%w", err)
 			}
-			sd = m.scale(train)
-			e = newEnetGram(train, sd)
+			fp.sd = m.scale(fp.train)
+			fp.e = newEnetGram(fp.train, fp.sd)
+			fp.train.Sxx, fp.train.F = nil, nil // the gram holds it now
 		}
-		for r, rho := range ratios {
-			st := e.newState()
-			for a, alpha := range m.Grid[r] {
-				e.solve(st, alpha, rho, tol, maxIter)
-				coef, b0 := sparseUnscale(st.w, train.MeanX, train.MeanY[0], sd)
-				for _, s := range fold {
-					sse[r][a] += s.sseSparse(coef, b0)
-				}
-			}
-		}
+		probs[f] = fp
 	}
 	m.CVMSE = make([][]float64, len(ratios))
 	br, ba := 0, 0
-	for r := range ratios {
-		m.CVMSE[r] = make([]float64, len(sse[r]))
-		for a := range sse[r] {
-			m.CVMSE[r][a] = sse[r][a] / float64(total.N)
-			if v := m.CVMSE[r][a]; v < m.CVMSE[br][ba] || math.IsNaN(m.CVMSE[br][ba]) {
-				br, ba = r, a
+	for r, rho := range ratios {
+		m.CVMSE[r] = make([]float64, len(m.Grid[r]))
+		for a := range m.CVMSE[r] {
+			m.CVMSE[r][a] = math.NaN()
+		}
+		states := make([]*enetState, len(folds))
+		for f := range folds {
+			states[f] = probs[f].e.newState()
+		}
+		best := -1
+		for a, alpha := range m.Grid[r] {
+			var sse float64
+			for f, fold := range folds {
+				fp := probs[f]
+				fp.e.solve(states[f], alpha, rho, tol, maxIter)
+				coef, b0 := sparseUnscale(states[f].w, fp.train.MeanX, fp.train.MeanY[0], fp.sd)
+				for _, s := range fold {
+					sse += s.sseSparse(coef, b0)
+				}
+			}
+			m.CVMSE[r][a] = sse / float64(total.N)
+			if best < 0 || m.CVMSE[r][a] < m.CVMSE[r][best] {
+				best = a
+			}
+			if m.StopRise > 0 && a-best >= m.StopRise {
+				break // the CV error has risen for StopRise penalties
 			}
 		}
+		if v := m.CVMSE[r][best]; v < m.CVMSE[br][ba] || math.IsNaN(m.CVMSE[br][ba]) {
+			br, ba = r, best
+		}
 	}
-	// The final fit starts from zero, as sklearn's refit does.
+	// The final fit follows the path down to the chosen α with warm
+	// starts (glmnet's way; sklearn refits from zero: converged, both reach
+	// the same optimum, and the path is the cheaper road at small α).
 	st := eAll.newState()
-	m.Iters, m.Gap = eAll.solve(st, m.Grid[br][ba], ratios[br], tol, maxIter)
+	for a := 0; a <= ba; a++ {
+		m.Iters, m.Gap = eAll.solve(st, m.Grid[br][a], ratios[br], tol, maxIter)
+	}
 	m.set(st.w, total, sdAll, m.Grid[br][ba], ratios[br])
 	return nil
 }
@@ -864,7 +921,19 @@ func sparseUnscale(w, mx []float64, my float64, sd []float64) (sparseCoef, float
 // runs over the nonzero coefficients only.
 func (s *SuffStats) sseSparse(c sparseCoef, b0 float64) float64 {
 	out := s.Syy.At(0, 0)
-	raw := s.Sxx.RawSymmetric()
+	if s.Sxx == nil && s.F != nil {
+		// bᵀSxxb = ‖Σ_j b_j F_j‖² over the support.
+		_, r := s.F.Dims()
+		t := make([]float64, r)
+		res := s.MeanY[0] - b0
+		for a, i := range c.idx {
+			floats.AddScaled(t, c.val[a], s.F.RawRowView(i))
+			out -= 2 * c.val[a] * s.Sxy.At(i, 0)
+			res -= c.val[a] * s.MeanX[i]
+		}
+		return out + floats.Dot(t, t) + float64(s.N)*res*res
+	}
+	raw := s.sxx().RawSymmetric()
 	r := s.MeanY[0] - b0
 	for a, i := range c.idx {
 		bi := c.val[a]

@@ -114,7 +114,7 @@ func (r *Ridge) statsScale(s *SuffStats) []float64 {
 // positive definite.
 func ridgeSolveStats(s *SuffStats, sd []float64, alpha float64) (*mat.Dense, error) {
 	p, q := s.Sxy.Dims()
-	g := scaleSym(s.Sxx, sd)
+	g := scaleSym(s.sxx(), sd)
 	rhs := scaleRows(s.Sxy, sd)
 	if p >= largeP && alpha > 0 {
 		return newCholeskySolver(g, rhs, true).coef(alpha)
@@ -269,7 +269,7 @@ func (r *Ridge) FitFolds(folds [][]*SuffStats) error {
 			return errorf(fn, "%w", err)
 		}
 		sd := r.statsScale(train)
-		sp, err := newStatsSolver(scaleSym(train.Sxx, sd), scaleRows(train.Sxy, sd), train.N, false)
+		sp, err := newStatsSolver(scaleSym(train.sxx(), sd), scaleRows(train.Sxy, sd), train.N, false)
 		if err != nil {
 			return errorf(fn, "fold %d: %w", f, err)
 		}

@@ -26,15 +26,21 @@ func lowRank(n, p int) bool { return !denseOnly && p > fullEigenP && 4*max(n-1, 
 // denseOnly turns factoring off, so that tests can compare both paths.
 var denseOnly = false
 
-// factor returns F (p×r, row-major) with Sxx = FFᵀ to rounding, cached, or
-// nil when the statistics are not low-rank (lowRank).
+// factor returns F (p×r, row-major) with Sxx = FFᵀ to rounding — the
+// held factor, or one computed from Sxx by a pivoted Cholesky
+// factorisation and kept — or nil when the statistics are not low-rank
+// (lowRank).
 func (s *SuffStats) factor() (f []float64, r int) {
 	p := len(s.MeanX)
+	if s.F != nil {
+		_, r = s.F.Dims()
+		if s.F.RawMatrix().Stride != r {
+			s.F = mat.DenseCopyOf(s.F)
+		}
+		return s.F.RawMatrix().Data, r
+	}
 	if !lowRank(s.N, p) || s.Sxx == nil {
 		return nil, 0
-	}
-	if s.fac != nil {
-		return s.fac, s.facR
 	}
 	raw := s.Sxx.RawSymmetric()
 	full := make([]float64, p*p)
@@ -45,110 +51,80 @@ func (s *SuffStats) factor() (f []float64, r int) {
 		}
 	}
 	cols := pivotedCholesky(full, p, min(s.N-1, p))
-	s.facR = len(cols)
-	s.fac = make([]float64, p*s.facR)
+	r = max(len(cols), 1)
+	s.F = mat.NewDense(p, r, nil)
 	for a, c := range cols {
-		for i, v := range c {
-			s.fac[i*s.facR+a] = v
-		}
+		s.F.SetCol(a, c)
 	}
-	return s.fac, s.facR
+	return s.F.RawMatrix().Data, r
 }
 
-// factored is the merge of some statistics with its cross-product held as
-// a factor: Stats has N, the means, Sxy and Syy (Sxx nil) and Sxx = FFᵀ.
+// factored is merged statistics with their cross-product held as the
+// factor F (p×R, row-major): Sxx = FFᵀ.
 type factored struct {
 	Stats *SuffStats
-	F     []float64 // p×R, row-major
+	F     []float64
 	R     int
 }
 
-// mergeFactored merges parts (in order) without forming Sxx; ok is false
-// when a part is not low-rank.
+// mergeFactored merges parts keeping factors, without forming Sxx; ok is
+// false when the parts or their merge are not low-rank. With x̄ the
+// overall mean, Sxx = Σ_g F_gF_gᵀ + Σ_g N_g(x̄_g − x̄)(x̄_g − x̄)ᵀ, so the
+// factor is every F_g and every √N_g(x̄_g − x̄) side by side (one
+// allocation; Sxy and Syy likewise in one pass).
 func mergeFactored(parts []*SuffStats) (factored, bool) {
-	var out factored
-	light := &SuffStats{}
-	for _, s := range parts {
-		if s == nil || s.N == 0 {
-			continue
-		}
-		if f, _ := s.factor(); f == nil {
-			return out, false
-		}
-		light.mergeLight(s)
-	}
-	if light.N == 0 {
-		return out, false
-	}
-	p := len(light.MeanX)
-	var cols [][]float64
+	var keep []*SuffStats
+	n, cols := 0, 0
 	for _, s := range parts {
 		if s == nil || s.N == 0 {
 			continue
 		}
 		f, r := s.factor()
-		for a := range r {
-			c := make([]float64, p)
-			for i := range p {
-				c[i] = f[i*r+a]
-			}
-			cols = append(cols, c)
+		if f == nil {
+			return factored{}, false
 		}
-		c := make([]float64, p)
+		keep = append(keep, s)
+		n += s.N
+		cols += r + 1
+	}
+	if len(keep) == 0 || !lowRank(n, len(keep[0].MeanX)) {
+		return factored{}, false
+	}
+	p, q := len(keep[0].MeanX), len(keep[0].MeanY)
+	m := &SuffStats{N: n, MeanX: make([]float64, p), MeanY: make([]float64, q), Sxy: mat.NewDense(p, q, nil), Syy: mat.NewSymDense(q, nil)}
+	for _, s := range keep {
+		w := float64(s.N) / float64(n)
+		floats.AddScaled(m.MeanX, w, s.MeanX)
+		floats.AddScaled(m.MeanY, w, s.MeanY)
+	}
+	f := make([]float64, p*cols)
+	off := 0
+	dx, dy := make([]float64, p), make([]float64, q)
+	for _, s := range keep {
+		fs, r := s.factor()
+		for i := range p {
+			copy(f[i*cols+off:i*cols+off+r], fs[i*r:i*r+r])
+		}
+		floats.SubTo(dx, s.MeanX, m.MeanX)
+		floats.SubTo(dy, s.MeanY, m.MeanY)
 		w := math.Sqrt(float64(s.N))
 		for i := range p {
-			c[i] = w * (s.MeanX[i] - light.MeanX[i])
+			f[i*cols+off+r] = w * dx[i]
 		}
-		cols = append(cols, c)
-	}
-	out.Stats, out.R = light, len(cols)
-	out.F = make([]float64, p*out.R)
-	for a, c := range cols {
-		for i, v := range c {
-			out.F[i*out.R+a] = v
+		off += r + 1
+		m.Sxy.Add(m.Sxy, s.Sxy)
+		m.Syy.AddSym(m.Syy, s.Syy)
+		nn := float64(s.N)
+		for i := range p {
+			row := m.Sxy.RawRowView(i)
+			for k := range q {
+				row[k] += nn * dx[i] * dy[k]
+			}
 		}
+		m.Syy.SymRankOne(m.Syy, nn, mat.NewVecDense(q, dy))
 	}
-	return out, true
-}
-
-// mergeLight is Merge without Sxx: counts, means, Sxy and Syy.
-func (s *SuffStats) mergeLight(o *SuffStats) {
-	p, q := len(o.MeanX), len(o.MeanY)
-	if s.N == 0 {
-		s.N = o.N
-		s.MeanX, s.MeanY = append([]float64(nil), o.MeanX...), append([]float64(nil), o.MeanY...)
-		s.Sxy = mat.DenseCopyOf(o.Sxy)
-		s.Syy = mat.NewSymDense(q, nil)
-		s.Syy.CopySym(o.Syy)
-		return
-	}
-	na, nb := float64(s.N), float64(o.N)
-	n := na + nb
-	c := na * nb / n
-	dx := make([]float64, p)
-	for j := range dx {
-		dx[j] = o.MeanX[j] - s.MeanX[j]
-	}
-	dy := make([]float64, q)
-	for j := range dy {
-		dy[j] = o.MeanY[j] - s.MeanY[j]
-	}
-	s.Syy.AddSym(s.Syy, o.Syy)
-	s.Syy.SymRankOne(s.Syy, c, mat.NewVecDense(q, dy))
-	s.Sxy.Add(s.Sxy, o.Sxy)
-	for i := range p {
-		row := s.Sxy.RawRowView(i)
-		for j := range q {
-			row[j] += c * dx[i] * dy[j]
-		}
-	}
-	for j := range dx {
-		s.MeanX[j] += nb / n * dx[j]
-	}
-	for j := range dy {
-		s.MeanY[j] += nb / n * dy[j]
-	}
-	s.N += o.N
+	m.F = mat.NewDense(p, cols, f)
+	return factored{Stats: m, F: f, R: cols}, true
 }
 
 // diag returns the diagonal of FFᵀ.
@@ -279,7 +255,7 @@ type foldSource struct {
 }
 
 // factoredOrFull is merged statistics with their cross-product as a
-// factor (Stats.Sxx nil) or in full (F nil).
+// factor or in full (F nil).
 type factoredOrFull struct {
 	factored
 }
@@ -312,7 +288,7 @@ func newFoldSource(fn string, folds [][]*SuffStats) (*foldSource, error) {
 	for _, fold := range folds {
 		all = append(all, fold...)
 	}
-	src.fac = true
+	src.fac = lowRank(total.N, p)
 	for _, s := range all {
 		src.fac = src.fac && lowRank(s.N, p)
 	}
@@ -390,33 +366,91 @@ func (m *factoredOrFull) restrict(idx []int) (*SuffStats, restrictedGram) {
 			v[a] = floats.Dot(row, row) / float64(s.N)
 		}
 	} else {
+		sxx := s.sxx()
 		g.full = mat.NewSymDense(k, nil)
 		for a, i := range idx {
 			for b := a; b < k; b++ {
-				g.full.SetSym(a, b, s.Sxx.At(i, idx[b]))
+				g.full.SetSym(a, b, sxx.At(i, idx[b]))
 			}
-			v[a] = s.Sxx.At(i, i) / float64(s.N)
+			v[a] = sxx.At(i, i) / float64(s.N)
 		}
 	}
 	g.sd = sdFromVar(v, out.MeanX, s.N)
 	return out, g
 }
 
-// heldOut returns the summed squared error on fold f of the model (coef
-// over the columns idx, nil: all; intercepts b0).
-func (src *foldSource) heldOut(f int, idx []int, coef *mat.Dense, b0 []float64) float64 {
-	if idx != nil {
-		p, _ := src.total.Stats.Sxy.Dims()
-		_, q := coef.Dims()
-		full := mat.NewDense(p, q, nil)
-		for a, i := range idx {
-			full.SetRow(i, coef.RawRowView(a))
+// heldOutPath returns the summed squared errors on fold f of the PLS
+// models with 1..hi components (mod fitted on train, scaled by sd, over
+// the columns idx; a model that stopped early keeps its last component).
+// With R the rotations in the units of x and Q the y-loadings, the model
+// with a components is B_a = R_aQ_aᵀ and b0 = ȳ − B_aᵀx̄, so from
+// M = RᵀSxxR, V = RᵀSxy and u = Rᵀ(x̄_f − x̄) of each held-out part the
+// error of every a follows in O(a·q): one product with Sxx per part
+// instead of one per component count.
+func (src *foldSource) heldOutPath(f int, idx []int, mod plsModel, train *SuffStats, sd []float64, hi int) []float64 {
+	out := make([]float64, hi)
+	p, q := mod.nx, mod.ny
+	A := mod.a
+	if A == 0 {
+		for _, s := range src.folds[f] {
+			v := s.sse(mat.NewDense(len(s.MeanX), q, nil), train.MeanY)
+			for a := range out {
+				out[a] += v
+			}
 		}
-		coef = full
+		return out
 	}
-	var sse float64
+	full, _ := src.total.Stats.Sxy.Dims()
+	if idx == nil {
+		idx = make([]int, p)
+		for i := range idx {
+			idx[i] = i
+		}
+	}
+	// Rotations in the units of x, spread over all columns.
+	rx := mat.NewDense(full, A, nil)
+	for a, i := range idx {
+		for j := range A {
+			rx.Set(i, j, mod.r.At(a, j)/sd[a])
+		}
+	}
 	for _, s := range src.folds[f] {
-		sse += s.sse(coef, b0)
+		var w mat.Dense // Sxx·R
+		if fac, r := s.factor(); fac != nil {
+			fm := mat.NewDense(full, r, fac)
+			var t mat.Dense
+			t.Mul(fm.T(), rx)
+			w.Mul(fm, &t)
+		} else {
+			w.Mul(s.sxx(), rx)
+		}
+		var m, v mat.Dense
+		m.Mul(rx.T(), &w)
+		v.Mul(rx.T(), s.Sxy)
+		u := make([]float64, A)
+		for j := range A {
+			for c, i := range idx {
+				u[j] += rx.At(i, j) * (s.MeanX[i] - train.MeanX[c])
+			}
+		}
+		n := float64(s.N)
+		for k := range q {
+			syy := s.Syy.At(k, k)
+			var lin, quad, mu float64
+			for a := range hi {
+				if a < A {
+					qa := mod.q.At(k, a)
+					lin += qa * v.At(a, k)
+					quad += qa * qa * m.At(a, a)
+					for i := range a {
+						quad += 2 * mod.q.At(k, i) * m.At(i, a) * qa
+					}
+					mu += qa * u[a]
+				}
+				res := s.MeanY[k] - train.MeanY[k] - mu
+				out[a] += syy - 2*lin + quad + n*res*res
+			}
+		}
 	}
-	return sse
+	return out
 }

@@ -75,11 +75,11 @@ func (m *PCA) FitStats(s *SuffStats) error {
 		return errorf(fn, "statistics of %d rows, need at least 2", s.N)
 	}
 	mean := append([]float64(nil), s.MeanX...)
-	g := mat.Symmetric(s.Sxx)
+	g := mat.Symmetric(s.sxx())
 	var sd []float64
 	if m.Standardize {
 		sd = s.sdX()
-		g = scaleSym(s.Sxx, sd)
+		g = scaleSym(s.sxx(), sd)
 	}
 	var total float64
 	for i := range g.SymmetricDim() {

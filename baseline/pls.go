@@ -3,6 +3,8 @@ package baseline
 import (
 	"math"
 
+	"gonum.org/v1/gonum/floats"
+
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -216,7 +218,7 @@ func plsGram(s *SuffStats, sd []float64) gramOp {
 		fs := factored{Stats: s, F: f, R: r}
 		return newFactorGram(fs.scaled(sd), len(sd), r)
 	}
-	return denseGram{scaleSym(s.Sxx, sd)}
+	return denseGram{scaleSym(s.sxx(), sd)}
 }
 
 func (m *PLS) statsScale(s *SuffStats) []float64 {
@@ -277,9 +279,10 @@ func (m *PLS) fitSource(fn string, src *foldSource, idx []int) error {
 		}
 		mod := kernelPLS(g.scaled(sd), scaleRows(train.Sxy, sd), hi)
 		models[f] = foldModel{mod: mod, train: train, sd: sd}
-		for a := lo; a <= hi; a++ {
-			coef, b0 := unscale(mod.coef(min(a, mod.a)), train.MeanX, train.MeanY, sd)
-			sse[a-1] += src.heldOut(f, idx, coef, b0)
+		for a, v := range src.heldOutPath(f, idx, mod, train, sd, hi) {
+			if a+1 >= lo {
+				sse[a] += v
+			}
 		}
 	}
 	m.CVMSE = make([]float64, hi-lo+1)
@@ -410,7 +413,12 @@ type plsBuilder struct {
 // signed so its largest-magnitude entry is positive; ok is false when m is
 // zero to rounding (no covariance left).
 func (b *plsBuilder) weight(m *mat.Dense) (*mat.VecDense, bool) {
-	norm := mat.Norm(m, 2)
+	var norm float64
+	if b.q == 1 {
+		norm = floats.Norm(m.RawMatrix().Data, 2) // a column: no SVD needed
+	} else {
+		norm = mat.Norm(m, 2)
+	}
 	if b.firstNormM < 0 {
 		b.firstNormM = norm
 	}

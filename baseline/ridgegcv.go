@@ -72,14 +72,13 @@ func NewRidgeSpectrum(s *SuffStats, standardize bool) (*RidgeSpectrum, error) {
 	if standardize {
 		sd = s.sdX()
 	}
-	g := scaleSym(s.Sxx, sd)
 	rhs := scaleRows(s.Sxy, sd)
 	var lam []float64
 	var v *mat.Dense
 	switch rank := min(s.N-1, p); {
 	case p <= fullEigenP:
 		var ok bool
-		if lam, v, ok = symBasis(g, s.N); !ok {
+		if lam, v, ok = symBasis(scaleSym(s.sxx(), sd), s.N); !ok {
 			return nil, errorf(fn, "eigendecomposition failed")
 		}
 	case rank > MaxSpectrumRank:
@@ -90,7 +89,7 @@ func NewRidgeSpectrum(s *SuffStats, standardize bool) (*RidgeSpectrum, error) {
 			fs := factored{Stats: s, F: f, R: r}
 			lam, v, ok = factorEigen(fs.scaled(sd), p, r, s.N)
 		} else {
-			lam, v, ok = lowRankEigen(g, s.N, rank)
+			lam, v, ok = lowRankEigen(scaleSym(s.sxx(), sd), s.N, rank)
 		}
 		if !ok {
 			return nil, errorf(fn, "eigendecomposition failed")

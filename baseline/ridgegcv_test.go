@@ -138,3 +138,46 @@ func TestFactoredEqualsDense(t *testing.T) {
 		t.Errorf("ridge coefficients differ by %.2g", d)
 	}
 }
+
+// TestFactoredStatistics checks that statistics of few rows held as a
+// factor give back Sxx, merge exactly, and that the factor depends on Sxx
+// alone (the same rows in another order give the same F).
+func TestFactoredStatistics(t *testing.T) {
+	x, y := spectra(30, 400, 8)
+	ym := mat.NewDense(30, 1, y)
+	a, err := NewSuffStats(x.Slice(0, 12, 0, 400).(*mat.Dense), ym.Slice(0, 12, 0, 1).(*mat.Dense))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewSuffStats(x.Slice(12, 30, 0, 400).(*mat.Dense), ym.Slice(12, 30, 0, 1).(*mat.Dense))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.F == nil || a.Sxx != nil {
+		t.Fatal("statistics of 12 rows × 400 columns are not held as a factor")
+	}
+	m, err := MergeStats(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.F == nil {
+		t.Fatal("the merge of two factored statistics lost its factor")
+	}
+	denseOnly = true
+	want, err := NewSuffStats(x, ym)
+	denseOnly = false
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := relDiff(m.sxx(), want.Sxx); d > 1e-12 {
+		t.Errorf("Sxx from the merged factor differs by %g", d)
+	}
+	perm := []int{5, 3, 11, 0, 1, 2, 4, 6, 7, 8, 9, 10}
+	a2, err := NewSuffStats(rows(x, perm), rows(ym, perm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := relDiff(a2.F, a.F); d > 1e-10 {
+		t.Errorf("the factor depends on the rows' order: differs by %g", d)
+	}
+}

@@ -92,9 +92,10 @@ func SecureMerge(parts []*SuffStats, sum Summer) (*SuffStats, error) {
 		for j := range q {
 			dy[j] = s.MeanY[j] - my[j]
 		}
+		sxx := s.sxx() // formed from the factor when only F is held
 		for i := range p {
 			for j := i; j < p; j++ {
-				v = append(v, s.Sxx.At(i, j)+c*dx[i]*dx[j])
+				v = append(v, sxx.At(i, j)+c*dx[i]*dx[j])
 			}
 		}
 		for i := range p {

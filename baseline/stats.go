@@ -1,6 +1,9 @@
 package baseline
 
 import (
+	"math"
+
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/fdrmfl/fdrmfl/internal/gemm"
@@ -24,16 +27,46 @@ import (
 // The zero value holds no rows and is ready to Merge into. Sxx and Syy are
 // stored as full symmetric matrices (mat.SymDense) and every field is a
 // plain number or matrix, so a transport can copy it.
+//
+// Statistics of few rows against many inputs (spectra: lowRank, N − 1 ≤
+// p/4 with p > 300) hold Sxx as a factor instead: F (p×r) with Sxx = FFᵀ
+// and Sxx nil, which saves the p×p matrix (35 MB at p = 2100) and every
+// O(p²) step; see lowrank.go. NewSuffStats makes F = X̃ᵀU from the
+// eigenvectors U of X̃X̃ᵀ (signs fixed), a function of Sxx alone, so it
+// tells no more about the rows than Sxx does. Merge keeps factors while
+// the merge stays low-rank.
 type SuffStats struct {
 	N            int
 	MeanX, MeanY []float64
 	Sxx          *mat.SymDense
+	F            *mat.Dense
 	Sxy          *mat.Dense
 	Syy          *mat.SymDense
 
 	sxx32 []float32 // full float32 copy of Sxx for held-out errors at large p; nil until needed
-	fac   []float64 // p×facR factor of Sxx when low-rank (factor); nil until needed
-	facR  int
+}
+
+// sxx returns Sxx, formed from the factor (and kept) when only F is held.
+func (s *SuffStats) sxx() *mat.SymDense {
+	if s.Sxx == nil && s.F != nil {
+		p, r := s.F.Dims()
+		f := mat.DenseCopyOf(s.F)
+		var c []float64
+		if p >= largeP {
+			c = linalg.Outer(f.RawMatrix().Data, p, r)
+		} else {
+			var g mat.SymDense
+			g.SymOuterK(1, f)
+			return s.keep(&g)
+		}
+		return s.keep(mat.NewSymDense(p, c))
+	}
+	return s.Sxx
+}
+
+func (s *SuffStats) keep(g *mat.SymDense) *mat.SymDense {
+	s.Sxx = g
+	return g
 }
 
 // sxxTimes returns Sxx·coef. At large p it runs on the float32 GEMM from a
@@ -43,11 +76,11 @@ func (s *SuffStats) sxxTimes(coef *mat.Dense) *mat.Dense {
 	p, q := coef.Dims()
 	if p < largeP {
 		var out mat.Dense
-		out.Mul(s.Sxx, coef)
+		out.Mul(s.sxx(), coef)
 		return &out
 	}
 	if s.sxx32 == nil {
-		raw := s.Sxx.RawSymmetric()
+		raw := s.sxx().RawSymmetric()
 		s.sxx32 = make([]float32, p*p)
 		for i := range p {
 			for j := i; j < p; j++ {
@@ -89,23 +122,49 @@ func NewSuffStats(x, y *mat.Dense) (*SuffStats, error) {
 	mx, _ := columnScale(x, false)
 	my, _ := columnScale(y, false)
 	xc, yc := centre(x, mx, nil), centre(y, my, nil)
-	s := &SuffStats{N: n, MeanX: mx, MeanY: my,
-		Sxx: mat.NewSymDense(p, nil), Sxy: mat.NewDense(p, q, nil), Syy: mat.NewSymDense(q, nil)}
-	if p >= largeP && n*p >= 1<<16 {
+	s := &SuffStats{N: n, MeanX: mx, MeanY: my, Sxy: mat.NewDense(p, q, nil), Syy: mat.NewSymDense(q, nil)}
+	s.Sxy.Mul(xc.T(), yc)
+	s.Syy.SymOuterK(1, yc.T())
+	switch {
+	case lowRank(n, p):
+		s.F = rowFactor(xc)
+	case p >= largeP && n*p >= 1<<16:
 		// gonum's float64 rank-k update takes seconds at these sizes; the
 		// float32 GEMM with float64 accumulation across row blocks takes
 		// milliseconds, with relative rounding of about 1e-7 on centred data.
+		s.Sxx = mat.NewSymDense(p, nil)
 		c := linalg.CrossProduct(xc.RawMatrix().Data, n, p)
 		raw := s.Sxx.RawSymmetric() // upper triangle, row-major
 		for i := range p {
 			copy(raw.Data[i*raw.Stride+i:i*raw.Stride+p], c[i*p+i:i*p+p])
 		}
-	} else {
+	default:
+		s.Sxx = mat.NewSymDense(p, nil)
 		s.Sxx.SymOuterK(1, xc.T())
 	}
-	s.Sxy.Mul(xc.T(), yc)
-	s.Syy.SymOuterK(1, yc.T())
 	return s, nil
+}
+
+// rowFactor returns F = X̃ᵀU (p×r) for centred rows xc (n×p): U the
+// eigenvectors of X̃X̃ᵀ above the rank tolerance, each signed so that its
+// largest entry is positive. FFᵀ = X̃ᵀX̃ and F depends on X̃ᵀX̃ alone (up to
+// the order of equal eigenvalues), as V·Σ of the SVD.
+func rowFactor(xc *mat.Dense) *mat.Dense {
+	n, p := xc.Dims()
+	var g mat.SymDense
+	g.SymOuterK(1, xc)
+	vals, u, ok := eigDesc(&g)
+	if !ok {
+		return mat.NewDense(p, 1, nil) // not reached: EigenSym does not fail on a finite Gram
+	}
+	r := numRank(vals, n, p)
+	u = sliceCols(u, r)
+	flipSigns(u)
+	f := mat.NewDense(p, max(r, 1), nil)
+	if r > 0 {
+		f.Mul(xc.T(), u)
+	}
+	return f
 }
 
 // FoldStats computes one SuffStats per fold of a client's rows: folds[i]
@@ -168,7 +227,7 @@ func (s *SuffStats) Merge(o *SuffStats) error {
 		return errorf(fn, "statistics of %d x and %d y columns merged with %d and %d",
 			p, q, len(o.MeanX), len(o.MeanY))
 	}
-	s.sxx32, s.fac, s.facR = nil, nil, 0 // Sxx changes below
+	s.sxx32 = nil // Sxx changes below
 	na, nb := float64(s.N), float64(o.N)
 	n := na + nb
 	c := na * nb / n
@@ -180,8 +239,29 @@ func (s *SuffStats) Merge(o *SuffStats) error {
 	for j := range dy {
 		dy[j] = o.MeanY[j] - s.MeanY[j]
 	}
-	s.Sxx.AddSym(s.Sxx, o.Sxx)
-	s.Sxx.SymRankOne(s.Sxx, c, mat.NewVecDense(p, dx))
+	if s.F != nil && o.F != nil && lowRank(s.N+o.N, p) {
+		// Sxx = F_aF_aᵀ + F_bF_bᵀ + c·δxδxᵀ: the factors side by side
+		// with √c·δx.
+		_, ra := s.F.Dims()
+		_, rb := o.F.Dims()
+		f := mat.NewDense(p, ra+rb+1, nil)
+		w := math.Sqrt(c)
+		for i := range p {
+			row := f.RawRowView(i)
+			copy(row, s.F.RawRowView(i))
+			copy(row[ra:], o.F.RawRowView(i))
+			row[ra+rb] = w * dx[i]
+		}
+		s.F, s.Sxx = f, nil
+	} else {
+		// In full: each side's Sxx formed from its factor at most once
+		// (o keeps it for the next merge it takes part in).
+		sa, sb := s.sxx(), o.sxx()
+		s.Sxx = mat.NewSymDense(p, nil)
+		s.Sxx.AddSym(sa, sb)
+		s.Sxx.SymRankOne(s.Sxx, c, mat.NewVecDense(p, dx))
+		s.F = nil
+	}
 	s.Syy.AddSym(s.Syy, o.Syy)
 	s.Syy.SymRankOne(s.Syy, c, mat.NewVecDense(q, dy))
 	s.Sxy.Add(s.Sxy, o.Sxy)
@@ -202,8 +282,21 @@ func (s *SuffStats) Merge(o *SuffStats) error {
 }
 
 // MergeStats returns the merge of the given statistics, taken in argument
-// order (so the same inputs give the same bits), without modifying them.
+// order (so the same inputs give the same bits), without modifying their
+// values (a factored input whose merge is not low-rank keeps its Sxx,
+// formed from the factor, for later merges).
 func MergeStats(stats ...*SuffStats) (*SuffStats, error) {
+	n := 0
+	for _, o := range stats {
+		if o != nil {
+			n += o.N
+		}
+	}
+	for _, o := range stats {
+		if o != nil && o.N > 0 && o.Sxx == nil && o.F != nil && !lowRank(n, len(o.MeanX)) {
+			o.sxx() // formed once, and kept for the other merges o takes part in
+		}
+	}
 	out := &SuffStats{}
 	for i, o := range stats {
 		if err := out.Merge(o); err != nil {
@@ -222,6 +315,9 @@ func (s *SuffStats) Clone() *SuffStats {
 	if s.Sxx != nil {
 		c.Sxx = mat.NewSymDense(s.Sxx.SymmetricDim(), nil)
 		c.Sxx.CopySym(s.Sxx)
+	}
+	if s.F != nil {
+		c.F = mat.DenseCopyOf(s.F)
 	}
 	if s.Syy != nil {
 		c.Syy = mat.NewSymDense(s.Syy.SymmetricDim(), nil)
@@ -245,13 +341,22 @@ func (s *SuffStats) check(fn string) error {
 		return errorf(fn, "statistics of no rows")
 	}
 	p, q := len(s.MeanX), len(s.MeanY)
-	if p == 0 || s.Sxx == nil || s.Sxy == nil || s.Syy == nil {
+	if p == 0 || (s.Sxx == nil && s.F == nil) || s.Sxy == nil || s.Syy == nil {
 		return errorf(fn, "incomplete statistics")
 	}
 	r, c := s.Sxy.Dims()
-	if s.Sxx.SymmetricDim() != p || r != p || c != q || s.Syy.SymmetricDim() != q {
+	px := p
+	if s.Sxx != nil {
+		px = s.Sxx.SymmetricDim()
+	}
+	if s.F != nil {
+		if fr, _ := s.F.Dims(); fr != p {
+			return errorf(fn, "means of %d columns with a factor of %d rows", p, fr)
+		}
+	}
+	if px != p || r != p || c != q || s.Syy.SymmetricDim() != q {
 		return errorf(fn, "means of %d and %d columns with Sxx %d×%d, Sxy %d×%d, Syy %d×%d",
-			p, q, s.Sxx.SymmetricDim(), s.Sxx.SymmetricDim(), r, c, s.Syy.SymmetricDim(), s.Syy.SymmetricDim())
+			p, q, px, px, r, c, s.Syy.SymmetricDim(), s.Syy.SymmetricDim())
 	}
 	return nil
 }
@@ -261,6 +366,13 @@ func (s *SuffStats) check(fn string) error {
 func (s *SuffStats) sdX() []float64 {
 	p := len(s.MeanX)
 	v := make([]float64, p)
+	if s.Sxx == nil && s.F != nil {
+		for j := range p {
+			row := s.F.RawRowView(j)
+			v[j] = floats.Dot(row, row) / float64(s.N)
+		}
+		return sdFromVar(v, s.MeanX, s.N)
+	}
 	for j := range p {
 		v[j] = s.Sxx.At(j, j) / float64(s.N)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -153,7 +154,20 @@ func listen(t *testing.T, addr string) net.Listener {
 // reach the model fdrmfl.Simulate reaches with the same seed, bit for
 // bit, and the same features on every client's test samples.
 func TestFederationMatchesSimulate(t *testing.T) {
+	testFederationMatchesSimulate(t, study(2))
+}
+
+// TestFederationWithPreprocessingMatchesSimulate is the same with spectral
+// preprocessing: the server fits the msc reference from the clients' sums
+// of their spectra, every client preprocesses its own samples, and the
+// model carries the chains.
+func TestFederationWithPreprocessingMatchesSimulate(t *testing.T) {
 	cfg := study(2)
+	cfg.Data.Preprocess = map[string]string{"vector": "sg(5,2)+msc", "image": "snv"}
+	testFederationMatchesSimulate(t, cfg)
+}
+
+func testFederationMatchesSimulate(t *testing.T, cfg fdrmfl.Config) {
 	sim, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -169,6 +183,9 @@ func TestFederationMatchesSimulate(t *testing.T) {
 	}
 	if !sameBits(res.Weights, sim.Weights) {
 		t.Fatalf("the federation's model differs from the simulation's\n%s", d.log)
+	}
+	if !reflect.DeepEqual(res.Manifest.Preprocess, sim.Manifest.Preprocess) || len(res.Manifest.Preprocess) != len(cfg.Data.Preprocess) {
+		t.Fatalf("preprocessing %+v, the simulation's %+v", res.Manifest.Preprocess, sim.Manifest.Preprocess)
 	}
 	if len(res.Rounds) != 2 || res.Rounds[1].Val == nil {
 		t.Fatalf("rounds %+v: want 2 with validation metrics", res.Rounds)

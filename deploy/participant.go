@@ -103,13 +103,40 @@ func (p *Participant) split(req StatsRequest) (*site.Sets, error) {
 			idx[i] = i
 		}
 	}
-	return site.Split(p.Name, req.SplitSpec, p.Data, idx)
+	sets, err := site.Split(p.Name, req.SplitSpec, p.Data, idx)
+	if err != nil || len(req.Preprocess) == 0 {
+		return sets, err
+	}
+	return preprocessSets(p.Name, req.Preprocess, sets)
+}
+
+// preprocessSets applies spectral preprocessing to every set of a client.
+func preprocessSets(name string, pre []fdrmfl.Preprocessing, sets *site.Sets) (*site.Sets, error) {
+	for _, d := range []**data.Dataset{&sets.Train, &sets.Val, &sets.Test} {
+		var err error
+		if *d, err = fdrmfl.ApplyPreprocessing(pre, *d); err != nil {
+			return nil, fmt.Errorf("client %s: %w", name, err)
+		}
+	}
+	return sets, nil
 }
 
 func (p *Participant) stats(req StatsRequest) (StatsReply, error) {
 	sets, err := p.split(req)
 	if err != nil {
 		return StatsReply{}, err
+	}
+	if sr := req.Sums; sr != nil {
+		m := sets.Train.Modality(sr.Modality)
+		if m == nil {
+			return StatsReply{}, fmt.Errorf("client %s: sums of modality %q, which the data lack (they have %v)", p.Name, sr.Modality, p.Data.ModalityNames())
+		}
+		sum, n, err := sr.Prefix.Sum(m.Data, m.SampleSize(), m.Shape[len(m.Shape)-1], m.Present)
+		if err != nil {
+			return StatsReply{}, fmt.Errorf("client %s: %w", p.Name, err)
+		}
+		return StatsReply{Source: p.Source, Responses: p.Data.ResponseNames, Train: sets.Train.Len(), Val: sets.Val.Len(), Test: sets.Test.Len(),
+			Modalities: p.modalities(), Sum: sum, SumCount: n}, nil
 	}
 	modes, err := site.ScaleModes(req.Scale)
 	if err != nil {
@@ -123,10 +150,16 @@ func (p *Participant) stats(req StatsRequest) (StatsReply, error) {
 		Source: p.Source, Responses: p.Data.ResponseNames, Moments: ms,
 		Train: sets.Train.Len(), Val: sets.Val.Len(), Test: sets.Test.Len(),
 	}
-	for _, m := range p.Data.Modalities {
-		rep.Modalities = append(rep.Modalities, fdrmfl.ModalityInfo{Name: m.Name, Kind: m.Kind, Shape: m.Shape})
-	}
+	rep.Modalities = p.modalities()
 	return rep, nil
+}
+
+func (p *Participant) modalities() []fdrmfl.ModalityInfo {
+	var out []fdrmfl.ModalityInfo
+	for _, m := range p.Data.Modalities {
+		out = append(out, fdrmfl.ModalityInfo{Name: m.Name, Kind: m.Kind, Shape: m.Shape})
+	}
+	return out
 }
 
 func (p *Participant) setup(plan Plan) error {
@@ -149,7 +182,9 @@ func (p *Participant) setup(plan Plan) error {
 	if !slices.Equal(p.Data.ResponseNames, m.Responses) {
 		return fmt.Errorf("client %s: responses %v here, the model predicts %v", p.Name, p.Data.ResponseNames, m.Responses)
 	}
-	sets, err := p.split(plan.Stats)
+	req := plan.Stats
+	req.Preprocess = m.Preprocess // the model's, whatever the request says
+	sets, err := p.split(req)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fdrmfl/fdrmfl"
 	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/preprocess"
 	"github.com/fdrmfl/fdrmfl/site"
 )
 
@@ -20,6 +21,20 @@ type StatsRequest struct {
 	// Standardize and Scale are the configuration's data settings.
 	Standardize string            `json:"standardize"`
 	Scale       map[string]string `json:"scale,omitempty"`
+	// Preprocess is the fitted spectral preprocessing the client applies
+	// to its samples before computing their moments.
+	Preprocess []fdrmfl.Preprocessing `json:"preprocess,omitempty"`
+	// Sums, if set, asks instead for the sum of the client's raw training
+	// samples of one modality after a chain: the server fits an msc
+	// reference (the federated mean spectrum) from them.
+	Sums *SumRequest `json:"sums,omitempty"`
+}
+
+// SumRequest asks a client for the sum of its training samples of
+// Modality after the chain Prefix.
+type SumRequest struct {
+	Modality string           `json:"modality"`
+	Prefix   preprocess.Chain `json:"prefix"`
 }
 
 // NewStatsRequest returns the request for the client numbered index
@@ -40,6 +55,9 @@ type StatsReply struct {
 	Val        int                   `json:"val"`
 	Test       int                   `json:"test"`
 	Moments    []site.Moments        `json:"moments"`
+	// Sum and SumCount answer a SumRequest.
+	Sum      []float64 `json:"sum,omitempty"`
+	SumCount int       `json:"sum_count,omitempty"`
 }
 
 // Plan is the payload of a fed.Setup task: everything a client needs to

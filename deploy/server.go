@@ -22,10 +22,12 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/fdrmfl/fdrmfl"
+	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/fed/fedgrpc"
 	"github.com/fdrmfl/fdrmfl/internal/disk"
 	"github.com/fdrmfl/fdrmfl/internal/pki"
+	"github.com/fdrmfl/fdrmfl/preprocess"
 	"github.com/fdrmfl/fdrmfl/privacy"
 )
 
@@ -354,40 +356,54 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	if err != nil {
 		return checkpoint{}, err
 	}
-	var tasks []fed.Task
-	for _, id := range ids {
-		b, err := json.Marshal(NewStatsRequest(s.cfg, s.index[id]))
-		if err != nil {
-			return checkpoint{}, err
-		}
-		tasks = append(tasks, fed.Task{Client: id, Kind: fed.Stats, Payload: b})
-	}
-	rctx, cancel := context.WithTimeout(ctx, s.c.Settings.RoundTimeout.Or(10*time.Minute))
-	ups, err := fleet.Run(rctx, tasks)
-	cancel()
+	replies, names, err := s.statsRound(ctx, fleet, ids, nil, nil)
 	if err != nil {
 		return checkpoint{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return checkpoint{}, err
+	var pre []fdrmfl.Preprocessing
+	if len(s.cfg.Data.Preprocess) > 0 && len(replies) > 0 {
+		// Fit the spectral preprocessing (msc references: the federated
+		// mean spectrum, from the clients' sums), then ask for the moments
+		// of the preprocessed samples.
+		schema, err := layoutOf(replies[0])
+		if err != nil {
+			return checkpoint{}, err
+		}
+		pre, err = fdrmfl.FitPreprocessing(s.cfg.Data.Preprocess, schema, func(mod string, prefix preprocess.Chain) ([]float64, int, error) {
+			sums, _, err := s.statsRound(ctx, fleet, ids, nil, &SumRequest{Modality: mod, Prefix: prefix})
+			if err != nil {
+				return nil, 0, err
+			}
+			var tot []float64
+			n := 0
+			for _, r := range sums {
+				if tot == nil {
+					tot = make([]float64, len(r.Sum))
+				}
+				if len(r.Sum) != len(tot) {
+					continue // another layout: PlanFederation leaves the client out
+				}
+				for j, v := range r.Sum {
+					tot[j] += v
+				}
+				n += r.SumCount
+			}
+			return tot, n, nil
+		})
+		if err != nil {
+			return checkpoint{}, err
+		}
+		for _, p := range pre {
+			s.log.Info("setup: preprocessing", "modality", p.Modality, "chain", p.Spec)
+		}
+		if replies, names, err = s.statsRound(ctx, fleet, ids, pre, nil); err != nil {
+			return checkpoint{}, err
+		}
 	}
-	slices.SortFunc(ups, func(a, b fed.Update) int { return s.index[a.Client] - s.index[b.Client] })
-	var replies []StatsReply
-	var names []string
 	declared := map[string]int{}
-	for _, u := range ups {
-		var r StatsReply
-		if u.Err == nil {
-			u.Err = json.Unmarshal(u.Payload, &r)
-		}
-		if u.Err != nil {
-			s.log.Warn("setup: no statistics from client", "client", u.Client, "err", u.Err)
-			continue
-		}
-		s.log.Info("setup: statistics", "client", u.Client, "train", r.Train, "val", r.Val, "test", r.Test)
-		replies = append(replies, r)
-		names = append(names, u.Client)
-		declared[u.Client] = r.Train
+	for i, r := range replies {
+		s.log.Info("setup: statistics", "client", names[i], "train", r.Train, "val", r.Val, "test", r.Test)
+		declared[names[i]] = r.Train
 	}
 	if len(replies) < max(quorum, 1) {
 		return checkpoint{}, fmt.Errorf("setup: %d clients sent statistics, the quorum is %d", len(replies), quorum)
@@ -396,6 +412,7 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	if err != nil {
 		return checkpoint{}, err
 	}
+	man.Preprocess = pre
 	leftOut := map[string]string{}
 	for k, why := range excluded {
 		leftOut[names[k]] = why
@@ -428,6 +445,62 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	}
 	s.log.Info("setup: model planned", "values", man.Values, "modalities", len(man.Modalities), "clients", len(replies)-len(excluded))
 	return ck, nil
+}
+
+// statsRound asks every client for its statistics — of its samples after
+// the preprocessing pre, or the sums sr asks for — and returns the replies
+// in client order with the clients' names; a client that fails is left
+// out with a warning.
+func (s *Server) statsRound(ctx context.Context, fleet *fedgrpc.Fleet, ids []string, pre []fdrmfl.Preprocessing, sr *SumRequest) ([]StatsReply, []string, error) {
+	var tasks []fed.Task
+	for _, id := range ids {
+		req := NewStatsRequest(s.cfg, s.index[id])
+		req.Preprocess, req.Sums = pre, sr
+		b, err := json.Marshal(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		tasks = append(tasks, fed.Task{Client: id, Kind: fed.Stats, Payload: b})
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.c.Settings.RoundTimeout.Or(10*time.Minute))
+	ups, err := fleet.Run(rctx, tasks)
+	cancel()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(ups, func(a, b fed.Update) int { return s.index[a.Client] - s.index[b.Client] })
+	var replies []StatsReply
+	var names []string
+	for _, u := range ups {
+		var r StatsReply
+		if u.Err == nil {
+			u.Err = json.Unmarshal(u.Payload, &r)
+		}
+		if u.Err != nil {
+			s.log.Warn("setup: no statistics from client", "client", u.Client, "err", u.Err)
+			continue
+		}
+		replies = append(replies, r)
+		names = append(names, u.Client)
+	}
+	return replies, names, nil
+}
+
+// layoutOf returns an empty dataset with the modalities and responses a
+// client describes.
+func layoutOf(r StatsReply) (*data.Dataset, error) {
+	var mods []data.Modality
+	for _, mi := range r.Modalities {
+		mods = append(mods, data.Modality{Name: mi.Name, Kind: mi.Kind, Shape: slices.Clone(mi.Shape)})
+	}
+	ds, err := data.New(0, mods, slices.Clone(r.Responses), nil)
+	if err != nil {
+		return nil, fmt.Errorf("setup: the clients' data: %w", err)
+	}
+	return ds, nil
 }
 
 // serveMetrics serves /metrics (Prometheus) and /healthz on addr.

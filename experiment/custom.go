@@ -1,8 +1,11 @@
 package experiment
 
 import (
+	"encoding/csv"
 	"fmt"
 	"io/fs"
+	"slices"
+	"strings"
 
 	"github.com/fdrmfl/fdrmfl"
 )
@@ -16,6 +19,13 @@ type Study struct {
 	Seeds        int      `yaml:"seeds" json:"seeds"`                 // default 10
 	Clients      int      `yaml:"clients" json:"clients"`             // default 3
 	TestFraction float64  `yaml:"test_fraction" json:"test_fraction"` // default 0.2
+	// SplitFile, if set, is a fixed split: a CSV file (in the data's
+	// folder) with a header line and, per data row in the data files'
+	// order, the row's set — train, validation or test — in the column
+	// SplitColumn (default: the file's only column). Every repetition
+	// keeps it; TestFraction is then not used.
+	SplitFile   string `yaml:"split_file" json:"split_file,omitempty"`
+	SplitColumn string `yaml:"split_column" json:"split_column,omitempty"`
 }
 
 // Custom returns the Spec of a study of the data cfg describes, with cfg's
@@ -59,10 +69,20 @@ func Custom(cfg fdrmfl.Config, st Study) (Spec, error) {
 		ours.Train = base.FDRMFL.Train
 	}
 	base.FDRMFL = ours
+	base.Preprocess = cfg.Data.Preprocess
+	if st.SplitFile != "" && cfg.Data.Rows != "" {
+		return Spec{}, fmt.Errorf("study.split_file: give it or data.rows, not both")
+	}
 	base.Tasks = func(fsys fs.FS) ([]Task, error) {
 		ds, err := fdrmfl.LoadData(cfg, fsys)
 		if err != nil {
 			return nil, err
+		}
+		var sets []string
+		if st.SplitFile != "" {
+			if sets, err = ReadSplit(fsys, st.SplitFile, st.SplitColumn, ds.Len()); err != nil {
+				return nil, fmt.Errorf("study.split_file: %w", err)
+			}
 		}
 		var out []Task
 		for _, r := range ds.ResponseNames {
@@ -70,7 +90,7 @@ func Custom(cfg fdrmfl.Config, st Study) (Spec, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, Task{Name: r, Data: t})
+			out = append(out, Task{Name: r, Data: t, Sets: sets})
 		}
 		return out, nil
 	}
@@ -78,4 +98,51 @@ func Custom(cfg fdrmfl.Config, st Study) (Spec, error) {
 		base.Encoder = nil // the configuration's own encoders
 	}
 	return base, nil
+}
+
+// ReadSplit reads a fixed split from the CSV file name in fsys: a header
+// line, then one row per data row holding, in column (default: the only
+// column), the row's set — train, validation or test (val is read as
+// validation). It must have rows data rows.
+func ReadSplit(fsys fs.FS, name, column string, rows int) ([]string, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.TrimLeadingSpace = true
+	recs, err := r.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("%s: empty, want a header line", name)
+	}
+	col := 0
+	switch {
+	case column != "":
+		if col = slices.Index(recs[0], column); col < 0 {
+			return nil, fmt.Errorf("%s: no column %q (the header has %s)", name, column, strings.Join(recs[0], ", "))
+		}
+	case len(recs[0]) != 1:
+		return nil, fmt.Errorf("%s: %d columns; name the one with the sets (study.split_column)", name, len(recs[0]))
+	}
+	if len(recs)-1 != rows {
+		return nil, fmt.Errorf("%s: %d rows, the data have %d", name, len(recs)-1, rows)
+	}
+	out := make([]string, rows)
+	for i, rec := range recs[1:] {
+		v := strings.ToLower(strings.TrimSpace(rec[col]))
+		if v == "val" {
+			v = "validation"
+		}
+		switch v {
+		case "train", "validation", "test":
+		default:
+			return nil, fmt.Errorf("%s line %d: set %q: want train, validation or test", name, i+2, rec[col])
+		}
+		out[i] = v
+	}
+	return out, nil
 }

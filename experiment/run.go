@@ -69,6 +69,18 @@ type UnitResults struct {
 	Predictions []Prediction
 	Timings     []Timing
 	Assignments []Assignment
+	Choices     []Choice
+}
+
+// Choice records a setting a method chose on training data in a unit
+// (by federated cross-validation, or a client's own): the number of PLS
+// components, ridge's α, the modalities, a client's correction.
+type Choice struct {
+	Unit
+	Method  string
+	Client  string // "" for a global choice
+	Setting string // e.g. "components"
+	Value   string
 }
 
 // Assignment records which rows of the dataset one client held in one
@@ -76,7 +88,7 @@ type UnitResults struct {
 type Assignment struct {
 	Unit
 	Client string
-	Set    string   // "train" or "test"
+	Set    string   // "train", "test" or, with a fixed split, "validation"
 	Rows   []int    // 0-based rows of the task's dataset
 	IDs    []string `json:",omitempty"` // the samples' IDs, when the data have them
 }
@@ -136,6 +148,7 @@ type Results struct {
 	Predictions []Prediction
 	Timings     []Timing
 	Assignments []Assignment
+	Choices     []Choice
 	Elapsed     time.Duration
 }
 
@@ -255,6 +268,7 @@ func Run(ctx context.Context, specs []Spec, opt Options) (*Results, error) {
 		res.Predictions = append(res.Predictions, r.Predictions...)
 		res.Timings = append(res.Timings, r.Timings...)
 		res.Assignments = append(res.Assignments, r.Assignments...)
+		res.Choices = append(res.Choices, r.Choices...)
 	}
 	return res, nil
 }
@@ -262,7 +276,12 @@ func Run(ctx context.Context, specs []Spec, opt Options) (*Results, error) {
 // unitMethods returns the number of methods and variants a unit of spec
 // runs.
 func unitMethods(methods []string, variants []Variant, s Spec) int {
-	n := len(methods)
+	n := 0
+	for _, m := range methods {
+		if !slices.Contains(s.Skip, m) {
+			n++
+		}
+	}
 	for _, v := range variants {
 		if _, ok := v.Config(s); ok {
 			n++
@@ -271,11 +290,12 @@ func unitMethods(methods []string, variants []Variant, s Spec) int {
 	return n
 }
 
-// splitConfig is the data and federation part of a unit's configuration.
+// splitConfig is the data and federation part of a unit's configuration
+// (without a task's fixed split, which runUnit adds).
 func splitConfig(s Spec, u Unit) fdrmfl.Config {
 	cfg := s.FDRMFL
 	cfg.Seed = uint64(u.Seed)
-	cfg.Data = fdrmfl.Data{Source: s.FDRMFL.Data.Source, TestFraction: s.TestFraction, ValFraction: -1}
+	cfg.Data = fdrmfl.Data{Source: s.FDRMFL.Data.Source, TestFraction: s.TestFraction, ValFraction: -1, Preprocess: s.Preprocess}
 	cfg.Federation.Clients = s.Clients
 	cfg.Federation.Partition = u.Split
 	cfg.Federation.Workers = 1
@@ -298,6 +318,9 @@ func Fingerprint(specs []Spec, opt Options) string {
 		TestFraction            float64
 		FDRMFL, Paper           fdrmfl.Config
 		VAEEpochs               int
+		Preprocess              map[string]string
+		ENet                    *ENet
+		Skip                    []string
 		Methods                 []string
 		Variants                []variant
 		FirstSeed, OptionsSeeds int
@@ -305,7 +328,7 @@ func Fingerprint(specs []Spec, opt Options) string {
 	var all []spec
 	for _, s := range specs {
 		e := spec{Name: s.Name, Title: s.Title, Splits: s.Splits, Seeds: s.Seeds, Clients: s.Clients, TestFraction: s.TestFraction,
-			FDRMFL: s.FDRMFL, Paper: s.Paper, VAEEpochs: s.VAEEpochs, Methods: opt.Methods, FirstSeed: opt.FirstSeed, OptionsSeeds: opt.Seeds}
+			FDRMFL: s.FDRMFL, Paper: s.Paper, VAEEpochs: s.VAEEpochs, Preprocess: s.Preprocess, ENet: s.ENet, Skip: s.Skip, Methods: opt.Methods, FirstSeed: opt.FirstSeed, OptionsSeeds: opt.Seeds}
 		for _, v := range opt.Variants {
 			c, ok := v.Config(s)
 			if ok {

@@ -24,6 +24,52 @@ type SplitSpec struct {
 	ValFraction  float64 `json:"val_fraction"`
 	// Lacks lists modalities the client is to treat as absent.
 	Lacks []string `json:"lacks,omitempty"`
+	// Sets, if set, fixes each sample's set instead of drawing it: Sets[r]
+	// is "train", "validation" or "test" for row r of the dataset given to
+	// Split (a fixed split, as a study or a shared benchmark prescribes).
+	// It takes the place of the dataset's own Roles, and is honoured as
+	// they are (see Split).
+	Sets []string `json:"sets,omitempty"`
+}
+
+// Set names of a fixed split (SplitSpec.Sets).
+const (
+	SetTrain      = "train"
+	SetValidation = "validation"
+	SetTest       = "test"
+)
+
+// CheckSets reports the first label of a fixed split that is not train,
+// validation or test, by its row (1-based).
+func CheckSets(sets []string) error {
+	for r, s := range sets {
+		switch s {
+		case SetTrain, SetValidation, SetTest:
+		default:
+			return fmt.Errorf("row %d is in set %q: want train, validation or test", r+1, s)
+		}
+	}
+	return nil
+}
+
+// rolesOf returns the fixed split of spec.Sets as the dataset's roles.
+func rolesOf(sets []string, n int) ([]data.Role, error) {
+	if len(sets) != n {
+		return nil, fmt.Errorf("a fixed split of %d rows for data of %d", len(sets), n)
+	}
+	if err := CheckSets(sets); err != nil {
+		return nil, fmt.Errorf("fixed split: %w", err)
+	}
+	roles := make([]data.Role, n)
+	for r, s := range sets {
+		switch s {
+		case SetValidation:
+			roles[r] = data.RoleVal
+		case SetTest:
+			roles[r] = data.RoleTest
+		}
+	}
+	return roles, nil
 }
 
 // Sets is one client's samples cut into training, validation and test
@@ -44,12 +90,19 @@ type Sets struct {
 // lacks absent. The sets share ds's values until they are standardised.
 //
 // Samples without any observed response are left out (Sets.Unlabelled).
-// If ds has a fixed split (ds.Roles), each sample goes to the set its role
+// If spec.Sets or ds has a fixed split (ds.Roles), each sample goes to the set its role
 // names; when no sample is a validation sample and spec.ValFraction > 0,
 // the validation set is drawn from the training samples as usual.
 // Otherwise spec's fractions and seed draw the split.
 func Split(name string, spec SplitSpec, ds *data.Dataset, idx []int) (*Sets, error) {
 	c := &Sets{Name: name}
+	roles := ds.Roles
+	if spec.Sets != nil {
+		var err error
+		if roles, err = rolesOf(spec.Sets, ds.Len()); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	if ds.NumResponses() > 0 {
 		var keep []int
 		for _, i := range idx {
@@ -71,10 +124,10 @@ func Split(name string, spec SplitSpec, ds *data.Dataset, idx []int) (*Sets, err
 	srng := rand.New(rand.NewPCG(seed.For(spec.Seed, seed.Split, uint64(spec.Index)), 0))
 	var tr, va, te []int // positions in idx
 	var err error
-	if ds.Roles != nil {
+	if roles != nil {
 		c.Fixed = true
 		for k, i := range idx {
-			switch ds.Roles[i] {
+			switch roles[i] {
 			case data.RoleTrain:
 				tr = append(tr, k)
 			case data.RoleVal:

@@ -249,3 +249,129 @@ func Rank(cells []Cell) []Ranking {
 	slices.SortStableFunc(out, func(a, b Ranking) int { return cmp.Compare(a.Experiment+a.Split, b.Experiment+b.Split) })
 	return out
 }
+
+// Unsupervised lists the classical feature extractors, which the main
+// table shows as one column (the best of them).
+var Unsupervised = []string{experiment.MPCA, experiment.MPCA90, experiment.MTSVD, experiment.MRP, experiment.MVAE, experiment.MFedPCA}
+
+// Main writes the study's main table for each split: a row per experiment
+// and task, the deployment R² (mean ± sd) of FDRMFL, FDRMFL with the
+// author's settings, the best of the unsupervised extractors, each
+// baseline of experiment.Baselines, and the best baseline with its name —
+// every method with its best downstream regressor. Bold marks the best of
+// FDRMFL and the baselines. Columns of methods the run lacks are left out.
+func Main(w io.Writer, cells []Cell) error {
+	type key struct{ e, t, s string }
+	best := map[key]map[string]Cell{} // method → its best regressor's cell
+	var order []key
+	for _, c := range cells {
+		k := key{c.Experiment, c.Task, c.Split}
+		if best[k] == nil {
+			best[k] = map[string]Cell{}
+			order = append(order, k)
+		}
+		if b, ok := best[k][c.Method]; !ok || c.R2Mean > b.R2Mean {
+			best[k][c.Method] = c
+		}
+	}
+	present := map[string]bool{}
+	for _, c := range cells {
+		present[c.Method] = true
+	}
+	cols := []string{}
+	for _, m := range []string{experiment.MFDRMFL, experiment.MPaper} {
+		if present[m] {
+			cols = append(cols, m)
+		}
+	}
+	anyUnsup := slices.ContainsFunc(Unsupervised, func(m string) bool { return present[m] })
+	var bases []string
+	for _, m := range experiment.Baselines {
+		if present[m] {
+			bases = append(bases, m)
+		}
+	}
+	for _, split := range []string{"iid", "response"} {
+		var keys []key
+		for _, k := range order {
+			if k.s == split {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) == 0 {
+			continue
+		}
+		head := append([]string{"experiment", "response"}, cols...)
+		if anyUnsup {
+			head = append(head, "best of PCA, PCA 90 %, TSVD, RP, VAE, fed. PCA")
+		}
+		head = append(head, bases...)
+		if len(bases) > 0 {
+			head = append(head, "best baseline")
+		}
+		fmt.Fprintf(w, "\n#### %s split: deployment R², mean ± sd (each method with its best downstream regressor)\n\n", split)
+		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
+		for _, k := range keys {
+			b := best[k]
+			// The best of FDRMFL and the baselines, for the bold.
+			var top string
+			for _, m := range append([]string{experiment.MFDRMFL}, bases...) {
+				if c, ok := b[m]; ok && (top == "" || c.R2Mean > b[top].R2Mean) {
+					top = m
+				}
+			}
+			cell := func(m string, c Cell) string {
+				s := fmt.Sprintf("%.3f ± %.3f", c.R2Mean, c.R2SD)
+				if c.Regressor != experiment.RegOwn {
+					s += " (" + c.Regressor + ")"
+				}
+				if m == top {
+					s = "**" + s + "**"
+				}
+				return s
+			}
+			row := []string{k.e, k.t}
+			for _, m := range cols {
+				if c, ok := b[m]; ok {
+					row = append(row, cell(m, c))
+				} else {
+					row = append(row, "–")
+				}
+			}
+			if anyUnsup {
+				var bu string
+				for _, m := range Unsupervised {
+					if c, ok := b[m]; ok && (bu == "" || c.R2Mean > b[bu].R2Mean) {
+						bu = m
+					}
+				}
+				if bu == "" {
+					row = append(row, "–")
+				} else {
+					row = append(row, fmt.Sprintf("%.3f ± %.3f (%s)", b[bu].R2Mean, b[bu].R2SD, Label(bu, b[bu].Regressor)))
+				}
+			}
+			var bb string
+			for _, m := range bases {
+				c, ok := b[m]
+				if ok {
+					row = append(row, cell(m, c))
+					if bb == "" || c.R2Mean > b[bb].R2Mean {
+						bb = m
+					}
+				} else {
+					row = append(row, "–")
+				}
+			}
+			if len(bases) > 0 {
+				if bb == "" {
+					row = append(row, "–")
+				} else {
+					row = append(row, fmt.Sprintf("%.3f (%s)", b[bb].R2Mean, bb))
+				}
+			}
+			fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+		}
+	}
+	return nil
+}

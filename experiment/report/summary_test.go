@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/fdrmfl/fdrmfl/experiment"
@@ -63,6 +64,25 @@ func TestRankUsesDeploymentR2UnderEverySplit(t *testing.T) {
 		want := map[string]int{"iid": 1, "response": 0}[r.Split]
 		if r.Tasks != 1 || r.Beats[experiment.MPCA] != want {
 			t.Errorf("%s split: beats PCA on %d of %d tasks, want %d of 1", r.Split, r.Beats[experiment.MPCA], r.Tasks, want)
+		}
+	}
+}
+
+func TestMainTableNamesTheBestBaseline(t *testing.T) {
+	rows := []experiment.Row{
+		row("iid", 1, experiment.MFDRMFL, experiment.Pooled, 0.7),
+		row("iid", 1, experiment.MPLS, experiment.Pooled, 0.8),
+		row("iid", 1, experiment.MENet, experiment.Pooled, 0.9),
+		row("iid", 1, experiment.MPCA, experiment.Pooled, 0.1),
+	}
+	var b strings.Builder
+	if err := report.Main(&b, report.Summarize(rows)); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"best baseline", "0.900 (" + experiment.MENet + ")", "**0.900 ± 0.000 (ridge)**", "0.100 ± 0.000 (PCA (per client) → ridge)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("main table lacks %q:\n%s", want, out)
 		}
 	}
 }

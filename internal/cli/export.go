@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/fdrmfl/fdrmfl"
 	"github.com/fdrmfl/fdrmfl/export/onnx"
@@ -32,6 +33,13 @@ marks a sample that lacks that modality. The graph uses ONNX operator set
 		return err
 	}
 	m := mod.Manifest
+	if len(m.Preprocess) > 0 {
+		var specs []string
+		for _, p := range m.Preprocess {
+			specs = append(specs, p.Modality+": "+p.Spec)
+		}
+		return fmt.Errorf("%s: the model preprocesses its spectra (%s), which the ONNX export does not express yet; use fdrmfl predict/extract, or train without data.preprocess", *modelDir, strings.Join(specs, "; "))
+	}
 	tensors, err := mod.NamedTensors()
 	if err != nil {
 		return err

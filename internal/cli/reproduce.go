@@ -19,6 +19,7 @@ import (
 	"github.com/fdrmfl/fdrmfl"
 	"github.com/fdrmfl/fdrmfl/experiment"
 	"github.com/fdrmfl/fdrmfl/experiment/report"
+	"github.com/fdrmfl/fdrmfl/preprocess"
 )
 
 func runReproduce(ctx context.Context, e *env, args []string) error {
@@ -29,6 +30,7 @@ func runReproduce(ctx context.Context, e *env, args []string) error {
 Runs the paper's experiments (method.md §5) with repeated random splits and
 writes a results folder: every measurement (rows.csv, and results.json which --render reads), the
 data rows each client trained and was tested on in every repetition (splits.csv), the
+settings each baseline chose on training data (choices.csv), the
 summary (summary.csv), markdown tables of mean ± sd with the best in bold
 (tables.md), plots (plots/*.png: R² per method with error bars, predicted
 against observed, training loss per round) and timings.
@@ -36,9 +38,12 @@ against observed, training loss per round) and timings.
 Experiments: sim1 sim2 sim3 (simulation functions), tecator-p1 tecator-p2,
 corn-p1 corn-p2 (P1: spectrum + the other responses; P2: spectra only), or
 all. "fdrmfl reproduce attacks" runs the attack study instead (its own
-flags: fdrmfl reproduce attacks -h). With --config, the study runs on any dataset in the CSV layout that the
-file's data section describes (its model and train sections set FDRMFL, and
-a "study" section sets name, splits, seeds, clients and test_fraction).
+flags: fdrmfl reproduce attacks -h). With --config, the study runs on any
+dataset in the CSV layout that the file's data section describes (its model
+and train sections set FDRMFL, its data.preprocess the spectral
+preprocessing of every method, and a "study" section sets name, splits,
+seeds, clients, test_fraction, and split_file with split_column for a fixed
+train/validation/test split per row).
 
 With --tune, runs instead the tuning study that chose FDRMFL's settings
 (experiment.TuningGrid: from the author's settings to ours one change at a
@@ -58,6 +63,7 @@ results do not use, iid split only.`)
 	clients := fs.Int("clients", 0, "clients of every experiment (0: each experiment's own, 3)")
 	testFraction := fs.Float64("test-fraction", 0, "share of each client's samples held out (0: each experiment's own)")
 	firstSeed := fs.Int("first-seed", 0, "the first repetition's seed (0: 1, or 101 with --tune)")
+	preproc := fs.String("preprocess", "", "spectral preprocessing of every signal modality, for every method: a chain such as `sg1(11,2)+snv`, auto (chosen per repetition by federated CV of PLS on its training data) or none (default: each experiment's own)")
 	names, err := parseWithNames(fs, args)
 	if err != nil {
 		return err
@@ -117,6 +123,17 @@ results do not use, iid split only.`)
 		}
 		if *testFraction > 0 {
 			specs[i].TestFraction = *testFraction
+		}
+		if *preproc != "" && *preproc != "auto" && *preproc != "none" {
+			if _, err := preprocess.Parse(*preproc); err != nil {
+				return usagef("--preprocess: %v", err)
+			}
+		}
+		if *preproc != "" && !strings.HasPrefix(specs[i].Name, "sim") {
+			specs[i].Preprocess = map[string]string{"*": *preproc}
+			if *preproc == "none" {
+				specs[i].Preprocess = nil
+			}
 		}
 	}
 	opt := experiment.Options{FS: os.DirFS(*dataDir), Seeds: *seeds, Workers: *workers}
@@ -267,6 +284,13 @@ func writeResults(dir string, res *experiment.Results) error {
 	if err := writeCSV(filepath.Join(dir, "splits.csv"), asg); err != nil {
 		return err
 	}
+	cho := [][]string{{"experiment", "task", "split", "seed", "method", "client", "setting", "value"}}
+	for _, c := range res.Choices {
+		cho = append(cho, []string{c.Experiment, c.Task, c.Split, strconv.Itoa(c.Seed), c.Method, c.Client, c.Setting, c.Value})
+	}
+	if err := writeCSV(filepath.Join(dir, "choices.csv"), cho); err != nil {
+		return err
+	}
 	tim := [][]string{{"experiment", "task", "split", "seed", "method", "seconds"}}
 	for _, t := range res.Timings {
 		tim = append(tim, []string{t.Experiment, t.Task, t.Split, strconv.Itoa(t.Seed), t.Method, strconv.FormatFloat(t.Seconds, 'f', 3, 64)})
@@ -302,7 +326,9 @@ func writeResults(dir string, res *experiment.Results) error {
 			fmt.Fprintf(&md, "\n- %s, %s split: FDRMFL beats %s", r.Experiment, r.Split, strings.Join(parts, "; "))
 		}
 	}
-	fmt.Fprintf(&md, "\n\n## Deployment R²\n")
+	fmt.Fprintf(&md, "\n\n## Main results\n\nThe best baseline is the best of federated PLS, ridge, lasso / elastic net, PLS on the chosen modalities and personalised PLS; bold marks the best of FDRMFL and those.\n")
+	report.Main(&md, cells)
+	fmt.Fprintf(&md, "\n## Deployment R²\n")
 	report.Markdown(&md, cells, "r2")
 	fmt.Fprintf(&md, "\n## R² within clients\n\nThe mean of the per-client test R², each about its own client's mean: what a model explains within a client. Under the response split each client holds a band of y, so the deployment R² also rewards knowing a client's band; this shows what is left within it.\n")
 	report.Markdown(&md, cells, "client")

@@ -159,6 +159,13 @@ Output folder:
 // printResults prints the final table: test error per client and pooled.
 func printResults(w io.Writer, res *fdrmfl.Result) {
 	resp := res.Manifest.Responses
+	for _, p := range res.Preprocess {
+		how := "as configured"
+		if p.Auto {
+			how = fmt.Sprintf("chosen by federated cross-validation of PLS among %d candidates", len(p.Scores))
+		}
+		fmt.Fprintf(w, "Preprocessing of %s: %s (%s)\n", p.Modality, p.Spec, how)
+	}
 	fmt.Fprintf(w, "\nTest error of the network's head (final global model):\n")
 	fmt.Fprintf(w, "%-12s %6s", "client", "n")
 	for _, r := range resp {

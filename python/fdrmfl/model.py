@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from . import layers as L
+from . import preprocess as P
 from .safetensors import read_safetensors
 
 MANIFEST_FORMAT = "fdrmfl-model/1"
@@ -61,6 +62,7 @@ class Model:
             raise ValueError(f"{source}: model.fusion.type {self.fusion.get('type')!r} is not one of {', '.join(L.FUSION_TYPES)}")
         if self.fusion.get("activation", "") not in ("", "relu", "tanh"):
             raise ValueError(f"{source}: model.fusion.activation {self.fusion.get('activation')!r} is not '', 'relu' or 'tanh'")
+        self._pre = self._read_preprocess(manifest.get("preprocess") or [])
         self._std = self._read_standardizer(manifest.get("standardizer"))
         self.plans = {name: L.encoder_plan(enc, list(shape)) for name, shape, enc in self.modalities}
         self.fusion_plan = L.mlp_plan(self.fusion.get("hidden") or [], bool(self.fusion.get("batch_norm")), 0)
@@ -84,6 +86,38 @@ class Model:
         wpath = os.path.join(folder, "model.safetensors")
         tensors, _ = read_safetensors(wpath)
         return cls(manifest, tensors, source=folder)
+
+    def _read_preprocess(self, pre):
+        """{modality: [step]} of the model's spectral preprocessing, each
+        step checked against the modality's shape."""
+        shapes = {name: shape for name, shape, _ in self.modalities}
+        out = {}
+        for p in pre:
+            name = p.get("modality")
+            if name not in shapes:
+                raise ValueError(f"{self.source}: preprocessing of {name!r}, which the model has no modality of")
+            size, width = int(np.prod(shapes[name])), shapes[name][-1]
+            steps = []
+            for s in p.get("chain") or []:
+                op = s.get("op")
+                if op == "sg":
+                    w, k, d = int(s.get("window", 0)), int(s.get("order", 0)), int(s.get("deriv", 0))
+                    if w < 3 or w % 2 == 0 or not 0 <= d <= k < w or w > width:
+                        raise ValueError(f"{self.source}: preprocessing of {name!r}: bad Savitzky-Golay step {s}")
+                    steps.append(("sg", P.sg_weights(w, k, d)))
+                elif op == "detrend":
+                    steps.append(("detrend", P.poly_basis(width, int(s.get("order", 0)))))
+                elif op == "msc":
+                    ref = np.asarray(s.get("ref") or [], dtype=np.float64)
+                    if len(ref) != size:
+                        raise ValueError(f"{self.source}: preprocessing of {name!r}: msc reference of {len(ref)} values for samples of {size}")
+                    steps.append(("msc", ref))
+                elif op == "snv":
+                    steps.append(("snv", None))
+                else:
+                    raise ValueError(f"{self.source}: preprocessing of {name!r}: unknown step {op!r}")
+            out[name] = steps
+        return out
 
     def _read_standardizer(self, s):
         if not s:
@@ -219,6 +253,11 @@ class Model:
             if x is None:
                 out[name] = np.zeros((n,) + shape)
                 continue
+            if name in self._pre:
+                rows = present[name]
+                flat = x.reshape(n, -1).astype(np.float64)
+                flat[rows] = P.apply(self._pre[name], flat[rows], shape[-1])
+                x = flat.reshape((n,) + shape)
             sc = self._std[name]
             if sc is not None:
                 mean, sd = sc[0].reshape(shape), sc[1].reshape(shape)

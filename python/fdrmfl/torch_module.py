@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from . import layers as L
+from . import preprocess as P
 
 
 class MeanOver(nn.Module):
@@ -149,6 +150,7 @@ class FDRMFLModule(nn.Module):
         t = m.tensors
         self.names = m.modality_names
         self.shapes = [tuple(s) for _, s, _ in m.modalities]
+        self._pre = m._pre
         self.latent = m.latent
         self.learned_sigma = m.learned_sigma
         self.fusion_type = m.fusion["type"]
@@ -219,6 +221,13 @@ class FDRMFLModule(nn.Module):
             if xi is None:
                 masks.append(None)
                 continue
+            if name in self._pre:
+                # Spectral preprocessing (numpy: it is fitted, not learned).
+                arr = xi.detach().cpu().numpy() if torch.is_tensor(xi) else np.asarray(xi)
+                arr = np.array(arr, dtype=np.float64).reshape(arr.shape[0], -1)
+                rows = ~np.isnan(arr).all(axis=1)
+                arr[rows] = P.apply(self._pre[name], arr[rows], self.shapes[i][-1])
+                xi = arr
             xi = torch.as_tensor(xi, dtype=torch.float32)
             xi = xi.reshape((xi.shape[0],) + self.shapes[i])
             n = xi.shape[0]

@@ -145,9 +145,10 @@ class Case:
     configuration. holes: whether to also apply the model with each
     modality missing (NaN rows) for a share of the samples."""
 
-    def __init__(self, name, modalities, model=None, federation=None, loss=None, scale=None, corn=False, holes=True):
+    def __init__(self, name, modalities, model=None, federation=None, loss=None, scale=None, corn=False, holes=True, preprocess=None):
         self.name, self.modalities, self.model = name, modalities, model or {}
         self.federation, self.loss, self.scale, self.corn, self.holes = federation or {}, loss, scale, corn, holes
+        self.preprocess = preprocess
 
     def config(self, folder):
         mods = self.modalities
@@ -168,6 +169,8 @@ class Case:
             }
         if self.scale:
             data["scale"] = self.scale
+        if self.preprocess:
+            data["preprocess"] = self.preprocess
         model = {"latent": 8, "features": 4, "fusion": {"hidden": [8]}, "head": {"hidden": [6]}}
         for k, v in self.model.items():
             if isinstance(v, dict) and isinstance(model.get(k), dict):
@@ -294,5 +297,7 @@ CASES = [
          model={"fusion": {"type": "attention", "heads": 4, "activation": "tanh"}}),
     Case("lacks-weighted", {"vec": None, "sig": None, "img": {"type": "conv2d", "channels": [3]}},
          federation={"clients": 3, "lacks": {2: ["img"], 3: ["sig"]}}),
+    Case("corn-preprocess", {"m5": None, "mp5": None, "mp6": None}, corn=True,
+         preprocess={"m5": "sg1(11,2)+snv", "mp5": "msc+detrend(2)", "mp6": "sg2(15,3)"}),
     Case("corn-csv", {"m5": None, "mp5": None, "mp6": None}, corn=True),
 ]
