@@ -46,6 +46,9 @@ federation:
   keep_best: false           # return the round with the lowest validation error
 
 model:
+  kind: fdrmfl               # fdrmfl (the network) | pls | ridge: linear models fitted exactly from the
+  #                          clients' summed statistics (see linear below); lasso and enet are not yet
+  #                          available. For a linear kind only modalities (by name: its inputs) apply.
   latent: 96                 # e, size of each modality's latent (csv: 32)
   features: 16               # d, size of the extracted features Z (csv: 8)
   # modalities:              # default: every modality, encoder by kind (vector, signal: linear,
@@ -63,6 +66,15 @@ model:
     hidden: [32]             # csv: [16]
     dropout: 0
   learned_sigma: false       # encoders emit log-variances (kl_form: learned)
+
+# linear:                    # model.kind pls, ridge (lasso, enet) only: cross-validation over folds of
+#                            # every client's training rows, from their statistics (no validation set
+#                            # unless data.val_fraction asks for one; train, loss, rounds do not apply)
+#   folds: 5                 # folds per client (fewer for a client with fewer than 2 rows per fold)
+#   components: 0            # pls: a fixed number of components (0: chosen by cross-validation)
+#   max_components: 30       # pls: cross-validation tries 1..max_components
+#   alphas: []               # ridge: penalties to choose among; default tr(Sxx)·10^e for e = −6, −5.5, …, 0
+#   l1_ratios: [0.1, 0.5, 0.9, 1]   # enet: shares of L1 in the penalty
 
 train:
   epochs: 1                  # local epochs per round (csv: 15)

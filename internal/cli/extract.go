@@ -20,7 +20,7 @@ func (m *modalityFlags) String() string     { return strings.Join(*m, ",") }
 func (m *modalityFlags) Set(v string) error { *m = append(*m, v); return nil }
 
 func runExtract(ctx context.Context, e *env, args []string) error {
-	return applyModel(e, args, "extract", "the features Z (z1…zd) of every sample")
+	return applyModel(e, args, "extract", "the features Z (z1…zd; a PLS model's X-scores) of every sample")
 }
 
 func runPredict(ctx context.Context, e *env, args []string) error {
@@ -29,12 +29,13 @@ func runPredict(ctx context.Context, e *env, args []string) error {
 
 func applyModel(e *env, args []string, name, what string) error {
 	fs := newFlags(e, name, "--model dir (--modality name=file.csv ... | --data file.yaml) [--out file.csv]", fmt.Sprintf(`
-Applies a trained model (a folder written by "fdrmfl simulate", e.g. out/model)
-to new data and writes %s as CSV, one row per sample
-in file order. The data are standardised with the statistics stored in the
-model. Each modality is a CSV file in the layout of the training data (one
-header line, one row per sample); --responses adds observed responses, and
-then the error of the predictions is printed.`, what))
+Applies a trained model (a folder written by "fdrmfl simulate" or "fdrmfl
+server", e.g. out/model: the network or a linear model) to new data and
+writes %s
+as CSV, one row per sample in file order. The data are standardised with the
+statistics stored in the model. Each modality is a CSV file in the layout of
+the training data (one header line, one row per sample); --responses adds
+observed responses, and then the error of the predictions is printed.`, what))
 	modelDir := fs.String("model", "", "trained model `folder` (with manifest.json and model.safetensors)")
 	var mods modalityFlags
 	fs.Var(&mods, "modality", "a modality as `name=file.csv` (repeat for each)")
@@ -55,6 +56,9 @@ then the error of the predictions is printed.`, what))
 	m, weights, err := loadModel(*modelDir)
 	if err != nil {
 		return err
+	}
+	if name == "extract" && m.Model.Features == 0 {
+		return fmt.Errorf("%s: a %s model has no features Z beyond its predictions; use fdrmfl predict", *modelDir, m.Model.Kind)
 	}
 	ds, err := readApplyData(m, mods, *config, *responses)
 	if err != nil {

@@ -1,0 +1,326 @@
+package deploy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/fdrmfl/fdrmfl"
+	"github.com/fdrmfl/fdrmfl/baseline"
+	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/fed"
+	"github.com/fdrmfl/fdrmfl/fed/fedgrpc"
+	"github.com/fdrmfl/fdrmfl/internal/pki"
+	"github.com/fdrmfl/fdrmfl/site"
+)
+
+// A linear model (model.kind pls, ridge, …) is fitted, not trained: after
+// the statistics phase's moments, the server sends each client the pooled
+// standardisation in a second kind of fed.Stats task, a
+// LinearStatsRequest; the client standardises its sets, computes the
+// sufficient statistics of its training rows' cross-validation folds
+// (fdrmfl.LinearStats) and sends them in parts of at most PartBytes, one
+// part per task. The server merges the clients' statistics in client
+// order (fdrmfl.LinearPool), fits — the same arithmetic in the same order
+// as fdrmfl.Simulate, so the same model bit for bit — and checkpoints the
+// model. Then every client runs the Setup task with the fitted model's
+// Plan and receives the weights as the federation's final model, with
+// which it writes its predictions. There are no rounds.
+
+// LinearStatsRequest is the payload of a fed.Stats task that asks a
+// client for part Part of its fold statistics. On the wire it travels
+// under the key "linear" (linearStatsTask), which a StatsRequest never
+// has, so that a client tells the two apart.
+type LinearStatsRequest struct {
+	// Stats is the first step's request: the split and scaling.
+	Stats StatsRequest `json:"stats"`
+	// Standardizer is the pooled standardisation to apply.
+	Standardizer *data.Standardizer `json:"standardizer"`
+	// Spec names the model's inputs and the folds to cut.
+	Spec fdrmfl.LinearStatsSpec `json:"spec"`
+	// Part (from 0) is the part of the encoded statistics to send, each
+	// part at most PartBytes long.
+	Part      int `json:"part"`
+	PartBytes int `json:"part_bytes"`
+}
+
+// linearStatsTask is the wire form of a LinearStatsRequest.
+type linearStatsTask struct {
+	Linear *LinearStatsRequest `json:"linear"`
+}
+
+// LinearStatsReply is a client's answer to a LinearStatsRequest: one
+// part of its encoded fold statistics, with the number of parts, the
+// total size and the SHA-256 of the whole, so that the server can check
+// that the parts it assembles belong together.
+type LinearStatsReply struct {
+	Part   int    `json:"part"`
+	Parts  int    `json:"parts"`
+	Size   int    `json:"size"`
+	SHA256 string `json:"sha256"`
+	Data   []byte `json:"data"`
+	// Rows is the number of training rows the statistics describe.
+	Rows int `json:"rows"`
+}
+
+// defaultPartBytes keeps a part, base64 in JSON, well under the
+// transport's 16 MiB payload limit.
+const defaultPartBytes = 8 << 20
+
+// linearRequest returns the LinearStatsRequest a Stats task's payload
+// holds, or nil when it holds the first step's StatsRequest.
+func linearRequest(payload []byte) (*LinearStatsRequest, error) {
+	var t linearStatsTask
+	if err := json.Unmarshal(payload, &t); err != nil {
+		return nil, err
+	}
+	return t.Linear, nil
+}
+
+// linearStats answers a LinearStatsRequest: it computes (or takes from
+// its cache, for later parts) the encoded statistics and returns the
+// part asked for.
+func (p *Participant) linearStats(req LinearStatsRequest) (fed.Update, error) {
+	key, err := json.Marshal(struct {
+		LinearStatsRequest
+		Part int `json:"part"`
+	}{req, 0})
+	if err != nil {
+		return fed.Update{}, err
+	}
+	p.mu.Lock()
+	enc, rows := p.linEnc, p.linRows
+	cached := string(key) == p.linKey
+	p.mu.Unlock()
+	if !cached {
+		if req.Standardizer == nil {
+			return fed.Update{}, fmt.Errorf("client %s: the linear statistics request has no standardisation", p.Name)
+		}
+		sets, err := p.split(req.Stats)
+		if err != nil {
+			return fed.Update{}, err
+		}
+		modes, err := site.ScaleModes(req.Stats.Scale)
+		if err != nil {
+			return fed.Update{}, err
+		}
+		own, err := sets.Moments(modes)
+		if err != nil {
+			return fed.Update{}, fmt.Errorf("client %s: %w", p.Name, err)
+		}
+		if err := sets.Standardize(req.Standardizer, own, req.Stats.Standardize); err != nil {
+			return fed.Update{}, err
+		}
+		folds, err := fdrmfl.LinearStats(sets.Train, req.Spec)
+		if err != nil {
+			return fed.Update{}, fmt.Errorf("client %s: %w", p.Name, err)
+		}
+		q := sets.Train.NumResponses()
+		if enc, err = encodeLinearStats(folds, len(folds[0].MeanX), q); err != nil {
+			return fed.Update{}, fmt.Errorf("client %s: %w", p.Name, err)
+		}
+		rows = sets.Train.Len()
+		p.mu.Lock()
+		p.linKey, p.linEnc, p.linRows = string(key), enc, rows
+		p.mu.Unlock()
+	}
+	size := req.PartBytes
+	if size <= 0 {
+		size = defaultPartBytes
+	}
+	parts := (len(enc) + size - 1) / size
+	if req.Part < 0 || req.Part >= parts {
+		return fed.Update{}, fmt.Errorf("client %s: part %d of statistics in %d parts asked for", p.Name, req.Part, parts)
+	}
+	sum := sha256.Sum256(enc)
+	rep := LinearStatsReply{
+		Part: req.Part, Parts: parts, Size: len(enc), SHA256: hex.EncodeToString(sum[:]), Rows: rows,
+		Data: enc[req.Part*size : min((req.Part+1)*size, len(enc))],
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return fed.Update{}, err
+	}
+	return fed.Update{Kind: fed.Stats, N: rows, Payload: b}, nil
+}
+
+// linearUpload is one client's statistics as they arrive, part by part.
+type linearUpload struct {
+	index int // the client's place in the federation
+	req   LinearStatsRequest
+	parts [][]byte
+	first LinearStatsReply
+	next  int
+}
+
+// setupLinear runs the linear statistics step for the clients named
+// (those whose moments the plan used, in client order) and fits the
+// model the plan describes. Clients whose statistics do not arrive or
+// do not fit are left out, with the reason, as in the first step.
+func (s *Server) setupLinear(ctx context.Context, fleet *fedgrpc.Fleet, man *fdrmfl.Manifest, names []string, leftOut map[string]string, quorum int) (checkpoint, error) {
+	p, q := 0, len(man.Responses)
+	for _, mi := range man.Modalities {
+		p += prod(mi.Shape)
+	}
+	folds := s.cfg.Linear.Folds
+	maxSize := statsSize(p, q, folds)
+	partBytes := s.partBytes
+	if partBytes <= 0 {
+		partBytes = defaultPartBytes
+	}
+	ups := map[string]*linearUpload{}
+	for _, name := range names {
+		i := s.index[name]
+		ups[name] = &linearUpload{index: i, req: LinearStatsRequest{
+			Stats: NewStatsRequest(s.cfg, i), Standardizer: man.Standardizer,
+			Spec: s.cfg.LinearStatsSpec(man, i), PartBytes: partBytes,
+		}}
+	}
+	maxParts := (maxSize + partBytes - 1) / partBytes
+	s.log.Info("setup: asking for the linear statistics", "kind", man.Model.Kind, "inputs", p, "folds", folds, "at_most_bytes_per_client", maxSize, "clients", len(names))
+	drop := func(name, why string) {
+		leftOut[name] = why
+		delete(ups, name)
+		s.log.Warn("setup: client left out", "client", name, "reason", why)
+	}
+	start := time.Now()
+	for len(ups) > 0 {
+		var tasks []fed.Task
+		for _, name := range slices.Sorted(maps.Keys(ups)) {
+			u := ups[name]
+			if u.first.Parts > 0 && u.next >= u.first.Parts {
+				continue
+			}
+			req := u.req
+			req.Part = u.next
+			b, err := json.Marshal(linearStatsTask{Linear: &req})
+			if err != nil {
+				return checkpoint{}, err
+			}
+			tasks = append(tasks, fed.Task{Client: name, Kind: fed.Stats, Payload: b})
+		}
+		if len(tasks) == 0 {
+			break
+		}
+		rctx, cancel := context.WithTimeout(ctx, s.c.Settings.RoundTimeout.Or(10*time.Minute))
+		got, err := fleet.Run(rctx, tasks)
+		cancel()
+		if err != nil {
+			return checkpoint{}, err
+		}
+		if err := ctx.Err(); err != nil {
+			return checkpoint{}, err
+		}
+		answered := map[string]bool{}
+		for _, g := range got {
+			answered[g.Client] = true
+			u := ups[g.Client]
+			if u == nil {
+				continue
+			}
+			if g.Err != nil {
+				drop(g.Client, fmt.Sprintf("sent no linear statistics: %v", g.Err))
+				continue
+			}
+			var r LinearStatsReply
+			if err := json.Unmarshal(g.Payload, &r); err != nil {
+				drop(g.Client, fmt.Sprintf("sent malformed linear statistics: %v", err))
+				continue
+			}
+			if why := u.accept(r, maxSize, maxParts); why != "" {
+				drop(g.Client, "sent malformed linear statistics: "+why)
+			}
+		}
+		for _, t := range tasks {
+			if !answered[t.Client] && ups[t.Client] != nil {
+				drop(t.Client, "sent no linear statistics before the deadline")
+			}
+		}
+	}
+	pool := fdrmfl.NewLinearPool(man)
+	for _, name := range names {
+		u := ups[name]
+		if u == nil {
+			continue
+		}
+		st, why := u.decode(p, q, folds)
+		if why == "" {
+			if err := pool.Add(st, folds); err != nil {
+				why = err.Error()
+			}
+		}
+		if why != "" {
+			drop(name, "sent malformed linear statistics: "+why)
+			continue
+		}
+		s.log.Info("setup: linear statistics", "client", name, "rows", u.first.Rows, "folds", len(st), "bytes", u.first.Size)
+		delete(ups, name) // free the client's bytes: the pool holds the merge
+	}
+	if pool.Clients() < max(quorum, 1) {
+		return checkpoint{}, fmt.Errorf("setup: %d clients sent usable linear statistics, the quorum is %d", pool.Clients(), quorum)
+	}
+	mod, err := pool.Fit(man, s.cfg.Linear)
+	if err != nil {
+		return checkpoint{}, fmt.Errorf("setup: %w", err)
+	}
+	f := mod.Manifest.Linear
+	s.log.Info("setup: linear model fitted", "kind", man.Model.Kind, "chosen", f.Chosen(), "rows", f.Rows, "folds", f.Folds, "clients", pool.Clients(), "took", time.Since(start).Round(time.Millisecond))
+	ck := checkpoint{Study: s.study(), Federation: pki.Token()[:16], Global: mod.Weights, Excluded: leftOut}
+	if ck.Manifest, err = json.Marshal(mod.Manifest); err != nil {
+		return checkpoint{}, err
+	}
+	return ck, nil
+}
+
+// accept records a reply and returns why it cannot be, if so.
+func (u *linearUpload) accept(r LinearStatsReply, maxSize, maxParts int) string {
+	if u.first.Parts == 0 {
+		if r.Part != 0 || r.Parts < 1 || r.Parts > maxParts || r.Size < 1 || r.Size > maxSize || r.Rows < 1 {
+			return fmt.Sprintf("part %d of %d, %d bytes of %d rows (at most %d parts and %d bytes expected)", r.Part, r.Parts, r.Size, r.Rows, maxParts, maxSize)
+		}
+		u.first = r
+	} else if r.Part != u.next || r.Parts != u.first.Parts || r.Size != u.first.Size || r.SHA256 != u.first.SHA256 {
+		return fmt.Sprintf("part %d of %d parts (%s) after part %d of %d (%s): the statistics changed between parts", r.Part, r.Parts, r.SHA256, u.next-1, u.first.Parts, u.first.SHA256)
+	}
+	if want := min(u.first.Size-r.Part*u.req.PartBytes, u.req.PartBytes); len(r.Data) != want {
+		return fmt.Sprintf("part %d holds %d bytes, %d expected", r.Part, len(r.Data), want)
+	}
+	u.parts = append(u.parts, r.Data)
+	u.next++
+	return ""
+}
+
+// decode assembles and decodes a client's statistics.
+func (u *linearUpload) decode(p, q, folds int) ([]*baseline.SuffStats, string) {
+	b := slices.Concat(u.parts...)
+	u.parts = nil
+	sum := sha256.Sum256(b)
+	if len(b) != u.first.Size || hex.EncodeToString(sum[:]) != u.first.SHA256 {
+		return nil, fmt.Sprintf("%d bytes with SHA-256 %x assembled, %d with %s announced", len(b), sum, u.first.Size, u.first.SHA256)
+	}
+	st, err := decodeLinearStats(b, p, q, folds)
+	if err != nil {
+		return nil, err.Error()
+	}
+	return st, ""
+}
+
+// finishLinear hands out a fitted linear model: it waits (at most the
+// join timeout) until as many clients as sent their statistics have run
+// the setup with the model's plan, and then gives every client the
+// weights as the federation's final model.
+func (s *Server) finishLinear(ctx context.Context, fleet *fedgrpc.Fleet, served <-chan error, res *fdrmfl.Result, ck checkpoint) (*fdrmfl.Result, error) {
+	f := res.Manifest.Linear
+	s.log.Info("handing out the linear model's plan", "kind", res.Manifest.Model.Kind, "chosen", f.Chosen(), "clients", f.Clients)
+	if _, err := fleet.Wait(ctx, f.Clients, s.c.Settings.JoinTimeout.Or(10*time.Minute)); err != nil {
+		return nil, err
+	}
+	res.Weights = ck.Global
+	s.log.Info("linear model done; handing out its weights", "values", len(ck.Global))
+	return s.finish(ctx, fleet, served, res)
+}
