@@ -130,7 +130,11 @@ func readApplyData(m *fdrmfl.Manifest, mods modalityFlags, config, responses str
 		if root == "" {
 			root = "."
 		}
-		return fdrmfl.LoadData(cfg, os.DirFS(root))
+		ds, err := fdrmfl.LoadData(cfg, os.DirFS(root))
+		if err != nil {
+			return nil, err
+		}
+		return modelModalities(m, ds)
 	}
 	if len(mods) == 0 {
 		return nil, fmt.Errorf("name the data with --modality name=file.csv (the model has %s) or --data file.yaml", modalityList(m))
@@ -164,4 +168,20 @@ func modalityList(m *fdrmfl.Manifest) string {
 		s = append(s, fmt.Sprintf("%s %v", mi.Name, mi.Shape))
 	}
 	return strings.Join(s, ", ")
+}
+
+// modelModalities returns ds with only the modalities the model reads
+// (a model may use a subset of a configuration's, as a linear model of
+// chosen modalities does).
+func modelModalities(m *fdrmfl.Manifest, ds *data.Dataset) (*data.Dataset, error) {
+	var mods []data.Modality
+	for _, mi := range m.Modalities {
+		if dm := ds.Modality(mi.Name); dm != nil {
+			mods = append(mods, *dm)
+		}
+	}
+	if len(mods) == len(ds.Modalities) {
+		return ds, nil
+	}
+	return data.New(ds.Len(), mods, ds.ResponseNames, ds.Y)
 }

@@ -1,0 +1,519 @@
+package fdrmfl_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/fdrmfl/fdrmfl"
+	"github.com/fdrmfl/fdrmfl/baseline"
+	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/internal/seed"
+	"github.com/fdrmfl/fdrmfl/model"
+	"github.com/fdrmfl/fdrmfl/modelio"
+)
+
+// linear is a quick linear federation on the simulation's vector and
+// text modalities.
+func linear(kind string) fdrmfl.Config {
+	cfg := fdrmfl.Config{
+		Seed:       5,
+		Data:       fdrmfl.Data{Function: 1, Samples: 300},
+		Federation: fdrmfl.Federation{Clients: 3, Partition: "response", Mix: 0.2},
+		Model:      model.Config{Kind: kind, Modalities: []model.Modality{{Name: "vector"}, {Name: "text"}}},
+		Linear:     fdrmfl.Linear{Folds: 4},
+	}
+	if kind == fdrmfl.KindPLS {
+		cfg.Linear.MaxComponents = 6
+	}
+	return cfg
+}
+
+func TestLinearConfigErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(*fdrmfl.Config)
+		want string
+	}{
+		{"unknown kind", func(c *fdrmfl.Config) { c.Model.Kind = "svm" }, `model.kind: "svm" is not one of fdrmfl, pls, ridge, lasso, enet`},
+		{"not yet", func(c *fdrmfl.Config) { c.Model.Kind = fdrmfl.KindLasso }, "model.kind: lasso is not available yet"},
+		{"network keys", func(c *fdrmfl.Config) { c.Model.Latent, c.Model.Features = 8, 4 },
+			"model.latent, model.features: apply to the fdrmfl network, not to model.kind pls; remove them (the number of PLS components is linear.components)"},
+		{"encoder", func(c *fdrmfl.Config) { c.Model.Modalities[0].Encoder.Type = model.EncMLP }, "model.modalities[0].encoder: a linear model"},
+		{"folds", func(c *fdrmfl.Config) { c.Linear.Folds = 1 }, "linear.folds: 1 must be at least 2"},
+		{"components", func(c *fdrmfl.Config) { c.Linear.Components = -2 }, "linear.components: -2 must not be negative"},
+		{"alphas with pls", func(c *fdrmfl.Config) { c.Linear.Alphas = []float64{1} }, "linear.alphas: apply to model.kind ridge, lasso and enet, not pls"},
+		{"components with ridge", func(c *fdrmfl.Config) { c.Model.Kind, c.Linear.MaxComponents = fdrmfl.KindRidge, 3 },
+			"linear.components, linear.max_components: apply to model.kind pls, not ridge"},
+		{"alpha", func(c *fdrmfl.Config) {
+			c.Model.Kind, c.Linear.MaxComponents, c.Linear.Alphas = fdrmfl.KindRidge, 0, []float64{1, 0}
+		},
+			"linear.alphas: 0 is not a positive number"},
+		{"l1 ratios", func(c *fdrmfl.Config) {
+			c.Model.Kind, c.Linear.MaxComponents, c.Linear.L1Ratios = fdrmfl.KindRidge, 0, []float64{0.5}
+		},
+			"linear.l1_ratios: apply to model.kind enet, not ridge"},
+		{"linear for the network", func(c *fdrmfl.Config) { c.Model = model.Config{} }, "linear: applies to the linear model kinds"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := linear(fdrmfl.KindPLS)
+			c.edit(&cfg)
+			err := cfg.Defaults().Validate()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("%v, want an error with %q", err, c.want)
+			}
+		})
+	}
+	cfg := linear(fdrmfl.KindRidge)
+	cfg.Linear.MaxComponents = 0
+	if err := cfg.Defaults().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if d := cfg.Defaults(); d.Data.ValFraction >= 0 || d.Federation.Rounds != 0 || d.Train.Epochs != 0 {
+		t.Fatalf("linear defaults: val_fraction %v, rounds %d, epochs %d: want no validation set and no network settings", d.Data.ValFraction, d.Federation.Rounds, d.Train.Epochs)
+	}
+}
+
+// pooledRows returns every client's standardised training rows of the
+// prepared study, side by side as the linear model reads them, with each
+// row's cross-validation fold as LinearStats assigns it.
+func pooledRows(t *testing.T, cfg fdrmfl.Config) (x, y *mat.Dense, folds []int) {
+	t.Helper()
+	cfg = cfg.Defaults()
+	ds, err := fdrmfl.LoadData(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := fdrmfl.Prepare(cfg, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var xs, ys []float64
+	cols := 0
+	for k, c := range p.Clients() {
+		n := c.Train.Len()
+		cf := baseline.KFold(n, min(cfg.Linear.Folds, n/2), seed.For(cfg.Seed, seed.Folds, uint64(k)))
+		folds = append(folds, cf...)
+		for i := range n {
+			cols = 0
+			for _, mm := range cfg.Model.Modalities {
+				for _, v := range c.Train.Modality(mm.Name).Sample(i) {
+					xs = append(xs, float64(v))
+					cols++
+				}
+			}
+			ys = append(ys, float64(c.Train.Y[i]))
+		}
+	}
+	return mat.NewDense(len(ys), cols, xs), mat.NewDense(len(ys), 1, ys), folds
+}
+
+// cvRows returns the k-fold CV MSE of a model fitted by fit on the rows
+// outside each fold.
+func cvRows(t *testing.T, x, y *mat.Dense, folds []int, fit func(x, y *mat.Dense) (*mat.Dense, error)) float64 {
+	t.Helper()
+	k := 0
+	for _, f := range folds {
+		k = max(k, f+1)
+	}
+	var sse float64
+	for f := range k {
+		var tr, te []int
+		for i, g := range folds {
+			if g == f {
+				te = append(te, i)
+			} else {
+				tr = append(tr, i)
+			}
+		}
+		pick := func(m *mat.Dense, idx []int) *mat.Dense {
+			_, c := m.Dims()
+			out := mat.NewDense(len(idx), c, nil)
+			for i, r := range idx {
+				out.SetRow(i, m.RawRowView(r))
+			}
+			return out
+		}
+		coef, err := fit(pick(x, tr), pick(y, tr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		xte := pick(x, te)
+		for i, r := range te {
+			pred := coef.At(0, 0)
+			for j, v := range xte.RawRowView(i) {
+				pred += coef.At(j+1, 0) * v
+			}
+			e := y.At(r, 0) - pred
+			sse += e * e
+		}
+	}
+	n, _ := y.Dims()
+	return sse / float64(n)
+}
+
+// TestLinearFitIsThePooledFit checks that the federated fit, from the
+// clients' fold statistics alone, is the fit on their pooled rows: the
+// cross-validation error of every candidate equals k-fold CV on the rows
+// with the same folds, and the model predicts as the pooled fit.
+//
+// With p ≥ 512 inputs (vector and text) package baseline forms
+// cross-products and scores ridge's candidates in float32 arithmetic
+// (docs/decisions/0004-large-linear-algebra.md): the errors then agree to
+// 1e-4 rather than to rounding.
+func TestLinearFitIsThePooledFit(t *testing.T) {
+	for _, c := range []struct {
+		kind  string
+		mods  []string
+		exact float64
+	}{
+		{fdrmfl.KindPLS, []string{"vector"}, 1e-9}, {fdrmfl.KindRidge, []string{"vector"}, 1e-9},
+		{fdrmfl.KindPLS, []string{"vector", "text"}, 1e-6}, {fdrmfl.KindRidge, []string{"vector", "text"}, 1e-4},
+	} {
+		kind := c.kind
+		t.Run(fmt.Sprint(kind, c.mods), func(t *testing.T) {
+			cfg := linear(kind)
+			cfg.Model.Modalities = nil
+			for _, m := range c.mods {
+				cfg.Model.Modalities = append(cfg.Model.Modalities, model.Modality{Name: m})
+			}
+			res, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := res.Manifest.Linear
+			x, y, folds := pooledRows(t, cfg)
+			n, p := x.Dims()
+			if f.Rows != n || f.Inputs != p || f.Folds != 4 || f.Clients != 3 {
+				t.Fatalf("fit %+v: want %d rows of %d inputs in 4 folds from 3 clients", f, n, p)
+			}
+			// fit returns [b0; B] of a model fitted on rows.
+			fitWith := func(c fdrmfl.CVScore) func(x, y *mat.Dense) (*mat.Dense, error) {
+				return func(x, y *mat.Dense) (*mat.Dense, error) {
+					var coef *mat.Dense
+					var b0 []float64
+					if kind == fdrmfl.KindPLS {
+						m := &baseline.PLS{Components: c.Components}
+						if err := m.FitMulti(x, y); err != nil {
+							return nil, err
+						}
+						coef, b0 = m.Coef, m.Intercept
+					} else {
+						m := &baseline.Ridge{Alpha: c.Alpha}
+						if err := m.FitMulti(x, y); err != nil {
+							return nil, err
+						}
+						coef, b0 = m.Coef, m.Intercept
+					}
+					r, _ := coef.Dims()
+					out := mat.NewDense(r+1, 1, nil)
+					out.Set(0, 0, b0[0])
+					for j := range r {
+						out.Set(j+1, 0, coef.At(j, 0))
+					}
+					return out, nil
+				}
+			}
+			if len(f.CV) < 3 {
+				t.Fatalf("%d candidates scored", len(f.CV))
+			}
+			for _, cand := range f.CV {
+				want := cvRows(t, x, y, folds, fitWith(cand))
+				if math.Abs(cand.MSE-want) > c.exact*want {
+					t.Errorf("candidate %+v: CV MSE %.12g from statistics, %.12g from rows", cand, cand.MSE, want)
+				}
+			}
+			coef, err := fitWith(fdrmfl.CVScore{Components: f.Components, Alpha: f.Alpha})(x, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The model's predictions of the pooled rows, in standardised units.
+			mod := res.Model()
+			worst := 0.0
+			for i := range n {
+				want := coef.At(0, 0)
+				for j, v := range x.RawRowView(i) {
+					want += coef.At(j+1, 0) * v
+				}
+				got := pooledPrediction(t, mod, x.RawRowView(i))
+				worst = max(worst, math.Abs(got-want))
+			}
+			if worst > 1e-4 {
+				t.Fatalf("the model's predictions differ from the pooled fit's by up to %.3g (standardised units)", worst)
+			}
+		})
+	}
+}
+
+// pooledPrediction applies a linear model's weights to one standardised
+// row, in float64.
+func pooledPrediction(t *testing.T, m *fdrmfl.Model, x []float64) float64 {
+	t.Helper()
+	ts, err := m.NamedTensors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]modelio.Tensor{}
+	for _, tt := range ts {
+		byName[tt.Name] = tt
+	}
+	in := x
+	if fw, ok := byName["features.weight"]; ok {
+		a := fw.Shape[0]
+		z := make([]float64, a)
+		for k := range a {
+			z[k] = float64(byName["features.bias"].Data[k])
+			for j, v := range x {
+				z[k] += float64(fw.Data[k*len(x)+j]) * v
+			}
+		}
+		in = z
+	}
+	out := float64(byName["head.bias"].Data[0])
+	for j, v := range in {
+		out += float64(byName["head.weight"].Data[j]) * v
+	}
+	return out
+}
+
+// TestLinearModelFolder saves a PLS model and a ridge model, loads them
+// and applies them to the raw data: the features and predictions are
+// the simulation's, bit for bit, and a ridge model has no features.
+func TestLinearModelFolder(t *testing.T) {
+	for _, kind := range []string{fdrmfl.KindPLS, fdrmfl.KindRidge} {
+		t.Run(kind, func(t *testing.T) {
+			cfg := linear(kind).Defaults()
+			res, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if err := res.Model().Save(dir); err != nil {
+				t.Fatal(err)
+			}
+			m, err := fdrmfl.LoadModel(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameFloats(m.Weights, res.Weights) {
+				t.Fatal("the loaded weights differ from the saved ones")
+			}
+			a, _ := json.Marshal(m.Manifest)
+			b, _ := json.Marshal(res.Manifest)
+			if string(a) != string(b) {
+				t.Fatalf("loaded manifest\n%s\nsaved\n%s", a, b)
+			}
+			ds := linearData(t, cfg)
+			x, err := m.Extract(ds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := m.Manifest.Model.Features
+			if (kind == fdrmfl.KindPLS) != (d > 0) || (d == 0) != (x.Z == nil) {
+				t.Fatalf("%s: %d features, Z of %d values", kind, d, len(x.Z))
+			}
+			for _, c := range res.Clients {
+				for _, sp := range c.Splits {
+					for i, row := range sp.Index {
+						if !sameFloats(x.Z[row*d:(row+1)*d], sp.Z[i*d:(i+1)*d]) || x.Pred[row] != sp.Pred[i] {
+							t.Fatalf("%s %s row %d: the loaded model's output differs from the simulation's", c.Name, sp.Name, row)
+						}
+					}
+				}
+			}
+			if x.Stats == nil || x.Stats.N != ds.Len() {
+				t.Fatal("no prediction statistics for data with responses")
+			}
+		})
+	}
+}
+
+func sameFloats(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestLinearModelFolderErrors: a linear model folder whose tensors or
+// manifest do not fit is refused with the reason, naming the file.
+func TestLinearModelFolderErrors(t *testing.T) {
+	res, err := fdrmfl.Simulate(context.Background(), linear(fdrmfl.KindPLS), fdrmfl.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := res.Model()
+	ts, err := good.NamedTensors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name     string
+		tensors  func([]modelio.Tensor) []modelio.Tensor
+		manifest func(m map[string]any)
+		want     string
+	}{
+		{"missing tensor", func(ts []modelio.Tensor) []modelio.Tensor { return ts[1:] }, nil, `no tensor "features.weight" (a pls model has features.weight, features.bias, head.weight, head.bias)`},
+		{"extra tensor", func(ts []modelio.Tensor) []modelio.Tensor {
+			return append(ts, modelio.Tensor{Name: "extra", Shape: []int{1}, Data: []float32{1}})
+		}, nil, `tensor "extra" is not part of a pls model`},
+		{"shape", func(ts []modelio.Tensor) []modelio.Tensor {
+			ts[3] = modelio.Tensor{Name: "head.bias", Shape: []int{2}, Data: []float32{1, 2}}
+			return ts
+		}, nil, `tensor "head.bias" has shape [2], the manifest's model needs [1]`},
+		{"nan", func(ts []modelio.Tensor) []modelio.Tensor {
+			ts[3] = modelio.Tensor{Name: "head.bias", Shape: []int{1}, Data: []float32{float32(math.NaN())}}
+			return ts
+		}, nil, `tensor "head.bias": value 0 is NaN`},
+		{"no fit", nil, func(m map[string]any) { delete(m, "linear") }, `a pls model without its fit ("linear")`},
+		{"unknown kind", nil, func(m map[string]any) { m["model"].(map[string]any)["kind"] = "svm" }, `model.kind "svm" is not one of`},
+		{"components", nil, func(m map[string]any) { m["model"].(map[string]any)["features"] = 99 }, "with model.features 99"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := good.Save(dir); err != nil {
+				t.Fatal(err)
+			}
+			if c.tensors != nil {
+				f, err := os.Create(filepath.Join(dir, "model.safetensors"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := modelio.WriteSafetensors(f, c.tensors(append([]modelio.Tensor(nil), ts...)), nil); err != nil {
+					t.Fatal(err)
+				}
+				f.Close()
+			}
+			if c.manifest != nil {
+				path := filepath.Join(dir, "manifest.json")
+				b, _ := os.ReadFile(path)
+				var m map[string]any
+				json.Unmarshal(b, &m)
+				c.manifest(m)
+				b, _ = json.Marshal(m)
+				os.WriteFile(path, b, 0o644)
+			}
+			_, err := fdrmfl.LoadModel(dir)
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), dir) {
+				t.Fatalf("%v, want an error naming the file with %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestLinearAbsentModality: a linear model given data without one of its
+// modalities treats it as absent — the pooled training mean — and
+// counts it, as the network does.
+func TestLinearAbsentModality(t *testing.T) {
+	cfg := linear(fdrmfl.KindRidge).Defaults()
+	res, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := linearData(t, cfg)
+	m := res.Model()
+	// Without "text", and with "text" at its pooled training mean.
+	var mods []data.Modality
+	for _, dm := range ds.Modalities {
+		if dm.Name != "text" {
+			mods = append(mods, dm)
+		}
+	}
+	without, err := data.New(ds.Len(), mods, ds.ResponseNames, ds.Y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := data.New(ds.Len(), append([]data.Modality(nil), ds.Modalities...), ds.ResponseNames, ds.Y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := at.Modality("text")
+	text.Data = append([]float32(nil), text.Data...)
+	var sc data.Scaling
+	for _, s := range m.Manifest.Standardizer.Modalities {
+		if s.Name == "text" {
+			sc = s
+		}
+	}
+	for i := range text.Data {
+		text.Data[i] = float32(sc.Mean[i%len(sc.Mean)])
+	}
+	a, err := m.Extract(without)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Extract(at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Absent["text"] != ds.Len() {
+		t.Fatalf("absent %v, want text for all %d samples", a.Absent, ds.Len())
+	}
+	for i := range a.Pred {
+		if math.Abs(float64(a.Pred[i]-b.Pred[i])) > 1e-4*math.Abs(float64(b.Pred[i]))+1e-5 {
+			t.Fatalf("sample %d: %v without the modality, %v at its mean", i, a.Pred[i], b.Pred[i])
+		}
+	}
+}
+
+// TestLinearModes fits locally (each client alone) and centrally (every
+// client's rows as one): both give every client's test error, and only
+// the central fit one model.
+func TestLinearModes(t *testing.T) {
+	cfg := linear(fdrmfl.KindPLS).Defaults()
+	ds, err := fdrmfl.LoadData(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := fdrmfl.Prepare(cfg, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []fdrmfl.Mode{fdrmfl.Local, fdrmfl.Central} {
+		res, err := p.Train(context.Background(), cfg, mode, fdrmfl.Options{})
+		if err != nil {
+			t.Fatalf("%v: %v", mode, err)
+		}
+		if len(res.Clients) != 3 || res.Test == nil || res.Test.N == 0 {
+			t.Fatalf("%v: %d clients, test %+v", mode, len(res.Clients), res.Test)
+		}
+		if (res.Weights != nil) != (mode == fdrmfl.Central) {
+			t.Fatalf("%v: weights %v", mode, res.Weights != nil)
+		}
+		if mode == fdrmfl.Central && res.Manifest.Linear.Clients != 1 {
+			t.Fatalf("central fit of %d clients", res.Manifest.Linear.Clients)
+		}
+	}
+}
+
+// linearData returns the data of cfg with only the model's modalities.
+func linearData(t *testing.T, cfg fdrmfl.Config) *data.Dataset {
+	t.Helper()
+	ds, err := fdrmfl.LoadData(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mods []data.Modality
+	for _, mm := range cfg.Model.Modalities {
+		mods = append(mods, *ds.Modality(mm.Name))
+	}
+	out, err := data.New(ds.Len(), mods, ds.ResponseNames, ds.Y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
