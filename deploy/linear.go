@@ -173,22 +173,77 @@ func (s *Server) setupLinear(ctx context.Context, fleet *fedgrpc.Fleet, man *fdr
 	if partBytes <= 0 {
 		partBytes = defaultPartBytes
 	}
-	ups := map[string]*linearUpload{}
-	for _, name := range names {
-		i := s.index[name]
-		ups[name] = &linearUpload{index: i, req: LinearStatsRequest{
-			Stats: NewStatsRequest(s.cfg, i), Standardizer: man.Standardizer,
-			Spec: s.cfg.LinearStatsSpec(man, i), PartBytes: partBytes,
-		}}
-	}
 	maxParts := (maxSize + partBytes - 1) / partBytes
 	s.log.Info("setup: asking for the linear statistics", "kind", man.Model.Kind, "inputs", p, "folds", folds, "at_most_bytes_per_client", maxSize, "clients", len(names))
-	drop := func(name, why string) {
-		leftOut[name] = why
-		delete(ups, name)
-		s.log.Warn("setup: client left out", "client", name, "reason", why)
-	}
 	start := time.Now()
+	pool := fdrmfl.NewLinearPool(man)
+	// A few clients at a time, in client order, so that the server holds
+	// the bytes of a batch only, not of the whole federation.
+	batchSize := s.linearBatch
+	if batchSize <= 0 {
+		batchSize = linearBatch
+	}
+	for b := 0; b < len(names); b += batchSize {
+		batch := names[b:min(b+batchSize, len(names))]
+		ups := map[string]*linearUpload{}
+		for _, name := range batch {
+			i := s.index[name]
+			ups[name] = &linearUpload{index: i, req: LinearStatsRequest{
+				Stats: NewStatsRequest(s.cfg, i), Standardizer: man.Standardizer,
+				Spec: s.cfg.LinearStatsSpec(man, i), PartBytes: partBytes,
+			}}
+		}
+		drop := func(name, why string) {
+			leftOut[name] = why
+			delete(ups, name)
+			s.log.Warn("setup: client left out", "client", name, "reason", why)
+		}
+		if err := s.gatherLinear(ctx, fleet, ups, drop, maxSize, maxParts); err != nil {
+			return checkpoint{}, err
+		}
+		for _, name := range batch {
+			u := ups[name]
+			if u == nil {
+				continue
+			}
+			st, why := u.decode(p, q, folds)
+			if why == "" {
+				if err := pool.Add(st, folds); err != nil {
+					why = err.Error()
+				}
+			}
+			if why != "" {
+				drop(name, "sent malformed linear statistics: "+why)
+				continue
+			}
+			s.log.Info("setup: linear statistics", "client", name, "rows", u.first.Rows, "folds", len(st), "bytes", u.first.Size)
+			delete(ups, name) // the pool holds the merge
+		}
+	}
+	if pool.Clients() < max(quorum, 1) {
+		return checkpoint{}, fmt.Errorf("setup: %d clients sent usable linear statistics, the quorum is %d", pool.Clients(), quorum)
+	}
+	mod, err := pool.Fit(man, s.cfg.Linear)
+	if err != nil {
+		return checkpoint{}, fmt.Errorf("setup: %w", err)
+	}
+	f := mod.Manifest.Linear
+	s.log.Info("setup: linear model fitted", "kind", man.Model.Kind, "chosen", f.Chosen(), "rows", f.Rows, "folds", f.Folds, "clients", pool.Clients(), "took", time.Since(start).Round(time.Millisecond))
+	ck := checkpoint{Study: s.study(), Federation: pki.Token()[:16], Global: mod.Weights, Excluded: leftOut}
+	if ck.Manifest, err = json.Marshal(mod.Manifest); err != nil {
+		return checkpoint{}, err
+	}
+	return ck, nil
+}
+
+// linearBatch is the number of clients whose statistics the server
+// gathers at once.
+const linearBatch = 4
+
+// gatherLinear fetches every part of the statistics of the clients of
+// ups, in parallel, one part per client per task; a client that fails,
+// falls silent or sends something malformed is dropped with the reason.
+func (s *Server) gatherLinear(ctx context.Context, fleet *fedgrpc.Fleet, ups map[string]*linearUpload, drop func(name, why string), maxSize, maxParts int) error {
 	for len(ups) > 0 {
 		var tasks []fed.Task
 		for _, name := range slices.Sorted(maps.Keys(ups)) {
@@ -200,21 +255,21 @@ func (s *Server) setupLinear(ctx context.Context, fleet *fedgrpc.Fleet, man *fdr
 			req.Part = u.next
 			b, err := json.Marshal(linearStatsTask{Linear: &req})
 			if err != nil {
-				return checkpoint{}, err
+				return err
 			}
 			tasks = append(tasks, fed.Task{Client: name, Kind: fed.Stats, Payload: b})
 		}
 		if len(tasks) == 0 {
-			break
+			return nil
 		}
 		rctx, cancel := context.WithTimeout(ctx, s.c.Settings.RoundTimeout.Or(10*time.Minute))
 		got, err := fleet.Run(rctx, tasks)
 		cancel()
 		if err != nil {
-			return checkpoint{}, err
+			return err
 		}
 		if err := ctx.Err(); err != nil {
-			return checkpoint{}, err
+			return err
 		}
 		answered := map[string]bool{}
 		for _, g := range got {
@@ -242,39 +297,7 @@ func (s *Server) setupLinear(ctx context.Context, fleet *fedgrpc.Fleet, man *fdr
 			}
 		}
 	}
-	pool := fdrmfl.NewLinearPool(man)
-	for _, name := range names {
-		u := ups[name]
-		if u == nil {
-			continue
-		}
-		st, why := u.decode(p, q, folds)
-		if why == "" {
-			if err := pool.Add(st, folds); err != nil {
-				why = err.Error()
-			}
-		}
-		if why != "" {
-			drop(name, "sent malformed linear statistics: "+why)
-			continue
-		}
-		s.log.Info("setup: linear statistics", "client", name, "rows", u.first.Rows, "folds", len(st), "bytes", u.first.Size)
-		delete(ups, name) // free the client's bytes: the pool holds the merge
-	}
-	if pool.Clients() < max(quorum, 1) {
-		return checkpoint{}, fmt.Errorf("setup: %d clients sent usable linear statistics, the quorum is %d", pool.Clients(), quorum)
-	}
-	mod, err := pool.Fit(man, s.cfg.Linear)
-	if err != nil {
-		return checkpoint{}, fmt.Errorf("setup: %w", err)
-	}
-	f := mod.Manifest.Linear
-	s.log.Info("setup: linear model fitted", "kind", man.Model.Kind, "chosen", f.Chosen(), "rows", f.Rows, "folds", f.Folds, "clients", pool.Clients(), "took", time.Since(start).Round(time.Millisecond))
-	ck := checkpoint{Study: s.study(), Federation: pki.Token()[:16], Global: mod.Weights, Excluded: leftOut}
-	if ck.Manifest, err = json.Marshal(mod.Manifest); err != nil {
-		return checkpoint{}, err
-	}
-	return ck, nil
+	return nil
 }
 
 // accept records a reply and returns why it cannot be, if so.

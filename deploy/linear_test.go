@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -45,7 +47,10 @@ func TestLinearFederationMatchesSimulate(t *testing.T) {
 			lis := listen(t, "127.0.0.1:0")
 			results := d.startClients(t, ctx, lis.Addr().String())
 			s := d.newServer(t, nil)
-			s.partBytes = 300 << 10 // about 5 parts per client
+			s.partBytes = 300 << 10 // about 15 parts per client
+			if kind == fdrmfl.KindRidge {
+				s.linearBatch = 2 // clients 1 and 2, then 3
+			}
 			res, err := s.Run(ctx, lis)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, d.log)
@@ -126,5 +131,78 @@ func TestLinearServerResumesAfterTheFit(t *testing.T) {
 		if o := <-results; o.err != nil || !sameBits(o.res.Weights, sim.Weights) {
 			t.Fatalf("%s: %v", o.name, o.err)
 		}
+	}
+}
+
+// TestLinearUploadChecks: parts that do not belong together, or
+// statistics that do not decode to the model's, are refused with the
+// reason.
+func TestLinearUploadChecks(t *testing.T) {
+	const p, q, k = 4, 1, 3
+	enc, err := encodeLinearStats(foldStats(t, 12, p, q, k), p, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(enc)
+	digest := hex.EncodeToString(sum[:])
+	const part = 100
+	reply := func(i int) LinearStatsReply {
+		return LinearStatsReply{Part: i, Parts: (len(enc) + part - 1) / part, Size: len(enc), SHA256: digest, Rows: 12,
+			Data: enc[i*part : min((i+1)*part, len(enc))]}
+	}
+	fresh := func() *linearUpload { return &linearUpload{req: LinearStatsRequest{PartBytes: part}} }
+	maxSize, maxParts := statsSize(p, q, k), (statsSize(p, q, k)+part-1)/part
+	u := fresh()
+	for i := range reply(0).Parts {
+		if why := u.accept(reply(i), maxSize, maxParts); why != "" {
+			t.Fatalf("part %d: %s", i, why)
+		}
+	}
+	if st, why := u.decode(p, q, k); why != "" || len(st) != k {
+		t.Fatalf("decode: %q, %d folds", why, len(st))
+	}
+	for _, c := range []struct {
+		name  string
+		edit  func(r *LinearStatsReply)
+		after int // parts accepted before
+		want  string
+	}{
+		{"first part not 0", func(r *LinearStatsReply) { r.Part = 1 }, 0, "part 1 of"},
+		{"too big", func(r *LinearStatsReply) { r.Size = maxSize + 1 }, 0, "bytes expected"},
+		{"too many parts", func(r *LinearStatsReply) { r.Parts = maxParts + 1 }, 0, "parts and"},
+		{"short part", func(r *LinearStatsReply) { r.Data = r.Data[:10] }, 0, "part 0 holds 10 bytes, 100 expected"},
+		{"changed", func(r *LinearStatsReply) { r.SHA256 = "00" }, 1, "the statistics changed between parts"},
+		{"out of order", func(r *LinearStatsReply) { *r = reply(3) }, 1, "part 3 of"},
+	} {
+		u := fresh()
+		for i := range c.after {
+			u.accept(reply(i), maxSize, maxParts)
+		}
+		r := reply(c.after)
+		c.edit(&r)
+		if why := u.accept(r, maxSize, maxParts); !strings.Contains(why, c.want) {
+			t.Errorf("%s: %q, want %q", c.name, why, c.want)
+		}
+	}
+	// Parts that fit together but do not hash to the announced digest,
+	// and statistics of another model.
+	u = fresh()
+	for i := range reply(0).Parts {
+		r := reply(i)
+		if i == 2 {
+			r.Data = append([]byte(nil), r.Data...)
+			r.Data[5] ^= 1
+		}
+		u.accept(r, maxSize, maxParts)
+	}
+	if _, why := u.decode(p, q, k); !strings.Contains(why, "assembled") {
+		t.Errorf("a corrupted part: %q", why)
+	}
+	u = fresh()
+	for i := range reply(0).Parts {
+		u.accept(reply(i), maxSize, maxParts)
+	}
+	if _, why := u.decode(p+1, q, k); !strings.Contains(why, "the model has 5 and 1") {
+		t.Errorf("another model's statistics: %q", why)
 	}
 }

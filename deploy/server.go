@@ -66,8 +66,9 @@ type Server struct {
 	// afterRound, if set, is called after each round's progress report (tests).
 	afterRound func(round int)
 	// partBytes bounds the parts of a linear federation's statistics
-	// (0: defaultPartBytes; tests make it small to split them).
-	partBytes int
+	// (0: defaultPartBytes), and linearBatch is the number of clients
+	// whose statistics are gathered at once (0: 4); tests make them small.
+	partBytes, linearBatch int
 }
 
 // NewServer checks the configuration and loads the members list and the
