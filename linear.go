@@ -43,7 +43,10 @@ func (c Config) IsLinear() bool { return IsLinearKind(c.Model.Kind) }
 // candidate by the pooled out-of-fold error (k-fold cross-validation
 // stratified by client, exact from the statistics), then fits the best on
 // everything. A fold never holds fewer than 2 rows of a client: a client
-// with fewer than 2·Folds training rows sends fewer folds.
+// with fewer than 2·Folds training rows sends fewer folds. With the
+// settings fixed (Components, or one value in Alphas), Folds = 1 makes
+// each client send the statistics of its whole training set only: no
+// cross-validation, less revealed, a fifth of the bytes of 5 folds.
 type Linear struct {
 	// Components fixes the number of PLS components (0: chosen by
 	// cross-validation among 1..MaxComponents).
@@ -51,7 +54,8 @@ type Linear struct {
 	// MaxComponents bounds the PLS choice (default 30; never more than the
 	// training rows and inputs allow).
 	MaxComponents int `yaml:"max_components,omitempty" json:"max_components,omitempty"`
-	// Folds is the number of cross-validation folds per client (default 5).
+	// Folds is the number of cross-validation folds per client (default
+	// 5; 1 only with the settings fixed).
 	Folds int `yaml:"folds,omitempty" json:"folds,omitempty"`
 	// Alphas are the penalties α that ridge, the lasso and the elastic net
 	// choose among (one value fixes it). Empty: a grid fitted to the data
@@ -138,8 +142,12 @@ func (c Config) checkKind() error {
 		}
 	}
 	l := c.Linear
-	if l.Folds < 2 {
-		return fmt.Errorf("linear.folds: %d must be at least 2", l.Folds)
+	fixed := (kind == KindPLS && l.Components > 0) || (kind != KindPLS && len(l.Alphas) == 1 && (kind != KindENet || len(l.L1Ratios) == 1))
+	switch {
+	case l.Folds < 1:
+		return fmt.Errorf("linear.folds: %d must be at least 1", l.Folds)
+	case l.Folds == 1 && !fixed:
+		return fmt.Errorf("linear.folds: 1 leaves nothing to choose the settings by; fix them (%s) or use 2 folds or more", map[bool]string{true: "linear.components", false: "one value in linear.alphas"}[kind == KindPLS])
 	}
 	if kind != KindPLS && (l.Components != 0 || l.MaxComponents != 0) {
 		return fmt.Errorf("linear.components, linear.max_components: apply to model.kind pls, not %s", kind)

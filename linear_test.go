@@ -47,7 +47,8 @@ func TestLinearConfigErrors(t *testing.T) {
 		{"network keys", func(c *fdrmfl.Config) { c.Model.Latent, c.Model.Features = 8, 4 },
 			"model.latent, model.features: apply to the fdrmfl network, not to model.kind pls; remove them (the number of PLS components is linear.components)"},
 		{"encoder", func(c *fdrmfl.Config) { c.Model.Modalities[0].Encoder.Type = model.EncMLP }, "model.modalities[0].encoder: a linear model"},
-		{"folds", func(c *fdrmfl.Config) { c.Linear.Folds = 1 }, "linear.folds: 1 must be at least 2"},
+		{"folds", func(c *fdrmfl.Config) { c.Linear.Folds = -1 }, "linear.folds: -1 must be at least 1"},
+		{"one fold", func(c *fdrmfl.Config) { c.Linear.Folds = 1 }, "linear.folds: 1 leaves nothing to choose the settings by; fix them (linear.components)"},
 		{"components", func(c *fdrmfl.Config) { c.Linear.Components = -2 }, "linear.components: -2 must not be negative"},
 		{"alphas with pls", func(c *fdrmfl.Config) { c.Linear.Alphas = []float64{1} }, "linear.alphas: apply to model.kind ridge, lasso and enet, not pls"},
 		{"components with ridge", func(c *fdrmfl.Config) { c.Model.Kind, c.Linear.MaxComponents = fdrmfl.KindRidge, 3 },
@@ -100,7 +101,10 @@ func pooledRows(t *testing.T, cfg fdrmfl.Config) (x, y *mat.Dense, folds []int) 
 	cols := 0
 	for k, c := range p.Clients() {
 		n := c.Train.Len()
-		cf := baseline.KFold(n, min(cfg.Linear.Folds, n/2), seed.For(cfg.Seed, seed.Folds, uint64(k)))
+		cf := make([]int, n)
+		if kf := min(cfg.Linear.Folds, n/2); kf >= 2 {
+			cf = baseline.KFold(n, kf, seed.For(cfg.Seed, seed.Folds, uint64(k)))
+		}
 		folds = append(folds, cf...)
 		for i := range n {
 			cols = 0
@@ -516,4 +520,52 @@ func linearData(t *testing.T, cfg fdrmfl.Config) *data.Dataset {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestLinearOneFold: with the settings fixed, one fold per client — the
+// statistics of its whole training set — fits without cross-validation,
+// the same model as the pooled rows give.
+func TestLinearOneFold(t *testing.T) {
+	for _, kind := range []string{fdrmfl.KindPLS, fdrmfl.KindRidge} {
+		cfg := linear(kind)
+		cfg.Model.Modalities = []model.Modality{{Name: "vector"}}
+		cfg.Linear = fdrmfl.Linear{Folds: 1, Components: 3}
+		if kind == fdrmfl.KindRidge {
+			cfg.Linear = fdrmfl.Linear{Folds: 1, Alphas: []float64{5}}
+		}
+		res, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		f := res.Manifest.Linear
+		if f.Folds != 0 || f.CV != nil || f.Components+int(f.Alpha) != map[string]int{fdrmfl.KindPLS: 3, fdrmfl.KindRidge: 5}[kind] {
+			t.Fatalf("%s: fit %+v, want the fixed settings without cross-validation", kind, f)
+		}
+		x, y, _ := pooledRows(t, cfg)
+		var coef *mat.Dense
+		var b0 []float64
+		if kind == fdrmfl.KindPLS {
+			m := &baseline.PLS{Components: 3}
+			if err := m.FitMulti(x, y); err != nil {
+				t.Fatal(err)
+			}
+			coef, b0 = m.Coef, m.Intercept
+		} else {
+			m := &baseline.Ridge{Alpha: 5}
+			if err := m.FitMulti(x, y); err != nil {
+				t.Fatal(err)
+			}
+			coef, b0 = m.Coef, m.Intercept
+		}
+		n, _ := x.Dims()
+		for i := range n {
+			want := b0[0]
+			for j, v := range x.RawRowView(i) {
+				want += coef.At(j, 0) * v
+			}
+			if got := pooledPrediction(t, res.Model(), x.RawRowView(i)); math.Abs(got-want) > 1e-5 {
+				t.Fatalf("%s row %d: %v, the pooled fit %v", kind, i, got, want)
+			}
+		}
+	}
 }

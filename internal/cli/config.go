@@ -70,7 +70,8 @@ model:
 # linear:                    # model.kind pls, ridge (lasso, enet) only: cross-validation over folds of
 #                            # every client's training rows, from their statistics (no validation set
 #                            # unless data.val_fraction asks for one; train, loss, rounds do not apply)
-#   folds: 5                 # folds per client (fewer for a client with fewer than 2 rows per fold)
+#   folds: 5                 # folds per client (fewer for a client with fewer than 2 rows per fold;
+#                            # 1: no cross-validation, with components or one alpha fixed)
 #   components: 0            # pls: a fixed number of components (0: chosen by cross-validation)
 #   max_components: 30       # pls: cross-validation tries 1..max_components
 #   alphas: []               # ridge: penalties to choose among; default tr(Sxx)·10^e for e = −6, −5.5, …, 0
