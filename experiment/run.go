@@ -80,6 +80,11 @@ type Assignment struct {
 	Rows   []int  // 0-based rows of the task's dataset
 }
 
+// Pooled is the Client of a Row that pools every client's test samples:
+// the deployment error, the study's primary metric. Its R² is about the
+// mean of all those test responses.
+const Pooled = "pooled"
+
 // Unit is one repetition: an experiment's task under a split and a seed.
 type Unit struct {
 	Experiment, Task, Split string
@@ -91,7 +96,9 @@ func (u Unit) String() string {
 }
 
 // Row is one measurement: a method with a downstream regressor on one
-// client's test samples (Client "pooled": all clients' test samples).
+// client's test samples, or (Client Pooled) the deployment measurement:
+// every client's test samples, each predicted by the model that client
+// deploys, together.
 type Row struct {
 	Unit
 	Method, Regressor, Client string
