@@ -1,10 +1,12 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -24,18 +26,18 @@ import (
 // standardisation in a second kind of fed.Stats task, a
 // LinearStatsRequest; the client standardises its sets, computes the
 // sufficient statistics of its training rows' cross-validation folds
-// (fdrmfl.LinearStats) and sends them in parts of at most PartBytes, one
-// part per task. The server merges the clients' statistics in client
+// (fdrmfl.LinearStats) and sends them in parts of at most PartBytes (1 MiB
+// by default), one part per task. The server merges the clients' statistics in client
 // order (fdrmfl.LinearPool), fits — the same arithmetic in the same order
 // as fdrmfl.Simulate, so the same model bit for bit — and checkpoints the
 // model. Then every client runs the Setup task with the fitted model's
 // Plan and receives the weights as the federation's final model, with
 // which it writes its predictions. There are no rounds.
 
-// LinearStatsRequest is the payload of a fed.Stats task that asks a
-// client for part Part of its fold statistics. On the wire it travels
-// under the key "linear" (linearStatsTask), which a StatsRequest never
-// has, so that a client tells the two apart.
+// LinearStatsRequest asks a client for its fold statistics. It is the
+// payload of a fed.Stats task in a linearStatsTask, under the key
+// "linear", which a StatsRequest never has, so that a client tells the two
+// apart; the task names the part to send.
 type LinearStatsRequest struct {
 	// Stats is the first step's request: the split and scaling.
 	Stats StatsRequest `json:"stats"`
@@ -43,116 +45,165 @@ type LinearStatsRequest struct {
 	Standardizer *data.Standardizer `json:"standardizer"`
 	// Spec names the model's inputs and the folds to cut.
 	Spec fdrmfl.LinearStatsSpec `json:"spec"`
-	// Part (from 0) is the part of the encoded statistics to send, each
-	// part at most PartBytes long.
-	Part      int `json:"part"`
+	// PartBytes bounds the parts the statistics are sent in.
 	PartBytes int `json:"part_bytes"`
 }
 
-// linearStatsTask is the wire form of a LinearStatsRequest.
+// linearStatsTask is the payload of a fed.Stats task that asks for part
+// Part (from 0) of the statistics Linear (a LinearStatsRequest) describes.
+// The request's bytes are the same for every part, so that a client
+// knows the statistics it has already computed by their hash.
 type linearStatsTask struct {
-	Linear *LinearStatsRequest `json:"linear"`
+	Linear json.RawMessage `json:"linear,omitempty"`
+	Part   int             `json:"part"`
 }
 
 // LinearStatsReply is a client's answer to a LinearStatsRequest: one
 // part of its encoded fold statistics, with the number of parts, the
 // total size and the SHA-256 of the whole, so that the server can check
-// that the parts it assembles belong together.
+// that the parts it assembles belong together. On the wire it is the
+// JSON of the other fields, a newline, then Data's bytes as they are
+// (MarshalBinary).
 type LinearStatsReply struct {
 	Part   int    `json:"part"`
 	Parts  int    `json:"parts"`
 	Size   int    `json:"size"`
 	SHA256 string `json:"sha256"`
-	Data   []byte `json:"data"`
 	// Rows is the number of training rows the statistics describe.
-	Rows int `json:"rows"`
+	Rows int    `json:"rows"`
+	Data []byte `json:"-"`
 }
 
-// defaultPartBytes keeps a part, base64 in JSON, well under the
-// transport's 16 MiB payload limit.
-const defaultPartBytes = 8 << 20
+// MarshalBinary returns the reply's wire form.
+func (r LinearStatsReply) MarshalBinary() ([]byte, error) {
+	head, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(head, '\n'), r.Data...), nil
+}
 
-// linearRequest returns the LinearStatsRequest a Stats task's payload
-// holds, or nil when it holds the first step's StatsRequest.
-func linearRequest(payload []byte) (*LinearStatsRequest, error) {
+// UnmarshalBinary reads the wire form.
+func (r *LinearStatsReply) UnmarshalBinary(b []byte) error {
+	head, data, ok := bytes.Cut(b, []byte{'\n'})
+	if !ok {
+		return errors.New("no header line")
+	}
+	if err := json.Unmarshal(head, r); err != nil {
+		return err
+	}
+	r.Data = data
+	return nil
+}
+
+// defaultPartBytes is the size of a part: the transport's model chunk
+// size, so that no message holds a connection (and the heartbeats
+// behind it) for long.
+const defaultPartBytes = 1 << 20
+
+// linearRequest returns the linear statistics task a Stats task's
+// payload holds, or nil when it holds the first step's StatsRequest.
+func linearRequest(payload []byte) (*linearStatsTask, error) {
 	var t linearStatsTask
 	if err := json.Unmarshal(payload, &t); err != nil {
 		return nil, err
 	}
-	return t.Linear, nil
+	if t.Linear == nil {
+		return nil, nil
+	}
+	return &t, nil
 }
 
-// linearStats answers a LinearStatsRequest: it computes (or takes from
-// its cache, for later parts) the encoded statistics and returns the
-// part asked for.
-func (p *Participant) linearStats(req LinearStatsRequest) (fed.Update, error) {
-	key, err := json.Marshal(struct {
-		LinearStatsRequest
-		Part int `json:"part"`
-	}{req, 0})
-	if err != nil {
-		return fed.Update{}, err
-	}
+// linearStats answers a linear statistics task: it computes the encoded
+// statistics the request describes (or takes them from its cache, for
+// later parts: the request's hash is the key) and returns the part asked
+// for.
+func (p *Participant) linearStats(t linearStatsTask) (fed.Update, error) {
+	sum := sha256.Sum256(t.Linear)
+	key := string(sum[:])
 	p.mu.Lock()
-	enc, rows := p.linEnc, p.linRows
-	cached := string(key) == p.linKey
+	st := p.lin
 	p.mu.Unlock()
-	if !cached {
-		if req.Standardizer == nil {
-			return fed.Update{}, fmt.Errorf("client %s: the linear statistics request has no standardisation", p.Name)
-		}
-		sets, err := p.split(req.Stats)
-		if err != nil {
+	if st == nil || st.key != key {
+		var err error
+		if st, err = p.computeLinearStats(t.Linear); err != nil {
 			return fed.Update{}, err
 		}
-		modes, err := site.ScaleModes(req.Stats.Scale)
-		if err != nil {
-			return fed.Update{}, err
-		}
-		own, err := sets.Moments(modes)
-		if err != nil {
-			return fed.Update{}, fmt.Errorf("client %s: %w", p.Name, err)
-		}
-		if err := sets.Standardize(req.Standardizer, own, req.Stats.Standardize); err != nil {
-			return fed.Update{}, err
-		}
-		folds, err := fdrmfl.LinearStats(sets.Train, req.Spec)
-		if err != nil {
-			return fed.Update{}, fmt.Errorf("client %s: %w", p.Name, err)
-		}
-		q := sets.Train.NumResponses()
-		if enc, err = encodeLinearStats(folds, len(folds[0].MeanX), q); err != nil {
-			return fed.Update{}, fmt.Errorf("client %s: %w", p.Name, err)
-		}
-		rows = sets.Train.Len()
+		st.key = key
 		p.mu.Lock()
-		p.linKey, p.linEnc, p.linRows = string(key), enc, rows
+		p.lin = st
 		p.mu.Unlock()
 	}
-	size := req.PartBytes
-	if size <= 0 {
-		size = defaultPartBytes
+	parts := (len(st.enc) + st.partBytes - 1) / st.partBytes
+	if t.Part < 0 || t.Part >= parts {
+		return fed.Update{}, fmt.Errorf("client %s: part %d of statistics in %d parts asked for", p.Name, t.Part, parts)
 	}
-	parts := (len(enc) + size - 1) / size
-	if req.Part < 0 || req.Part >= parts {
-		return fed.Update{}, fmt.Errorf("client %s: part %d of statistics in %d parts asked for", p.Name, req.Part, parts)
-	}
-	sum := sha256.Sum256(enc)
 	rep := LinearStatsReply{
-		Part: req.Part, Parts: parts, Size: len(enc), SHA256: hex.EncodeToString(sum[:]), Rows: rows,
-		Data: enc[req.Part*size : min((req.Part+1)*size, len(enc))],
+		Part: t.Part, Parts: parts, Size: len(st.enc), SHA256: st.digest, Rows: st.rows,
+		Data: st.enc[t.Part*st.partBytes : min((t.Part+1)*st.partBytes, len(st.enc))],
 	}
-	b, err := json.Marshal(rep)
+	b, err := rep.MarshalBinary()
 	if err != nil {
 		return fed.Update{}, err
 	}
-	return fed.Update{Kind: fed.Stats, N: rows, Payload: b}, nil
+	return fed.Update{Kind: fed.Stats, N: st.rows, Payload: b}, nil
+}
+
+// linearEncoded is a client's encoded statistics, kept while the server
+// fetches them part by part.
+type linearEncoded struct {
+	key       string // the SHA-256 of the request they answer
+	enc       []byte
+	digest    string // the SHA-256 of enc, hex
+	rows      int
+	partBytes int
+}
+
+// computeLinearStats computes the encoded statistics a request describes.
+func (p *Participant) computeLinearStats(raw json.RawMessage) (*linearEncoded, error) {
+	var req LinearStatsRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return nil, fmt.Errorf("client %s: the linear statistics request: %w", p.Name, err)
+	}
+	if req.Standardizer == nil {
+		return nil, fmt.Errorf("client %s: the linear statistics request has no standardisation", p.Name)
+	}
+	sets, err := p.split(req.Stats)
+	if err != nil {
+		return nil, err
+	}
+	modes, err := site.ScaleModes(req.Stats.Scale)
+	if err != nil {
+		return nil, err
+	}
+	own, err := sets.Moments(modes)
+	if err != nil {
+		return nil, fmt.Errorf("client %s: %w", p.Name, err)
+	}
+	if err := sets.Standardize(req.Standardizer, own, req.Stats.Standardize); err != nil {
+		return nil, err
+	}
+	folds, err := fdrmfl.LinearStats(sets.Train, req.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("client %s: %w", p.Name, err)
+	}
+	enc, err := encodeLinearStats(folds, len(folds[0].MeanX), sets.Train.NumResponses())
+	if err != nil {
+		return nil, fmt.Errorf("client %s: %w", p.Name, err)
+	}
+	digest := sha256.Sum256(enc)
+	out := &linearEncoded{enc: enc, digest: hex.EncodeToString(digest[:]), rows: sets.Train.Len(), partBytes: req.PartBytes}
+	if out.partBytes <= 0 {
+		out.partBytes = defaultPartBytes
+	}
+	return out, nil
 }
 
 // linearUpload is one client's statistics as they arrive, part by part.
 type linearUpload struct {
 	index int // the client's place in the federation
 	req   LinearStatsRequest
+	raw   json.RawMessage // req, encoded once for every part
 	parts [][]byte
 	first LinearStatsReply
 	next  int
@@ -251,9 +302,13 @@ func (s *Server) gatherLinear(ctx context.Context, fleet *fedgrpc.Fleet, ups map
 			if u.first.Parts > 0 && u.next >= u.first.Parts {
 				continue
 			}
-			req := u.req
-			req.Part = u.next
-			b, err := json.Marshal(linearStatsTask{Linear: &req})
+			if u.raw == nil {
+				var err error
+				if u.raw, err = json.Marshal(u.req); err != nil {
+					return err
+				}
+			}
+			b, err := json.Marshal(linearStatsTask{Linear: u.raw, Part: u.next})
 			if err != nil {
 				return err
 			}
@@ -283,7 +338,7 @@ func (s *Server) gatherLinear(ctx context.Context, fleet *fedgrpc.Fleet, ups map
 				continue
 			}
 			var r LinearStatsReply
-			if err := json.Unmarshal(g.Payload, &r); err != nil {
+			if err := r.UnmarshalBinary(g.Payload); err != nil {
 				drop(g.Client, fmt.Sprintf("sent malformed linear statistics: %v", err))
 				continue
 			}

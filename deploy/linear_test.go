@@ -113,7 +113,7 @@ func TestLinearServerResumesAfterTheFit(t *testing.T) {
 	s := d.newServer(t, nil)
 	s.c.OnDone = func(*fdrmfl.Result) error { return errors.New("stop here") }
 	if _, err := s.Run(ctx, lis); err == nil || !strings.Contains(err.Error(), "stop here") {
-		t.Fatalf("first run: %v, want the OnDone error", err)
+		t.Fatalf("first run: %v, want the OnDone error\n%s", err, d.log)
 	}
 	lis.Close()
 	before := strings.Count(d.log.String(), "asking for the linear statistics")
@@ -152,6 +152,13 @@ func TestLinearUploadChecks(t *testing.T) {
 	}
 	fresh := func() *linearUpload { return &linearUpload{req: LinearStatsRequest{PartBytes: part}} }
 	maxSize, maxParts := statsSize(p, q, k), (statsSize(p, q, k)+part-1)/part
+	var back LinearStatsReply
+	if b, err := reply(1).MarshalBinary(); err != nil || back.UnmarshalBinary(b) != nil || back.Part != 1 || string(back.Data) != string(reply(1).Data) || back.SHA256 != digest {
+		t.Fatalf("reply round trip: %v, %+v", err, back)
+	}
+	if err := back.UnmarshalBinary([]byte(`{"part": 1}`)); err == nil {
+		t.Fatal("a reply without its header line was read")
+	}
 	u := fresh()
 	for i := range reply(0).Parts {
 		if why := u.accept(reply(i), maxSize, maxParts); why != "" {

@@ -40,11 +40,9 @@ type Participant struct {
 	site  *site.Site
 	man   *fdrmfl.Manifest
 	store site.StateStore
-	// The encoded statistics of a linear federation, kept while the
-	// server fetches them part by part (linKey: the request they answer).
-	linKey  string
-	linEnc  []byte
-	linRows int
+	// lin holds the encoded statistics of a linear federation while the
+	// server fetches them part by part.
+	lin *linearEncoded
 }
 
 // Execute runs a task.
@@ -167,7 +165,7 @@ func (p *Participant) setup(plan Plan) error {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.fedID, p.sets, p.man, p.site = plan.Federation, sets, m, nil
-		p.linKey, p.linEnc = "", nil
+		p.lin = nil
 		return nil
 	}
 	pool, err := site.NewTrainerPool(m.Model, m.Train, max(p.Workers, 1))
