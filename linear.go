@@ -118,8 +118,8 @@ func (c Config) checkKind() error {
 	}{
 		{"model.latent", m.Latent != 0},
 		{"model.features", m.Features != 0},
-		{"model.fusion", m.Fusion.Type != "" || m.Fusion.Hidden != nil || m.Fusion.BatchNorm || m.Fusion.Heads != 0 || m.Fusion.Activation != ""},
-		{"model.head", m.Head.Hidden != nil || m.Head.Dropout != 0},
+		{"model.fusion", m.Fusion.Type != "" || len(m.Fusion.Hidden) > 0 || m.Fusion.BatchNorm || m.Fusion.Heads != 0 || m.Fusion.Activation != ""},
+		{"model.head", len(m.Head.Hidden) > 0 || m.Head.Dropout != 0},
 		{"model.learned_sigma", m.LearnedSigma},
 	}
 	var set []string
@@ -137,7 +137,7 @@ func (c Config) checkKind() error {
 			map[bool]string{true: "apply", false: "applies"}[len(set) > 1], KindFDRMFL, kind, map[bool]string{true: "them", false: "it"}[len(set) > 1], hint)
 	}
 	for i, mm := range m.Modalities {
-		if mm.Encoder.Type != "" || mm.Encoder.Hidden != nil || len(mm.Encoder.Channels) > 0 {
+		if mm.Encoder.Type != "" || len(mm.Encoder.Hidden) > 0 || len(mm.Encoder.Channels) > 0 {
 			return fmt.Errorf("model.modalities[%d].encoder: a linear model (model.kind %s) has no encoders; list modalities by name only to choose its inputs", i, kind)
 		}
 	}

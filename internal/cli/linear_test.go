@@ -65,6 +65,15 @@ model: {kind: `+kind+`}
 	if _, err := os.Stat(filepath.Join(out, "rounds.csv")); err == nil {
 		t.Error("a linear model wrote rounds.csv")
 	}
+	// The configuration as run reads back as a valid linear study (the
+	// zero network sections it writes are not taken for settings).
+	back, err := loadConfig(filepath.Join(out, "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := back.Defaults().Validate(); err != nil || back.Model.Kind != "pls" || back.Linear.MaxComponents != 12 {
+		t.Fatalf("config.yaml reads back as kind %q, linear %+v: %v", back.Model.Kind, back.Linear, err)
+	}
 	var res summary
 	b, _ := os.ReadFile(filepath.Join(out, "results.json"))
 	if err := json.Unmarshal(b, &res); err != nil || res.Model != "pls" || !strings.HasSuffix(res.Chosen, "components") || res.Pooled.R2[0] < 0.5 {
@@ -124,7 +133,7 @@ model: {kind: `+kind+`}
 		t.Fatalf("ridge features header %v", h)
 	}
 	var stderrBuf bytes.Buffer
-	err := Run(context.Background(), append([]string{"extract", "--model", filepath.Join(out, "model")}, mods...), &bytes.Buffer{}, &stderrBuf)
+	err = Run(context.Background(), append([]string{"extract", "--model", filepath.Join(out, "model")}, mods...), &bytes.Buffer{}, &stderrBuf)
 	if err == nil || !strings.Contains(err.Error(), "a ridge model has no features Z beyond its predictions; use fdrmfl predict") {
 		t.Fatalf("extract of a ridge model: %v", err)
 	}
