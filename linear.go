@@ -43,10 +43,9 @@ func (c Config) IsLinear() bool { return IsLinearKind(c.Model.Kind) }
 // candidate by the pooled out-of-fold error (k-fold cross-validation
 // stratified by client, exact from the statistics), then fits the best on
 // everything. A fold never holds fewer than 2 rows of a client: a client
-// with fewer than 2·Folds training rows sends fewer folds. With the
-// settings fixed (Components, or one value in Alphas), Folds = 1 makes
-// each client send the statistics of its whole training set only: no
-// cross-validation, less revealed, a fifth of the bytes of 5 folds.
+// with fewer than 2·Folds training rows sends fewer folds. Folds = 1
+// makes each client send the statistics of its whole training set only:
+// less revealed, a fifth of the bytes of 5 folds.
 type Linear struct {
 	// Components fixes the number of PLS components (0: chosen by
 	// cross-validation among 1..MaxComponents).
@@ -55,15 +54,25 @@ type Linear struct {
 	// training rows and inputs allow).
 	MaxComponents int `yaml:"max_components,omitempty" json:"max_components,omitempty"`
 	// Folds is the number of cross-validation folds per client (default
-	// 5; 1 only with the settings fixed).
+	// 5; ridge 1). With 1 each client sends the statistics of its whole
+	// training set only: the settings must then be fixed, except ridge's
+	// α, which generalised cross-validation chooses from the totals
+	// (exact, a fifth of the bytes of 5 folds, and no fold statistics of
+	// few rows); with 2 or more ridge chooses α by k-fold cross-validation
+	// as the others do.
 	Folds int `yaml:"folds,omitempty" json:"folds,omitempty"`
 	// Alphas are the penalties α that ridge, the lasso and the elastic net
-	// choose among (one value fixes it). Empty: a grid fitted to the data
-	// (AlphaGrid), tr(Sxx)·10^e for e = −6, −5.5, …, 0, where tr(Sxx) is
-	// the inputs' summed centred sums of squares over the pooled training
-	// rows (for z-scored inputs, rows × inputs). The penalty applies to
-	// the inputs as standardised by data.scale and to the standardised
-	// responses: ridge minimises Σ‖y − b0 − Bᵀx‖² + α‖B‖².
+	// choose among (one value fixes it). The penalty applies to the
+	// inputs as standardised by data.scale and to the standardised
+	// responses, in scikit-learn's conventions: ridge minimises
+	// Σ‖y − b0 − Bᵀx‖² + α‖B‖² (Ridge), the elastic net
+	// (1/2n)·Σ(y − b0 − wᵀx)² + α·ρ·‖w‖₁ + α·(1−ρ)/2·‖w‖² (ElasticNet; the
+	// lasso ρ = 1). Empty: for ridge with k-fold cross-validation a grid
+	// fitted to the data (AlphaGrid: tr(Sxx)·10^e, e = −6, −5.5, …, 0),
+	// with one fold baseline's GCV grid (81 values λ₁·10^e, e from −7 to
+	// 1); for the lasso and the elastic net the path of 100 values from
+	// the smallest α that keeps every coefficient 0 down to a thousandth
+	// of it (ElasticNetCV's).
 	Alphas []float64 `yaml:"alphas,omitempty" json:"alphas,omitempty"`
 	// L1Ratios are the elastic net's shares of L1 in its penalty to
 	// choose among, each in (0, 1] (empty: 0.1, 0.5, 0.9, 1).
@@ -74,6 +83,9 @@ type Linear struct {
 func (l Linear) defaults(kind string) Linear {
 	if l.Folds == 0 {
 		l.Folds = 5
+		if kind == KindRidge {
+			l.Folds = 1 // α by generalised cross-validation from the totals
+		}
 	}
 	if kind == KindPLS && l.MaxComponents == 0 && l.Components == 0 {
 		l.MaxComponents = 30
@@ -142,12 +154,25 @@ func (c Config) checkKind() error {
 		}
 	}
 	l := c.Linear
-	fixed := (kind == KindPLS && l.Components > 0) || (kind != KindPLS && len(l.Alphas) == 1 && (kind != KindENet || len(l.L1Ratios) == 1))
+	// With one fold there is nothing to cross-validate: the settings must
+	// be fixed, except ridge's α, which generalised cross-validation
+	// chooses from the totals.
+	fixed := kind == KindRidge || (kind == KindPLS && l.Components > 0) || (kind != KindPLS && len(l.Alphas) == 1 && (kind != KindENet || len(l.L1Ratios) == 1))
 	switch {
 	case l.Folds < 1:
 		return fmt.Errorf("linear.folds: %d must be at least 1", l.Folds)
 	case l.Folds == 1 && !fixed:
-		return fmt.Errorf("linear.folds: 1 leaves nothing to choose the settings by; fix them (%s) or use 2 folds or more", map[bool]string{true: "linear.components", false: "one value in linear.alphas"}[kind == KindPLS])
+		what := "one value in linear.alphas"
+		switch kind {
+		case KindPLS:
+			what = "linear.components"
+		case KindENet:
+			what = "one value in linear.alphas and in linear.l1_ratios"
+		}
+		return fmt.Errorf("linear.folds: 1 leaves nothing to choose the settings by; fix them (%s) or use 2 folds or more", what)
+	}
+	if c.Privacy.Secure.Enabled || (c.Privacy.DP.Level != "" && c.Privacy.DP.Level != "none") {
+		return fmt.Errorf("privacy: secure aggregation and differential privacy apply to the %s network's updates; a linear model's statistics travel without them, so model.kind %s with privacy settings is refused", KindFDRMFL, kind)
 	}
 	if kind != KindPLS && (l.Components != 0 || l.MaxComponents != 0) {
 		return fmt.Errorf("linear.components, linear.max_components: apply to model.kind pls, not %s", kind)

@@ -13,22 +13,27 @@ import (
 )
 
 // BenchmarkLinearCorn fits PLS (1…20 components, 5-fold CV) and ridge
-// (the default 13 penalties) to corn's three spectrometers (p = 2100) as
-// a federation of 3 clients does — each client's fold statistics, their
-// merge, the fit — beside the same fit on the pooled rows (baseline's
-// Fit, NIPALS or ridge on the data matrix), the reference without
-// federation:
+// (13 penalties by 5-fold CV, and 81 by GCV from one block per client, the
+// default) to corn's three spectrometers (p = 2100) as a federation of 3
+// clients does — each client's fold statistics, their merge, the fit —
+// beside the same fit on the pooled rows (baseline's Fit, NIPALS or ridge
+// on the data matrix), the reference without federation:
 //
 //	go test -run '^$' -bench LinearCorn -benchtime 3x -benchmem
 func BenchmarkLinearCorn(b *testing.B) {
 	root := shareddata.Dir(b)
-	for _, kind := range []string{fdrmfl.KindPLS, fdrmfl.KindRidge} {
+	for _, c := range []struct {
+		kind, name string
+		folds      int
+	}{{fdrmfl.KindPLS, "pls", 5}, {fdrmfl.KindRidge, "ridge-kfold", 5}, {fdrmfl.KindRidge, "ridge-gcv", 1}} {
+		kind := c.kind
 		cfg := fdrmfl.Config{Seed: 1, Data: fdrmfl.Data{Source: "csv", ResponseFile: "corn/responses.csv", Responses: []string{"protein"}},
 			Federation: fdrmfl.Federation{Clients: 3, Partition: "response", Mix: 0.3}}
 		for _, m := range []string{"m5", "mp5", "mp6"} {
 			cfg.Data.Modalities = append(cfg.Data.Modalities, data.ModalitySpec{Name: m, File: "corn/" + m + ".csv", Kind: data.Signal})
 		}
 		cfg.Model.Kind = kind
+		cfg.Linear.Folds = c.folds
 		if kind == fdrmfl.KindPLS {
 			cfg.Linear.MaxComponents = 20
 		}
@@ -46,7 +51,7 @@ func BenchmarkLinearCorn(b *testing.B) {
 			b.Fatal(err)
 		}
 		clients := p.Clients()
-		b.Run(kind+"/statistics", func(b *testing.B) {
+		b.Run(c.name+"/statistics", func(b *testing.B) {
 			for range b.N {
 				pool := fdrmfl.NewLinearPool(skel)
 				for k, c := range clients {
@@ -80,7 +85,10 @@ func BenchmarkLinearCorn(b *testing.B) {
 		if cols != 2100 {
 			b.Fatalf("%d inputs", cols)
 		}
-		b.Run(kind+"/pooled-rows", func(b *testing.B) {
+		if c.name == "ridge-gcv" {
+			continue // the same pooled-rows reference as ridge-kfold
+		}
+		b.Run(c.name+"/pooled-rows", func(b *testing.B) {
 			for range b.N {
 				var err error
 				if kind == fdrmfl.KindPLS {

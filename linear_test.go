@@ -43,7 +43,14 @@ func TestLinearConfigErrors(t *testing.T) {
 		want string
 	}{
 		{"unknown kind", func(c *fdrmfl.Config) { c.Model.Kind = "svm" }, `model.kind: "svm" is not one of fdrmfl, pls, ridge, lasso, enet`},
-		{"not yet", func(c *fdrmfl.Config) { c.Model.Kind = fdrmfl.KindLasso }, "model.kind: lasso is not available yet"},
+		{"enet one fold", func(c *fdrmfl.Config) {
+			c.Model.Kind, c.Linear = fdrmfl.KindENet, fdrmfl.Linear{Folds: 1, Alphas: []float64{0.1}}
+		}, "linear.folds: 1 leaves nothing to choose the settings by; fix them (one value in linear.alphas and in linear.l1_ratios)"},
+		{"l1 ratios with lasso", func(c *fdrmfl.Config) {
+			c.Model.Kind, c.Linear = fdrmfl.KindLasso, fdrmfl.Linear{L1Ratios: []float64{0.5}}
+		},
+			"linear.l1_ratios: apply to model.kind enet, not lasso"},
+		{"privacy", func(c *fdrmfl.Config) { c.Privacy.Secure.Enabled = true }, "privacy: secure aggregation and differential privacy apply to the fdrmfl network's updates"},
 		{"network keys", func(c *fdrmfl.Config) { c.Model.Latent, c.Model.Features = 8, 4 },
 			"model.latent, model.features: apply to the fdrmfl network, not to model.kind pls; remove them (the number of PLS components is linear.components)"},
 		{"encoder", func(c *fdrmfl.Config) { c.Model.Modalities[0].Encoder.Type = model.EncMLP }, "model.modalities[0].encoder: a linear model"},
@@ -567,5 +574,149 @@ func TestLinearOneFold(t *testing.T) {
 				t.Fatalf("%s row %d: %v, the pooled fit %v", kind, i, got, want)
 			}
 		}
+	}
+}
+
+// TestLinearLassoENetAndGCV fits the lasso and the elastic net (α, and
+// the L1 ratio, by k-fold cross-validation over the path) and ridge with
+// one fold per client (α by generalised cross-validation from the
+// totals): each is the fit on the pooled rows at the settings chosen,
+// and GCV scores are the pooled statistics' scores.
+func TestLinearLassoENetAndGCV(t *testing.T) {
+	for _, kind := range []string{fdrmfl.KindLasso, fdrmfl.KindENet, fdrmfl.KindRidge} {
+		t.Run(kind, func(t *testing.T) {
+			cfg := linear(kind)
+			cfg.Model.Modalities = []model.Modality{{Name: "vector"}}
+			cfg.Linear = fdrmfl.Linear{Folds: 4}
+			if kind == fdrmfl.KindRidge {
+				cfg.Linear.Folds = 1
+			}
+			res, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := res.Manifest.Linear
+			x, y, _ := pooledRows(t, cfg)
+			n, _ := x.Dims()
+			var coef []float64
+			var b0 float64
+			switch kind {
+			case fdrmfl.KindRidge:
+				if f.Criterion != "gcv" || f.Folds != 0 || len(f.CV) != 81 {
+					t.Fatalf("fit %+v: want GCV over 81 penalties", f)
+				}
+				st, err := baseline.NewSuffStats(x, y)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sp, err := baseline.NewRidgeSpectrum(st, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var grid []float64
+				for _, c := range f.CV {
+					grid = append(grid, c.Alpha)
+				}
+				for i, g := range sp.GCV(grid) {
+					if math.Abs(g-f.CV[i].MSE) > 1e-9*g {
+						t.Fatalf("α = %g: GCV %v from the clients' statistics, %v from the pooled rows'", grid[i], f.CV[i].MSE, g)
+					}
+				}
+				m := &baseline.Ridge{Alpha: f.Alpha}
+				if err := m.FitMulti(x, y); err != nil {
+					t.Fatal(err)
+				}
+				coef, b0 = mat.Col(nil, 0, m.Coef), m.Intercept[0]
+			default:
+				ratios := map[string]int{fdrmfl.KindLasso: 1, fdrmfl.KindENet: 4}[kind]
+				if f.Folds != 4 || len(f.CV) != 100*ratios || f.Alpha <= 0 || (kind == fdrmfl.KindENet) != (f.L1Ratio > 0) {
+					t.Fatalf("fit %+v: want 4 folds, a path of 100 penalties per ratio", f)
+				}
+				rho := f.L1Ratio
+				if kind == fdrmfl.KindLasso {
+					rho = 1
+				}
+				m := &baseline.ElasticNet{Alpha: f.Alpha, L1Ratio: rho, Tol: 1e-8}
+				if err := m.Fit(x, mat.Col(nil, 0, y)); err != nil {
+					t.Fatal(err)
+				}
+				coef, b0 = mat.Col(nil, 0, m.Coef), m.Intercept[0]
+			}
+			worst := 0.0
+			for i := range n {
+				want := b0
+				for j, v := range x.RawRowView(i) {
+					want += coef[j] * v
+				}
+				worst = max(worst, math.Abs(pooledPrediction(t, res.Model(), x.RawRowView(i))-want))
+			}
+			if worst > 1e-3 {
+				t.Fatalf("the model predicts the pooled rows up to %.3g away from the pooled fit at %s", worst, f.Chosen())
+			}
+		})
+	}
+}
+
+// TestLinearENetOneResponse: the lasso and the elastic net fit one
+// response; statistics of two are refused with the reason.
+func TestLinearENetOneResponse(t *testing.T) {
+	x, y := mat.NewDense(8, 2, []float64{1, 2, 3, 1, 4, 5, 2, 2, 6, 1, 3, 3, 5, 2, 7, 1}), mat.NewDense(8, 2, nil)
+	for i := range 8 {
+		y.Set(i, 0, x.At(i, 0))
+		y.Set(i, 1, x.At(i, 1))
+	}
+	st, err := baseline.NewSuffStats(x, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &fdrmfl.Manifest{Model: model.Config{Kind: fdrmfl.KindLasso}, Modalities: []fdrmfl.ModalityInfo{{Name: "v", Shape: []int{2}}}, Responses: []string{"a", "b"}}
+	pool := fdrmfl.NewLinearPool(m)
+	if err := pool.Add([]*baseline.SuffStats{st}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Fit(m, fdrmfl.Linear{Folds: 1, Alphas: []float64{0.1}}); err == nil || !strings.Contains(err.Error(), "fit one response, the data have 2") {
+		t.Fatalf("%v, want the two responses refused", err)
+	}
+}
+
+// TestLinearStatsSkipMissingResponses: a training row without its
+// response is left out of the statistics, which are then those of the
+// other rows.
+func TestLinearStatsSkipMissingResponses(t *testing.T) {
+	cfg := linear(fdrmfl.KindPLS).Defaults()
+	ds, err := fdrmfl.LoadData(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := fdrmfl.Prepare(cfg, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := p.Clients()[0].Train
+	spec := fdrmfl.LinearStatsSpec{Modalities: []string{"vector"}, Folds: 1}
+	all := make([]int, train.Len())
+	for i := range all {
+		all[i] = i
+	}
+	holey := train.Subset(all) // a copy, whose responses get holes
+	holey.Y = append([]float32(nil), train.Y...)
+	var rest []int
+	for i := range holey.Len() {
+		if i%3 == 0 {
+			holey.Y[i] = float32(math.NaN())
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	got, err := fdrmfl.LinearStats(holey, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := fdrmfl.LinearStats(train.Subset(rest), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].N != len(rest) || got[0].MeanY[0] != want[0].MeanY[0] || got[0].Sxy.At(0, 0) != want[0].Sxy.At(0, 0) {
+		t.Fatalf("statistics of %d rows (ȳ %v), want those of the %d rows with a response (ȳ %v)", got[0].N, got[0].MeanY, len(rest), want[0].MeanY)
 	}
 }

@@ -55,11 +55,11 @@ func (c Config) LinearStatsSpec(m *Manifest, index int) LinearStatsSpec {
 }
 
 // LinearStats returns the sufficient statistics of each cross-validation
-// fold of train, a client's standardised training set: its n rows are
-// assigned to k = min(spec.Folds, ⌊n/2⌋) folds at random (baseline.KFold,
-// seeded by spec), so that no fold describes fewer than 2 rows; with
-// k < 2 there is one fold of every row. Their merge is the client's
-// total.
+// fold of train, a client's standardised training set: its n rows with
+// every response (a row missing one is left out) are assigned to
+// k = min(spec.Folds, ⌊n/2⌋) folds at random (baseline.KFold, seeded by
+// spec), so that no fold describes fewer than 2 rows; with k < 2 there is
+// one fold of every row. Their merge is the client's total.
 func LinearStats(train *data.Dataset, spec LinearStatsSpec) ([]*baseline.SuffStats, error) {
 	var shapes [][]int
 	for _, name := range spec.Modalities {
@@ -73,23 +73,46 @@ func LinearStats(train *data.Dataset, spec LinearStatsSpec) ([]*baseline.SuffSta
 	if err != nil {
 		return nil, err
 	}
-	n := train.Len()
-	if n == 0 {
-		return nil, fmt.Errorf("linear statistics: no training rows")
-	}
 	q := train.NumResponses()
 	if q == 0 {
 		return nil, fmt.Errorf("linear statistics: the data have no responses")
 	}
-	y := make([]float64, len(train.Y))
-	for i, v := range train.Y {
-		y[i] = float64(v)
+	// Rows with a missing response (NaN) are left out: the statistics of
+	// several responses need every response of a row.
+	var keep []int
+	for i := range train.Len() {
+		if !slices.ContainsFunc(train.Y[i*q:(i+1)*q], func(v float32) bool { return v != v }) {
+			keep = append(keep, i)
+		}
+	}
+	n := len(keep)
+	if n == 0 {
+		return nil, fmt.Errorf("linear statistics: no training row has every response")
+	}
+	if n < train.Len() {
+		x = rowsOf(x, keep)
+	}
+	y := make([]float64, n*q)
+	for k, i := range keep {
+		for j := range q {
+			y[k*q+j] = float64(train.Y[i*q+j])
+		}
 	}
 	folds := make([]int, n)
 	if k := min(spec.Folds, n/2); k >= 2 {
 		folds = baseline.KFold(n, k, seed.For(spec.Seed, seed.Folds, uint64(spec.Index)))
 	}
 	return baseline.FoldStats(x, mat.NewDense(n, q, y), folds)
+}
+
+// rowsOf returns the given rows of x.
+func rowsOf(x *mat.Dense, idx []int) *mat.Dense {
+	_, p := x.Dims()
+	out := mat.NewDense(len(idx), p, nil)
+	for k, i := range idx {
+		out.SetRow(k, x.RawRowView(i))
+	}
+	return out
 }
 
 // linearInputs returns the n×p inputs of a linear model: the named
@@ -273,9 +296,11 @@ type LinearFit struct {
 	// the number of clients whose statistics were pooled.
 	Rows    int `json:"rows"`
 	Clients int `json:"clients"`
-	// Folds is the number of folds cross-validation scored (0: none, too
-	// few rows).
-	Folds int `json:"folds"`
+	// Folds is the number of folds cross-validation scored (0: none: the
+	// settings were fixed, or ridge chose α by generalised
+	// cross-validation, Criterion "gcv").
+	Folds     int    `json:"folds"`
+	Criterion string `json:"criterion,omitempty"`
 	// The chosen settings: Components for PLS (the size of Z), Alpha for
 	// ridge, the lasso and the elastic net, L1Ratio for the elastic net.
 	Components int     `json:"components,omitempty"`
@@ -321,6 +346,12 @@ type linearFitter func(set Linear, folds [][]*baseline.SuffStats, total *baselin
 var linearFitters = map[string]linearFitter{
 	KindPLS:   fitPLS,
 	KindRidge: fitRidge,
+	KindLasso: func(set Linear, folds [][]*baseline.SuffStats, total *baseline.SuffStats) (*linearSolution, error) {
+		return fitENet(set, folds, total, []float64{1})
+	},
+	KindENet: func(set Linear, folds [][]*baseline.SuffStats, total *baseline.SuffStats) (*linearSolution, error) {
+		return fitENet(set, folds, total, set.L1Ratios)
+	},
 }
 
 // linearSolution is a fitted linear model on the standardised inputs x
@@ -399,24 +430,36 @@ func fitPLS(set Linear, folds [][]*baseline.SuffStats, total *baseline.SuffStats
 	return sol, nil
 }
 
-// fitRidge fits ridge with α fixed or chosen by cross-validation among
-// Alphas (or the grid fitted to the data).
+// fitRidge fits ridge with α fixed, or chosen among Alphas (or the grid
+// fitted to the data) by k-fold cross-validation over the folds, or —
+// with one fold per client — by generalised cross-validation from the
+// merged statistics alone (baseline.Ridge.FitGCV: exact GCV, over
+// baseline's grid of 81 penalties λ₁·10^e, e from −7 to 1, when Alphas is
+// empty).
 func fitRidge(set Linear, folds [][]*baseline.SuffStats, total *baseline.SuffStats) (*linearSolution, error) {
 	alphas := set.Alphas
-	if len(alphas) == 0 {
-		alphas = AlphaGrid(total)
-	}
 	r := &baseline.Ridge{}
 	var err error
 	switch {
+	case len(alphas) == 1:
+		if folds != nil {
+			r.Alphas = alphas // scored, and fitted at it
+			err = r.FitFolds(folds)
+		} else {
+			r.Alpha = alphas[0]
+			err = r.FitStats(total)
+		}
 	case folds != nil:
+		if len(alphas) == 0 {
+			alphas = AlphaGrid(total)
+		}
 		r.Alphas = alphas
 		err = r.FitFolds(folds)
-	case len(alphas) == 1:
-		r.Alpha = alphas[0]
-		err = r.FitStats(total)
 	default:
-		return nil, fmt.Errorf("too few training rows to cross-validate α (fix it with one value in linear.alphas)")
+		r.Alphas = alphas
+		if err = r.FitGCV(total); err == nil {
+			alphas = r.AlphaGrid
+		}
 	}
 	if err != nil {
 		if p := len(total.MeanX); p >= 512 && strings.Contains(err.Error(), "positive definite") {
@@ -428,8 +471,54 @@ func fitRidge(set Linear, folds [][]*baseline.SuffStats, total *baseline.SuffSta
 	for i, mse := range r.CVMSE {
 		sol.fit.CV = append(sol.fit.CV, CVScore{Alpha: alphas[i], MSE: mse})
 	}
+	if folds == nil && len(r.CVMSE) > 0 {
+		sol.fit.Criterion = "gcv"
+	}
 	sol.wy = mat.DenseCopyOf(r.Coef.T())
 	sol.by = slices.Clone(r.Intercept)
+	return sol, nil
+}
+
+// fitENet fits the elastic net (the lasso: ratios {1}) of one response
+// with α, and the L1 ratio among ratios, fixed or chosen by k-fold
+// cross-validation over the folds: among Alphas, or along the path of
+// 100 penalties from the smallest α that keeps every coefficient 0 down
+// to a thousandth of it (scikit-learn's ElasticNetCV), warm-started.
+func fitENet(set Linear, folds [][]*baseline.SuffStats, total *baseline.SuffStats, ratios []float64) (*linearSolution, error) {
+	if q := len(total.MeanY); q != 1 {
+		return nil, fmt.Errorf("the lasso and the elastic net fit one response, the data have %d (fit pls or ridge, or one response at a time)", q)
+	}
+	m := &baseline.ElasticNet{}
+	var err error
+	if folds == nil {
+		m.Alpha, m.L1Ratio = set.Alphas[0], ratios[0]
+		err = m.FitStats(total)
+	} else {
+		m.Alphas, m.L1Ratios = set.Alphas, ratios
+		if len(m.Alphas) == 0 {
+			m.NAlphas = 100
+		}
+		err = m.FitFolds(folds)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sol := &linearSolution{fit: LinearFit{Alpha: m.AlphaUsed}}
+	lasso := len(ratios) == 1 && ratios[0] == 1
+	if !lasso {
+		sol.fit.L1Ratio = m.L1RatioUsed
+	}
+	for r, scores := range m.CVMSE {
+		for a, mse := range scores {
+			c := CVScore{Alpha: m.Grid[r][a], MSE: mse}
+			if !lasso {
+				c.L1Ratio = ratios[r]
+			}
+			sol.fit.CV = append(sol.fit.CV, c)
+		}
+	}
+	sol.wy = mat.DenseCopyOf(m.Coef.T())
+	sol.by = slices.Clone(m.Intercept)
 	return sol, nil
 }
 

@@ -189,7 +189,7 @@ func LinearClientFeatures(mod *Model, sets *site.Sets) (ClientResult, error) {
 		idx  []int
 		ds   *data.Dataset
 	}{{"train", sets.TrainIndex, sets.Train}, {"val", sets.ValIndex, sets.Val}, {"test", sets.TestIndex, sets.Test}} {
-		s := Split{Name: sp.name, Index: sp.idx}
+		s := Split{Name: sp.name, Index: sp.idx, IDs: sp.ds.IDs}
 		if sp.ds.Len() > 0 {
 			z, pred, err := applyLinear(m, mod.Weights, sp.ds)
 			if err != nil {

@@ -2,7 +2,9 @@ package fdrmfl
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"runtime"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/fed/sim"
 	"github.com/fdrmfl/fdrmfl/internal/seed"
+	"github.com/fdrmfl/fdrmfl/privacy"
 	"github.com/fdrmfl/fdrmfl/site"
 	"github.com/fdrmfl/fdrmfl/train"
 )
@@ -71,6 +74,22 @@ func Prepare(cfg Config, ds *data.Dataset) (*Prepared, error) {
 	return &Prepared{Config: cfg, Data: ds, Standardizer: std, clients: clients}, nil
 }
 
+// Log writes to l, per client, the sizes of the sets of a fixed split and
+// the samples left out for having no response.
+func (p *Prepared) Log(l *slog.Logger) {
+	if l == nil {
+		return
+	}
+	for _, c := range p.clients {
+		if c.Fixed {
+			l.Info("fixed split (data.split)", "client", c.Name, "train", len(c.TrainIndex), "val", len(c.ValIndex), "test", len(c.TestIndex))
+		}
+		if n := len(c.Unlabelled); n > 0 {
+			l.Warn("samples without any response left out", "client", c.Name, "samples", n)
+		}
+	}
+}
+
 // Clients returns the clients' standardised sets (shared, not copied: do
 // not modify).
 func (p *Prepared) Clients() []site.Sets {
@@ -100,6 +119,14 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 		return nil, err
 	}
 	cfg.Model = mc
+	if mode == Federated && len(p.clients) > 1 { // the clients train by DP-SGD
+		for _, c := range p.clients {
+			cfg.privacySizes = append(cfg.privacySizes, c.Train.Len())
+		}
+		if err := cfg.calibrateDPSGD(cfg.privacySizes); err != nil {
+			return nil, err
+		}
+	}
 	workers := cfg.Federation.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -193,10 +220,29 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 	if err != nil {
 		return nil, err
 	}
-	strat := cfg.strategy(pool)
+	// Privacy settings apply to a federation of several sites; the local
+	// and central comparisons train one site alone.
+	private := len(sites) > 1
+	var strat fed.Strategy = cfg.strategy(pool)
+	if private {
+		n := 0
+		for _, s := range sites {
+			n += s.Train.Len()
+		}
+		if strat, err = cfg.privateStrategy(cfg.strategy(pool), n); err != nil {
+			return nil, err
+		}
+	}
+	secure := private && cfg.Privacy.Secure.Enabled
 	clients := map[string]fed.Client{}
 	for _, s := range sites {
 		clients[s.Name] = s
+		if secure {
+			clients[s.Name] = &fed.SecureClient{Client: s}
+		}
+		if opt.Wrap != nil && private {
+			clients[s.Name] = opt.Wrap(s.Name, clients[s.Name])
+		}
 	}
 	fleet := sim.New(clients)
 	fleet.Workers = workers
@@ -210,6 +256,7 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 		Strategy: strat, Fleet: fleet, Evaluate: cfg.Data.ValFraction > 0, Log: opt.Log,
 		Progress: func(r fed.RoundReport) {
 			rm := roundMetrics(r, cfg.Model.Responses, ySD)
+			rm.Epsilon, rm.Delta, _ = spent(strat)
 			res.Rounds = append(res.Rounds, rm)
 			if opt.Progress != nil {
 				opt.Progress(rm)
@@ -224,7 +271,9 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 			st := site.EvalStats(c.Report.Eval, cfg.Model.Responses)
 			var e float64
 			for j := range st.SSE {
-				e += st.MSE(j) // standardised responses: comparable across responses
+				if st.Observed(j) > 0 {
+					e += st.MSE(j) // standardised responses: comparable across responses
+				}
 			}
 			if e < bestErr {
 				bestErr, best = e, append(best[:0], c.Global...)
@@ -232,7 +281,16 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 			return nil
 		}
 	}
+	if secure {
+		server.Secure = cfg.secureAggregation()
+	}
 	final, err := server.Run(ctx, global, 1, cfg.Federation.Rounds)
+	if errors.Is(err, privacy.ErrBudget) {
+		if opt.Log != nil {
+			opt.Log.Warn("training stopped: the privacy budget is spent", "after_round", len(res.Rounds), "err", err)
+		}
+		err = nil
+	}
 	if err != nil || best == nil {
 		return final, err
 	}
@@ -264,8 +322,21 @@ func concat(parts []*data.Dataset) (*data.Dataset, error) {
 		}
 	}
 	var y []float32
+	var ids []string
+	var roles []data.Role
 	for _, d := range parts {
 		y = append(y, d.Y...)
+		if first.IDs != nil {
+			ids = append(ids, d.IDs...)
+		}
+		if first.Roles != nil {
+			roles = append(roles, d.Roles...)
+		}
 	}
-	return data.New(n, mods, slices.Clone(first.ResponseNames), y)
+	ds, err := data.New(n, mods, slices.Clone(first.ResponseNames), y)
+	if err != nil {
+		return nil, err
+	}
+	ds.IDs, ds.Roles = ids, roles
+	return ds, ds.Validate()
 }

@@ -29,12 +29,12 @@ func linearStudy(kind string) fdrmfl.Config {
 	return cfg
 }
 
-// TestLinearFederationMatchesSimulate fits PLS and ridge with a server
+// TestLinearFederationMatchesSimulate fits PLS, ridge and the lasso with a server
 // and three clients talking TLS over 127.0.0.1, the statistics split into
 // many parts, and checks that they reach fdrmfl.Simulate's model bit for
 // bit, with the same features and predictions on every client's samples.
 func TestLinearFederationMatchesSimulate(t *testing.T) {
-	for _, kind := range []string{fdrmfl.KindPLS, fdrmfl.KindRidge} {
+	for _, kind := range []string{fdrmfl.KindPLS, fdrmfl.KindRidge, fdrmfl.KindLasso} {
 		t.Run(kind, func(t *testing.T) {
 			cfg := linearStudy(kind)
 			sim, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})

@@ -38,6 +38,9 @@ type Config struct {
 	// epoch's mean loss has not improved for 2 epochs (kept across rounds).
 	Schedule string `yaml:"schedule" json:"schedule"`
 	Loss     Loss   `yaml:"loss" json:"loss"`
+	// DP, when on, trains by DP-SGD (dpsgd.go); the fdrmfl configuration
+	// sets it from privacy.dp.
+	DP DPSGD `yaml:"-" json:"dp,omitzero"`
 }
 
 // Loss weights and forms the terms of the objective

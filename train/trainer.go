@@ -96,6 +96,9 @@ func New(mcfg model.Config, cfg Config) (*Trainer, error) {
 	if cfg.L1 > 0 {
 		t.l1 = inputWeights(t.st.Entries)
 	}
+	if err := t.checkDP(); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -186,6 +189,7 @@ type Run struct {
 	epoch   int
 	last    Terms
 	nWeight int
+	dpSum   []float32 // DP-SGD's sum of clipped per-sample gradients
 }
 
 // Begin loads task.Global (and the client's state) into the trainer and
@@ -381,6 +385,9 @@ func (t *Trainer) input(ds *data.Dataset, cols []int, idx []int) model.Input[flo
 // mean loss terms. A final batch of one sample is skipped (batch
 // statistics and correlations need two).
 func (r *Run) Epoch() Terms {
+	if r.t.cfg.DP.On() {
+		return r.dpEpoch()
+	}
 	t := r.t
 	ds := r.task.Data
 	n, bs := ds.Len(), t.cfg.BatchSize

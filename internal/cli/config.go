@@ -22,9 +22,27 @@ data:
   # modalities:
   #   - {name: m5, file: corn/m5.csv, kind: signal}        # vector | signal | image | sequence
   #   - {name: mp5, file: corn/mp5.csv, kind: signal, columns: [w1100, w1102]}
-  # response_file: corn/responses.csv
-  # responses: [protein]
-  # rows: 1-27               # keep only these data rows (1-based ranges, e.g. 1-20,41-47)
+  #   - {name: nir, jcamp: [spectra/], kind: signal}       # JCAMP-DX files, folders or patterns,
+  #                                                        # one spectrum per sample on one X axis
+  #     jcamp_id: title      # a spectrum's sample ID: title (##TITLE) | file (its name)
+  #     delimiter, decimal, id_column: as below, for this modality's file
+  # response_file: corn/responses.csv  # empty, NA, N/A, NaN or ? is a missing response:
+  #                                    # that sample is left out for that response
+  # responses: [protein]     # default: every column but the ID (and split) column
+  # rows: 1-27               # keep only these data rows of the first modality's file
+  #                          # (1-based ranges, e.g. 1-20,41-47), before anything is checked
+  # How the files are read; each is detected from the header and first lines when not set:
+  # delimiter: ","           # , | ; | tab | whitespace
+  # decimal: "."             # . | ,
+  # id_column: sample        # the column of sample IDs, joining the files by ID (default: the
+  #                          # first column, if named id/sample/sample_id/name or not numbers);
+  #                          # none: the files are row-aligned
+  # response_format: {id_column: code}  # the response file's own delimiter, decimal, id_column
+  # replicates: mean         # average the rows that share a sample ID (default: an error)
+  # missing_rows: absent     # a sample with no row in a modality's (or the response) file
+  #                          # lacks that modality (or its responses) (default: an error)
+  # split: {column: set}     # train | validation | test per sample, in the response file (or
+  #                          # file: split.csv): a fixed split in place of test/val_fraction
   test_fraction: 0.2         # of each client's samples, held out for testing
   val_fraction: 0.1          # of the rest, for per-round validation (negative: none)
   standardize: federated     # federated (pooled statistics) | local (each client's own)
@@ -46,9 +64,9 @@ federation:
   keep_best: false           # return the round with the lowest validation error
 
 model:
-  kind: fdrmfl               # fdrmfl (the network) | pls | ridge: linear models fitted exactly from the
-  #                          clients' summed statistics (see linear below); lasso and enet are not yet
-  #                          available. For a linear kind only modalities (by name: its inputs) apply.
+  kind: fdrmfl               # fdrmfl (the network) | pls | ridge | lasso | enet: linear models fitted
+  #                          exactly from the clients' summed statistics (see linear below). For a
+  #                          linear kind only modalities (by name: its inputs) apply.
   latent: 96                 # e, size of each modality's latent (csv: 32)
   features: 16               # d, size of the extracted features Z (csv: 8)
   # modalities:              # default: every modality, encoder by kind (vector, signal: linear,
@@ -67,14 +85,17 @@ model:
     dropout: 0
   learned_sigma: false       # encoders emit log-variances (kl_form: learned)
 
-# linear:                    # model.kind pls, ridge (lasso, enet) only: cross-validation over folds of
-#                            # every client's training rows, from their statistics (no validation set
-#                            # unless data.val_fraction asks for one; train, loss, rounds do not apply)
-#   folds: 5                 # folds per client (fewer for a client with fewer than 2 rows per fold;
-#                            # 1: no cross-validation, with components or one alpha fixed)
+# linear:                    # linear model kinds only: settings chosen by cross-validation over folds
+#                            # of every client's training rows, from their statistics (no validation set
+#                            # unless data.val_fraction asks for one; train, loss, rounds, privacy do not apply)
+#   folds: 5                 # folds per client (ridge: 1; fewer for a client with fewer than 2 rows per
+#                            # fold). 1: one block of statistics per client, no cross-validation: ridge
+#                            # chooses alpha by generalised cross-validation, the others need fixed settings
 #   components: 0            # pls: a fixed number of components (0: chosen by cross-validation)
 #   max_components: 30       # pls: cross-validation tries 1..max_components
-#   alphas: []               # ridge: penalties to choose among; default tr(Sxx)·10^e for e = −6, −5.5, …, 0
+#   alphas: []               # ridge, lasso, enet: penalties to choose among (one value fixes alpha); default
+#                            # ridge: 81 values by GCV (k-fold: tr(Sxx)·10^e, e = −6, −5.5, …, 0); lasso,
+#                            # enet: the path of 100 from the smallest alpha with every coefficient 0
 #   l1_ratios: [0.1, 0.5, 0.9, 1]   # enet: shares of L1 in the penalty
 
 train:
@@ -99,6 +120,26 @@ loss:                        # L = mse + mi·L_mi + kl·L_skl + con·L_con
   mi_hidden: 64
   phases: false              # the author's real-data phase weighting
   older_globals: 0           # older global models as extra contrastive negatives
+
+privacy:                     # README, "Privacy": what the server, a client and an outsider learn
+  secure_aggregation:        # the server learns only sums of updates and statistics (SecAgg+)
+    enabled: false
+    bits: 32                 # ring Z_2^bits of the summed updates (8..64)
+    clip: 1                  # bound on each value of a client's weighted update ω·Δ
+    neighbours: 0            # each client's neighbours (0: 2⌈log₂ n⌉; n−1: complete graph)
+    threshold: 0             # of each neighbourhood's k+1 clients, how many must stay (0: ⌊(k+1)/2⌋+1)
+  dp:
+    level: ""                # "" (none) | client (DP-FedAvg: a client's whole data is protected)
+                             # | sample (DP-SGD on every client: one sample is protected; needs loss.mi: 0)
+    epsilon: 0               # budget: training stops before passing it; with noise 0, sets the noise
+    delta: 1e-05
+    noise: 0                 # noise multiplier z (noise std z·clip)
+    clip: 0.1                # L2 bound of a client's update (the start when adaptive); sample: of a gradient (1)
+    adaptive: false          # the bound follows a quantile of update norms (Andrew et al. 2021)
+    quantile: 0.5
+    clip_lr: 0.2
+    count_noise: 0           # std of the noise on the clipped count (0: clients per round / 20)
+    noise_at: server         # server | clients (each client adds its share; needs secure_aggregation)
 
 # study:                     # fdrmfl reproduce --config only: repeated splits of your own data
 #   name: custom             # the experiment's name in the tables

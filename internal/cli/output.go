@@ -36,6 +36,14 @@ func writeYAML(path string, v any) error {
 func ff(v float64) string  { return strconv.FormatFloat(v, 'g', -1, 64) }
 func f32(v float32) string { return strconv.FormatFloat(float64(v), 'g', -1, 32) }
 
+// observed formats an observed response, empty when it is missing (NaN).
+func observed(v float32) string {
+	if v != v {
+		return ""
+	}
+	return f32(v)
+}
+
 // saveModel writes dir/manifest.json and dir/model.safetensors.
 func saveModel(dir string, m *fdrmfl.Manifest, weights []float32) error {
 	return (&fdrmfl.Model{Manifest: m, Weights: weights}).Save(dir)
@@ -60,19 +68,24 @@ func writeTraining(dir string, res *fdrmfl.Result) error {
 }
 
 // writeCV writes a linear model's cross-validation as cv.csv (one row
-// per candidate: its setting, the CV MSE of the standardised responses,
+// per candidate: its setting, the CV MSE of the standardised responses —
+// or the GCV score when ridge chose α by generalised cross-validation —,
 // whether it was chosen) and cv.json (the whole fit record).
 func writeCV(dir string, m *fdrmfl.Manifest) error {
 	f := m.Linear
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
+	score := "cv_mse"
+	if f.Criterion == "gcv" {
+		score = "gcv"
+	}
 	switch m.Model.Kind {
 	case fdrmfl.KindPLS:
-		w.Write([]string{"components", "cv_mse", "chosen"})
+		w.Write([]string{"components", score, "chosen"})
 	case fdrmfl.KindENet:
-		w.Write([]string{"alpha", "l1_ratio", "cv_mse", "chosen"})
+		w.Write([]string{"alpha", "l1_ratio", score, "chosen"})
 	default:
-		w.Write([]string{"alpha", "cv_mse", "chosen"})
+		w.Write([]string{"alpha", score, "chosen"})
 	}
 	for _, c := range f.CV {
 		var rec []string
@@ -103,6 +116,13 @@ func writeRounds(dir string, res *fdrmfl.Result) error {
 	for _, r := range resp {
 		head = append(head, "val_mse_"+r, "val_r2_"+r)
 	}
+	private := false
+	for _, r := range res.Rounds {
+		private = private || r.Delta > 0
+	}
+	if private {
+		head = append(head, "epsilon", "delta")
+	}
 	w.Write(head)
 	for _, r := range res.Rounds {
 		row := []string{strconv.Itoa(r.Round), strconv.Itoa(r.Clients), strconv.Itoa(len(r.Rejected)),
@@ -114,6 +134,9 @@ func writeRounds(dir string, res *fdrmfl.Result) error {
 				row = append(row, "", "")
 			}
 		}
+		if private {
+			row = append(row, ff(r.Epsilon), ff(r.Delta))
+		}
 		w.Write(row)
 	}
 	w.Flush()
@@ -123,17 +146,26 @@ func writeRounds(dir string, res *fdrmfl.Result) error {
 	return writeJSON(filepath.Join(dir, "rounds.json"), res.Rounds)
 }
 
-// writeFeatures writes one CSV per client: split, sample row, z1…zd, the
-// observed and predicted responses. A linear model's features are its
-// PLS X-scores; ridge, the lasso and the elastic net have none, and their
-// files hold split, row and the responses.
+// writeFeatures writes one CSV per client: split, the sample's ID (or its
+// row when the data have no IDs), z1…zd, the observed (empty when missing)
+// and predicted responses. A linear model's features are its PLS
+// X-scores; ridge, the lasso and the elastic net have none, and their
+// files hold split, ID or row and the responses.
 func writeFeatures(dir string, res *fdrmfl.Result) error {
 	d := res.Manifest.Model.Features
 	resp := res.Manifest.Responses
 	for _, c := range res.Clients {
 		var buf bytes.Buffer
 		w := csv.NewWriter(&buf)
-		head := []string{"split", "row"}
+		byID := false
+		for _, sp := range c.Splits {
+			byID = byID || sp.IDs != nil
+		}
+		key := "row"
+		if byID {
+			key = "id"
+		}
+		head := []string{"split", key}
 		for k := range d {
 			head = append(head, "z"+strconv.Itoa(k+1))
 		}
@@ -144,11 +176,14 @@ func writeFeatures(dir string, res *fdrmfl.Result) error {
 		for _, sp := range c.Splits {
 			for i, row := range sp.Index {
 				rec := []string{sp.Name, strconv.Itoa(row + 1)}
+				if byID {
+					rec[1] = sp.IDs[i]
+				}
 				for _, v := range sp.Z[i*d : (i+1)*d] {
 					rec = append(rec, f32(v))
 				}
 				for j := range resp {
-					rec = append(rec, f32(sp.Y[i*len(resp)+j]), f32(sp.Pred[i*len(resp)+j]))
+					rec = append(rec, observed(sp.Y[i*len(resp)+j]), f32(sp.Pred[i*len(resp)+j]))
 				}
 				w.Write(rec)
 			}

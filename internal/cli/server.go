@@ -18,7 +18,7 @@ TLS, authenticate with a token or a certificate the configuration lists,
 send the statistics of their training data, and then train the model round
 by round; the server aggregates with the configured strategy, exactly as
 "fdrmfl simulate" does, and needs no data of its own. A linear model.kind
-(pls, ridge) is fitted instead from the sufficient statistics of the
+(pls, ridge, lasso, enet) is fitted instead from the sufficient statistics of the
 clients' cross-validation folds, with no rounds.
 
 After every round it writes a checkpoint (out/state/checkpoint); run the

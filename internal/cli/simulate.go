@@ -20,7 +20,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "simulate", "[--config file.yaml] [--out dir]", `
 Runs a federation with every client in this process: partitions the data
 among the clients, trains the FDRMFL network by federated rounds (or fits
-the linear model that model.kind names — pls, ridge — from the clients'
+the linear model that model.kind names — pls, ridge, lasso, enet — from the clients'
 summed statistics), and writes the trained model, per-round metrics and the
 features Z of every client's samples. With no --config it runs the built-in
 default, the paper's simulation function 1 with 3 clients, which needs no
@@ -130,11 +130,15 @@ Output folder:
 		}
 		line := fmt.Sprintf("%5d %7d %9.4g %9.4g %8.4g %8.4g %8.4g %10s %8s %6.1fs",
 			r.Round, r.Clients, r.Train["loss"], r.Train["mse"], r.Train["mi"], r.Train["kl"], r.Train["con"], vm, vr, time.Since(start).Seconds())
-		fmt.Fprintln(progress, line)
 		attrs := []any{"round", r.Round, "clients", r.Clients, "loss", r.Train["loss"], "mse", r.Train["mse"], "mi", r.Train["mi"], "kl", r.Train["kl"], "con", r.Train["con"]}
 		if r.Val != nil {
 			attrs = append(attrs, "val_mse", r.Val.MSE, "val_r2", r.Val.R2)
 		}
+		if r.Delta > 0 {
+			attrs = append(attrs, "epsilon", r.Epsilon, "delta", r.Delta)
+			line += fmt.Sprintf("  ε = %.3g (δ = %.0e)", r.Epsilon, r.Delta)
+		}
+		fmt.Fprintln(progress, line)
 		for c, why := range r.Rejected {
 			log.Warn("update rejected", "round", r.Round, "client", c, "reason", why)
 		}
@@ -186,16 +190,20 @@ func kindName(kind string) string {
 // printFit prints what a linear model's cross-validation chose.
 func printFit(w io.Writer, m *fdrmfl.Manifest) {
 	f := m.Linear
-	if f.Folds == 0 {
-		fmt.Fprintf(w, "fitted %s with %s on %d training rows (too few rows for cross-validation)\n", kindName(m.Model.Kind), f.Chosen(), f.Rows)
-		return
-	}
 	best := math.Inf(1)
 	for _, c := range f.CV {
 		best = min(best, c.MSE)
 	}
-	fmt.Fprintf(w, "cross-validation over %d folds of %d training rows chose %s (CV MSE %.4g of the standardised responses, %d candidates)\n",
-		f.Folds, f.Rows, f.Chosen(), best, len(f.CV))
+	switch {
+	case f.Criterion == "gcv":
+		fmt.Fprintf(w, "generalised cross-validation over %d training rows chose %s (GCV %.4g of the standardised responses, %d candidates)\n",
+			f.Rows, f.Chosen(), best, len(f.CV))
+	case f.Folds == 0:
+		fmt.Fprintf(w, "fitted %s with %s on %d training rows, without cross-validation\n", kindName(m.Model.Kind), f.Chosen(), f.Rows)
+	default:
+		fmt.Fprintf(w, "cross-validation over %d folds of %d training rows chose %s (CV MSE %.4g of the standardised responses, %d candidates)\n",
+			f.Folds, f.Rows, f.Chosen(), best, len(f.CV))
+	}
 }
 
 // printResults prints the final table: test error per client and pooled.
@@ -225,6 +233,13 @@ func printResults(w io.Writer, res *fdrmfl.Result) {
 		row(c.Name, c.Test)
 	}
 	row("pooled", res.Test)
+	if m := res.Test; m != nil && m.Count != nil {
+		for j, r := range resp {
+			if m.Count[j] < m.N {
+				fmt.Fprintf(w, "(%s: over the %d of %d test samples that have a value)\n", r, m.Count[j], m.N)
+			}
+		}
+	}
 }
 
 func describeData(cfg fdrmfl.Config) string {

@@ -7,7 +7,7 @@ numpy.
     y = m.predict({"m5": x5, "mp5": x5p})   # ŷ in the responses' units
 
 See Model for the network's forward pass, LinearModel for the linear
-models (model.kind pls, ridge), FDRMFLEstimator for a scikit-learn-style
+models (model.kind pls, ridge, lasso, enet), FDRMFLEstimator for a scikit-learn-style
 wrapper, and Model.to_torch for a PyTorch module with the same weights.
 """
 

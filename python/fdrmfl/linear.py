@@ -1,5 +1,5 @@
 """A linear model fitted by fdrmfl from the clients' summed statistics
-(model.kind pls or ridge), applied as `fdrmfl predict` and `fdrmfl
+(model.kind pls, ridge, lasso, enet), applied as `fdrmfl predict` and `fdrmfl
 extract` apply it."""
 
 import numpy as np
