@@ -18,11 +18,18 @@ import (
 type Config struct {
 	// Seed makes the run reproducible: data, splits, initialisation,
 	// shuffling and dropout all derive from it.
-	Seed       uint64       `yaml:"seed" json:"seed"`
-	Data       Data         `yaml:"data" json:"data"`
-	Federation Federation   `yaml:"federation" json:"federation"`
-	Model      model.Config `yaml:"model" json:"model"`
-	Train      train.Config `yaml:"train" json:"train"`
+	Seed       uint64     `yaml:"seed" json:"seed"`
+	Data       Data       `yaml:"data" json:"data"`
+	Federation Federation `yaml:"federation" json:"federation"`
+	// Model is the model trained: the FDRMFL network (model.kind fdrmfl,
+	// the default) or a linear model (kind pls, ridge, lasso or enet),
+	// which Linear configures.
+	Model model.Config `yaml:"model" json:"model"`
+	// Linear says how a linear model.kind is fitted: the cross-validation
+	// and the candidates it chooses among. It applies to linear kinds
+	// only, as Train and Loss apply to the network only.
+	Linear Linear       `yaml:"linear,omitempty" json:"linear,omitzero"`
+	Train  train.Config `yaml:"train" json:"train"`
 	// Loss, when given, replaces the default loss weights (λ = 0.01 each,
 	// τ = 0.5, σ = 0.1); it is kept apart from Train so that an explicit
 	// zero weight (an ablation) is not mistaken for "default".
@@ -202,8 +209,15 @@ func SimulationLoss() train.Loss {
 	return l
 }
 
-// Defaults returns c with every zero field set to its default.
+// Defaults returns c with every zero field set to its default. A linear
+// model.kind gets the linear defaults (Linear.Defaults) and no
+// validation set unless data.val_fraction asks for one (cross-validation
+// over the training rows chooses its settings); the network's settings
+// (model, train, loss, rounds, strategy) are left as given.
 func (c Config) Defaults() Config {
+	if c.Model.Kind == "" {
+		c.Model.Kind = KindFDRMFL
+	}
 	d := &c.Data
 	if d.Source == "" {
 		d.Source = "simulation"
@@ -221,6 +235,9 @@ func (c Config) Defaults() Config {
 	}
 	if d.ValFraction == 0 {
 		d.ValFraction = 0.1
+		if c.IsLinear() {
+			d.ValFraction = -1
+		}
 	}
 	if d.Standardize == "" {
 		d.Standardize = "federated"
@@ -229,17 +246,21 @@ func (c Config) Defaults() Config {
 	if f.Clients == 0 {
 		f.Clients = 3
 	}
-	if f.Rounds == 0 {
-		f.Rounds = 16 // simulation
-		if d.Source == "csv" {
-			f.Rounds = 30 // small NIR-sized data: docs/results.md, tuning
-		}
-	}
 	if f.Partition == "" {
 		f.Partition = "iid"
 	}
 	if f.Beta == 0 {
 		f.Beta = 0.5
+	}
+	if c.IsLinear() {
+		c.Linear = c.Linear.defaults(c.Model.Kind)
+		return c
+	}
+	if f.Rounds == 0 {
+		f.Rounds = 16 // simulation
+		if d.Source == "csv" {
+			f.Rounds = 30 // small NIR-sized data: docs/results.md, tuning
+		}
 	}
 	if f.Strategy == "" {
 		f.Strategy = "fedavg"
@@ -351,9 +372,6 @@ func (c Config) Validate() error {
 	if f.Clients < 1 {
 		return fmt.Errorf("federation.clients: %d must be at least 1", f.Clients)
 	}
-	if f.Rounds < 1 {
-		return fmt.Errorf("federation.rounds: %d must be at least 1", f.Rounds)
-	}
 	switch f.Partition {
 	case "iid", "dirichlet":
 	case "response":
@@ -370,6 +388,12 @@ func (c Config) Validate() error {
 		if k < 1 || k > f.Clients {
 			return fmt.Errorf("federation.lacks: client %d does not exist (clients are 1..%d)", k, f.Clients)
 		}
+	}
+	if err := c.checkKind(); err != nil || c.IsLinear() {
+		return err
+	}
+	if f.Rounds < 1 {
+		return fmt.Errorf("federation.rounds: %d must be at least 1", f.Rounds)
 	}
 	switch f.Strategy {
 	case "fedavg", "fedprox", "fedbn":

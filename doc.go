@@ -20,6 +20,18 @@
 // The Result holds the trained model, per-round metrics and the features
 // Z of every client's samples. Save it with res.Model().Save(dir).
 //
+// # Linear models
+//
+// Config.Model.Kind may name a linear model instead of the network: PLS
+// (KindPLS) or ridge (KindRidge), fitted exactly from the clients' summed
+// sufficient statistics, with their settings (Config.Linear) chosen by
+// cross-validation over folds of every client's training rows.
+// LinearStats is a client's share, LinearPool merges the clients' and
+// fits; Simulate and package deploy both use them, so a real federation
+// reaches the simulated model bit for bit. The model folder has the
+// network's layout (the fit recorded in Manifest.Linear) and applies the
+// same way; a PLS model's Z holds its X-scores, a ridge model has none.
+//
 // # Apply
 //
 // LoadModel reads a model folder (written by Model.Save, fdrmfl simulate

@@ -81,3 +81,29 @@ func ExampleLoadModel() {
 	// Output:
 	// 3 samples, 4 features and 1 prediction each
 }
+
+// Fit PLS from the clients' summed statistics instead of training the
+// network: the same simulation, model.kind pls. Cross-validation over
+// folds of every client's training rows chooses the number of
+// components, which is the size of the features Z (the X-scores).
+func ExampleSimulate_linear() {
+	cfg := fdrmfl.Config{
+		Seed:       1,
+		Data:       fdrmfl.Data{Function: 1, Samples: 300},
+		Federation: fdrmfl.Federation{Clients: 3, Partition: "response"},
+		Model:      model.Config{Kind: fdrmfl.KindPLS, Modalities: []model.Modality{{Name: "vector"}}},
+		Linear:     fdrmfl.Linear{MaxComponents: 8},
+	}
+	res, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fit := res.Manifest.Linear
+	fmt.Printf("%d candidates scored over %d folds of %d rows from %d clients\n", len(fit.CV), fit.Folds, fit.Rows, fit.Clients)
+	test := res.Clients[0].Splits[2]
+	fmt.Printf("chose %s; a column of Z for each: %v\n", fit.Chosen(), len(test.Z)/len(test.Index) == fit.Components)
+	// Output:
+	// 8 candidates scored over 5 folds of 240 rows from 3 clients
+	// chose 1 component; a column of Z for each: true
+}

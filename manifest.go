@@ -3,6 +3,7 @@ package fdrmfl
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/model"
@@ -14,11 +15,14 @@ import (
 const ManifestFormat = "fdrmfl-model/1"
 
 // Manifest describes a trained model well enough to apply it to new data:
-// the network's architecture, the inputs it expects, the standardisation
-// fitted on the training data, and where the run came from. The weights
-// are stored beside it (a safetensors file).
+// the model's kind and architecture, the inputs it expects, the
+// standardisation fitted on the training data, and where the run came
+// from. The weights are stored beside it (a safetensors file).
 type Manifest struct {
-	Format     string         `json:"format"`
+	Format string `json:"format"`
+	// Model is the network's configuration, or for a linear kind
+	// (Model.Kind) its inputs (Modalities: names and shapes), responses
+	// and, for PLS, the number of features Z (the components).
 	Model      model.Config   `json:"model"`
 	Modalities []ModalityInfo `json:"modalities"`
 	Responses  []string       `json:"responses"`
@@ -28,9 +32,13 @@ type Manifest struct {
 	Standardizer *data.Standardizer `json:"standardizer"`
 	// Values is the length of the flat weight vector.
 	Values int `json:"values"`
-	// Provenance: the settings of the run that trained the model.
+	// Linear records the fit of a linear model: the settings chosen (PLS
+	// components, α, l1_ratio) and the cross-validation behind them.
+	Linear *LinearFit `json:"linear,omitempty"`
+	// Provenance: the settings of the run that trained the model (Train:
+	// the network's only).
 	Seed       uint64       `json:"seed"`
-	Train      train.Config `json:"train"`
+	Train      train.Config `json:"train,omitzero"`
 	Federation Federation   `json:"federation"`
 	DataSource string       `json:"data_source"`
 }
@@ -50,6 +58,9 @@ func (m *Manifest) Check() error {
 	if m.Standardizer == nil {
 		return fmt.Errorf("manifest: no standardizer")
 	}
+	if k := m.Model.Kind; k != "" && k != KindFDRMFL && !IsLinearKind(k) {
+		return fmt.Errorf("manifest: model.kind %q is not one of %s (a newer version's model?)", k, strings.Join(Kinds, ", "))
+	}
 	if len(m.Modalities) != len(m.Model.Modalities) {
 		return fmt.Errorf("manifest: %d modalities listed for a model of %d", len(m.Modalities), len(m.Model.Modalities))
 	}
@@ -68,12 +79,21 @@ func (m *Manifest) Check() error {
 			return fmt.Errorf("manifest: preprocessing of %s: %w", p.Modality, err)
 		}
 	}
+	if m.IsLinear() {
+		return m.checkLinear()
+	}
+	if m.Linear != nil {
+		return fmt.Errorf("manifest: a linear fit (\"linear\") in a model of kind %s", KindFDRMFL)
+	}
 	return nil
 }
 
 // Extraction holds what a model makes of a dataset.
 type Extraction struct {
-	Z    []float32 // n×Features, row-major
+	// Z holds the features, n×Features row-major: the network's Z, or a
+	// PLS model's X-scores; nil for a linear model without features
+	// (ridge, lasso, elastic net).
+	Z    []float32
 	Pred []float32 // n×Responses, in the responses' original units
 	// Stats compares Pred with the data's responses when it has them.
 	Stats *train.Stats
@@ -120,11 +140,16 @@ func Extract(m *Manifest, weights []float32, ds *data.Dataset) (*Extraction, err
 	if err != nil {
 		return nil, fmt.Errorf("extract: %w", err)
 	}
-	tr, err := train.New(m.Model, m.Train)
-	if err != nil {
-		return nil, err
+	var z, pred []float32
+	if m.IsLinear() {
+		z, pred, err = applyLinear(m, weights, std)
+	} else {
+		var tr *train.Trainer
+		if tr, err = train.New(m.Model, m.Train); err != nil {
+			return nil, err
+		}
+		z, pred, err = tr.Apply(weights, std)
 	}
-	z, pred, err := tr.Apply(weights, std)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +197,9 @@ type TensorShape struct {
 // Tensors lists the tensors of the manifest's model in the order of its
 // flat weight vector.
 func (m *Manifest) Tensors() ([]TensorShape, error) {
+	if m.IsLinear() {
+		return m.linearLayout(), nil
+	}
 	tr, err := train.New(m.Model, m.Train)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 package fdrmfl
 
 import (
+	"fmt"
+
 	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/internal/seed"
@@ -44,7 +46,14 @@ func completeModel(cfg Config, ds *data.Dataset) (model.Config, error) {
 // samples, if any, are not read — standardised by std. The network is
 // cfg's, completed for the data as Simulate completes it. Call it on a
 // Config after Defaults.
+//
+// For a linear model.kind it describes the model before the fit (its
+// inputs, responses and standardisation, no weights): LinearPool.Fit
+// completes it.
 func NewManifest(cfg Config, layout *data.Dataset, std *data.Standardizer) (*Manifest, error) {
+	if cfg.IsLinear() {
+		return newLinearManifest(cfg, layout, std)
+	}
 	mc, err := completeModel(cfg, layout)
 	if err != nil {
 		return nil, err
@@ -74,6 +83,9 @@ func newManifest(cfg Config, ds *data.Dataset, std *data.Standardizer, values in
 // InitialWeights returns the first global model of a federation training
 // the manifest's network: the same for every run with the same seed.
 func (m *Manifest) InitialWeights() ([]float32, error) {
+	if m.IsLinear() {
+		return nil, fmt.Errorf("a %s model is fitted from statistics, not trained from initial weights", m.Model.Kind)
+	}
 	return train.InitialWeights(m.Model, seed.For(m.Seed, seed.Init))
 }
 
@@ -81,6 +93,9 @@ func (m *Manifest) InitialWeights() ([]float32, error) {
 // model: FedAvg, with FedProx's μ or FedBN's local spans as configured,
 // seeded as the simulation seeds it. Call it on a Config after Defaults.
 func (c Config) Strategy(m *Manifest) (fed.Strategy, error) {
+	if m.IsLinear() {
+		return nil, fmt.Errorf("a %s model is fitted from statistics, without rounds or a strategy", m.Model.Kind)
+	}
 	pool, err := site.NewTrainerPool(m.Model, m.Train, 1)
 	if err != nil {
 		return nil, err

@@ -54,13 +54,25 @@ func spectraConfig(pre map[string]string) fdrmfl.Config {
 }
 
 // TestPreprocessingTravelsWithTheModel trains with a fixed chain (msc
-// fitted from the clients' summed spectra) and with "auto", and checks that
-// the saved model applies the same chain: extract on raw samples gives the
-// run's features.
+// fitted from the clients' summed spectra) and with "auto", the network and
+// a linear PLS model, and checks that the saved model applies the same
+// chain: extract on raw samples gives the run's features.
 func TestPreprocessingTravelsWithTheModel(t *testing.T) {
 	fsys := spectraFS()
-	for _, pre := range []map[string]string{{"nir": "sg1(7,2)+msc"}, {"*": "auto"}} {
+	for _, c := range []struct {
+		kind string
+		pre  map[string]string
+	}{
+		{"", map[string]string{"nir": "sg1(7,2)+msc"}},
+		{"", map[string]string{"*": "auto"}},
+		{fdrmfl.KindPLS, map[string]string{"nir": "sg1(7,2)+msc"}},
+	} {
+		pre := c.pre
 		cfg := spectraConfig(pre)
+		if c.kind != "" {
+			cfg.Model.Kind = c.kind
+			cfg.Federation.Rounds, cfg.Train = 0, train.Config{}
+		}
 		res, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{FS: fsys})
 		if err != nil {
 			t.Fatal(err)

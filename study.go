@@ -127,6 +127,9 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	if cfg.IsLinear() {
+		return p.trainLinear(ctx, cfg, mode, opt)
+	}
 	mc, err := completeModel(cfg, p.Data)
 	if err != nil {
 		return nil, err

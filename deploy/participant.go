@@ -41,12 +41,22 @@ type Participant struct {
 	man    *fdrmfl.Manifest
 	store  site.StateStore
 	secure *fed.SecureClient
+	// lin holds the encoded statistics of a linear federation while the
+	// server fetches them part by part.
+	lin *linearEncoded
 }
 
 // Execute runs a task.
 func (p *Participant) Execute(ctx context.Context, t fed.Task) (fed.Update, error) {
 	switch t.Kind {
 	case fed.Stats:
+		lin, err := linearRequest(t.Payload)
+		if err != nil {
+			return fed.Update{}, fmt.Errorf("client %s: the stats request: %w", p.Name, err)
+		}
+		if lin != nil {
+			return p.linearStats(*lin)
+		}
 		var req StatsRequest
 		if err := json.Unmarshal(t.Payload, &req); err != nil {
 			return fed.Update{}, fmt.Errorf("client %s: the stats request: %w", p.Name, err)
@@ -199,6 +209,13 @@ func (p *Participant) setup(plan Plan) error {
 	if err := sets.Standardize(m.Standardizer, own, plan.Stats.Standardize); err != nil {
 		return err
 	}
+	if m.IsLinear() { // fitted already: nothing to train
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.fedID, p.sets, p.man, p.site = plan.Federation, sets, m, nil
+		p.lin = nil
+		return nil
+	}
 	pool, err := site.NewTrainerPool(m.Model, m.Train, max(p.Workers, 1))
 	if err != nil {
 		return fmt.Errorf("client %s: %w", p.Name, err)
@@ -235,6 +252,9 @@ func (p *Participant) Features(global []float32) (fdrmfl.ClientResult, error) {
 	p.mu.Lock()
 	s, sets, m := p.site, p.sets, p.man
 	p.mu.Unlock()
+	if m != nil && m.IsLinear() {
+		return fdrmfl.LinearClientFeatures(&fdrmfl.Model{Manifest: m, Weights: global}, sets)
+	}
 	if s == nil {
 		return fdrmfl.ClientResult{}, fmt.Errorf("client %s: features before the setup", p.Name)
 	}

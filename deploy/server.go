@@ -68,6 +68,10 @@ type Server struct {
 	log     *slog.Logger
 	// afterRound, if set, is called after each round's progress report (tests).
 	afterRound func(round int)
+	// partBytes bounds the parts of a linear federation's statistics
+	// (0: defaultPartBytes), and linearBatch is the number of clients
+	// whose statistics are gathered at once (0: 4); tests make them small.
+	partBytes, linearBatch int
 }
 
 // NewServer checks the configuration and loads the members list and the
@@ -242,15 +246,6 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 	if err := json.Unmarshal(ck.Manifest, &man); err != nil {
 		return nil, fmt.Errorf("server: the manifest in %s: %w", path, err)
 	}
-	strat, err := s.cfg.PrivateStrategy(&man, ck.TrainSamples)
-	if err != nil {
-		return nil, err
-	}
-	if u, ok := strat.(interface{ UnmarshalBinary([]byte) error }); ok && found {
-		if err := u.UnmarshalBinary(ck.Strategy); err != nil {
-			return nil, fmt.Errorf("server: %s: %w", path, err)
-		}
-	}
 	shapes, err := man.Tensors()
 	if err != nil {
 		return nil, err
@@ -266,6 +261,18 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 		return json.Marshal(Plan{Federation: ck.Federation, Manifest: &man, Stats: NewStatsRequest(s.cfg, s.index[client])})
 	})
 	res := &fdrmfl.Result{Config: s.cfg, Manifest: &man, Rounds: ck.Rounds}
+	if man.IsLinear() {
+		return s.finishLinear(ctx, fleet, served, res, ck)
+	}
+	strat, err := s.cfg.PrivateStrategy(&man, ck.TrainSamples)
+	if err != nil {
+		return nil, err
+	}
+	if u, ok := strat.(interface{ UnmarshalBinary([]byte) error }); ok && found {
+		if err := u.UnmarshalBinary(ck.Strategy); err != nil {
+			return nil, fmt.Errorf("server: %s: %w", path, err)
+		}
+	}
 	start := time.Now()
 	server := &fed.Server{
 		Strategy: strat, Fleet: fleet, Quorum: quorum, Retries: set.Retries,
@@ -324,15 +331,21 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 		return nil, err
 	}
 	res.Weights = final
+	s.log.Info("federation done; handing out the final model", "rounds", s.cfg.Federation.Rounds)
+	return s.finish(ctx, fleet, served, res)
+}
+
+// finish hands the final model res.Weights, once the caller's OnDone has
+// taken it, to every client, and returns res.
+func (s *Server) finish(ctx context.Context, fleet *fedgrpc.Fleet, served <-chan error, res *fdrmfl.Result) (*fdrmfl.Result, error) {
 	if s.c.OnDone != nil {
 		if err := s.c.OnDone(res); err != nil {
 			return nil, err
 		}
 	}
-	s.log.Info("federation done; handing out the final model", "rounds", s.cfg.Federation.Rounds)
 	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := fleet.Finish(fctx, final); err != nil {
+	if err := fleet.Finish(fctx, res.Weights); err != nil {
 		s.log.Warn("not every client fetched the final model", "err", err)
 	}
 	select {
@@ -421,6 +434,15 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	}
 	if len(replies)-len(excluded) < max(quorum, 1) {
 		return checkpoint{}, fmt.Errorf("setup: %d clients sent usable statistics, the quorum is %d", len(replies)-len(excluded), quorum)
+	}
+	if man.IsLinear() {
+		var kept []string
+		for k, name := range names {
+			if _, out := excluded[k]; !out {
+				kept = append(kept, name)
+			}
+		}
+		return s.setupLinear(ctx, fleet, man, kept, leftOut, quorum)
 	}
 	global, err := man.InitialWeights()
 	if err != nil {

@@ -35,6 +35,9 @@ func Custom(cfg fdrmfl.Config, st Study) (Spec, error) {
 	if cfg.Data.Source != "csv" {
 		return Spec{}, fmt.Errorf("study: data.source must be csv")
 	}
+	if cfg.IsLinear() {
+		return Spec{}, fmt.Errorf("model.kind: %s: the study trains the %s network and compares it with baselines that include federated PLS and ridge; fit a linear model with fdrmfl simulate", cfg.Model.Kind, fdrmfl.KindFDRMFL)
+	}
 	if st.Name == "" {
 		st.Name = "custom"
 	}

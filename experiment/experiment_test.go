@@ -229,3 +229,14 @@ func TestStoppedRunResumes(t *testing.T) {
 		t.Fatal("the resumed run's rows differ from the uninterrupted run's")
 	}
 }
+
+// TestCustomRefusesLinearKinds: the study trains the network; a
+// configuration naming a linear model.kind is refused, not silently run
+// as the network.
+func TestCustomRefusesLinearKinds(t *testing.T) {
+	cfg := fdrmfl.Config{Data: fdrmfl.Data{Source: "csv"}}
+	cfg.Model.Kind = fdrmfl.KindPLS
+	if _, err := experiment.Custom(cfg, experiment.Study{}); err == nil || !strings.Contains(err.Error(), "model.kind: pls: the study trains the fdrmfl network") {
+		t.Fatalf("%v, want the linear kind refused", err)
+	}
+}

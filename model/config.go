@@ -14,15 +14,21 @@ import (
 // Config describes a whole network. Zero fields take the documented
 // defaults (see Defaults).
 type Config struct {
+	// Kind names the model a configuration trains: "" or KindNetwork for
+	// this network. Other kinds (the linear models the root package fits
+	// from summed statistics) share the modalities, responses and
+	// features fields with the network, and leave the rest zero; this
+	// package builds none of them, and Validate refuses them.
+	Kind       string     `yaml:"kind,omitempty" json:"kind,omitempty"`
 	Modalities []Modality `yaml:"modalities" json:"modalities"`
 	// Latent is e, the size of every modality latent h_m (default 128).
-	Latent int `yaml:"latent" json:"latent"`
+	Latent int `yaml:"latent" json:"latent,omitzero"`
 	// Features is d, the size of the extracted feature vector Z (default 16).
 	Features int `yaml:"features" json:"features"`
 	// Responses is the number of responses predicted by the head (default 1).
 	Responses int    `yaml:"responses" json:"responses"`
-	Fusion    Fusion `yaml:"fusion" json:"fusion"`
-	Head      Head   `yaml:"head" json:"head"`
+	Fusion    Fusion `yaml:"fusion" json:"fusion,omitzero"`
+	Head      Head   `yaml:"head" json:"head,omitzero"`
 	// LearnedSigma makes each encoder emit a log-variance beside its mean,
 	// for the learned-σ form of the symmetric KL term.
 	LearnedSigma bool `yaml:"learned_sigma" json:"learned_sigma"`
@@ -34,8 +40,11 @@ type Modality struct {
 	// Shape is the per-sample input shape: [p] for a vector, [C, L] for a
 	// signal, [C, H, W] for an image, [T, F] for a sequence.
 	Shape   []int   `yaml:"shape" json:"shape"`
-	Encoder Encoder `yaml:"encoder" json:"encoder"`
+	Encoder Encoder `yaml:"encoder" json:"encoder,omitzero"`
 }
+
+// KindNetwork is the Kind of this network (the FDRMFL network).
+const KindNetwork = "fdrmfl"
 
 // Encoder types.
 const (
@@ -173,6 +182,9 @@ func repeat(v, n int) []int {
 // Validate reports the first problem of a configuration (after Defaults),
 // naming the field at fault and what is allowed.
 func (c Config) Validate() error {
+	if c.Kind != "" && c.Kind != KindNetwork {
+		return fmt.Errorf("model: kind: %q is not the %s network this package builds", c.Kind, KindNetwork)
+	}
 	if len(c.Modalities) == 0 {
 		return fmt.Errorf("model: modalities: at least one is needed")
 	}

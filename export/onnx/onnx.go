@@ -1,4 +1,4 @@
-// Package onnx compiles a trained FDRMFL network, with the
+// Package onnx compiles a trained FDRMFL network or linear model, with the
 // standardisation it was trained with, into an ONNX model that computes
 // the predictions ŷ and the features Z from raw inputs.
 //
@@ -62,10 +62,25 @@ type Options struct {
 //	ŷ = r(Z)·sd_y + mean_y
 //
 // as fdrmfl predict and fdrmfl extract do. Every encoder type, pooling and
-// fusion of the model package can be exported; a configuration naming
+// fusion of the model package can be exported, and the linear model kinds
+// (cfg.Kind pls, ridge, lasso, enet: Gemm layers on the standardised
+// inputs side by side, output "z" for PLS only; see exportLinear); a configuration naming
 // anything else, a missing, misshapen or unused tensor, or a
 // standardisation that does not fit the inputs is an error that names it.
 func Export(cfg model.Config, std *data.Standardizer, tensors []modelio.Tensor, opt Options) ([]byte, error) {
+	if cfg.Kind != "" && cfg.Kind != model.KindNetwork {
+		if !slices.Contains(linearKinds, cfg.Kind) {
+			return nil, fmt.Errorf("onnx export: model kind %q cannot be exported (the network and %s can)", cfg.Kind, strings.Join(linearKinds, ", "))
+		}
+		if std == nil {
+			return nil, fmt.Errorf("onnx export: no standardizer")
+		}
+		b, err := newBuilder(tensors)
+		if err != nil {
+			return nil, fmt.Errorf("onnx export: %w", err)
+		}
+		return exportLinear(cfg, std, b, opt)
+	}
 	cfg = cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("onnx export: %w", err)

@@ -24,6 +24,9 @@ func TestDefaultConfigIsTrue(t *testing.T) {
 	if err := parseConfig("default.yaml", []byte(defaultConfig), &cfg); err != nil {
 		t.Fatal(err)
 	}
+	if cfg.Model.Kind != fdrmfl.KindFDRMFL {
+		t.Fatalf("the printed model.kind parses to %q", cfg.Model.Kind)
+	}
 	got, want := cfg.Defaults(), fdrmfl.Config{}.Defaults()
 	got.Model, want.Model = fdrmfl.DefaultModel().Defaults(), fdrmfl.DefaultModel().Defaults() // the file leaves modalities to the data
 	got.Loss, want.Loss = nil, nil

@@ -16,9 +16,10 @@ Runs one client of a real federation: reads this client's own data (the data
 section of the configuration), dials out to the server over TLS (it never
 accepts a connection), and takes part until the federation is done:
 statistics of its training data, then local training and evaluation each
-round. Its data never leave it; only model weights and statistics do. Its
-training state is kept on disk (out/state), so a client that restarts
-rejoins where it was. At the end it writes, with the final model:
+round (for a linear model.kind, the statistics of its cross-validation
+folds instead). Its data never leave it; only model weights and statistics
+do. Its training state is kept on disk (out/state), so a client that
+restarts rejoins where it was. At the end it writes, with the final model:
   features/<name>.csv   split, row, z1…zd, observed and predicted responses
   results.json          its test error`)
 	config := fs.String("config", "", "client configuration `file`")

@@ -73,6 +73,9 @@ federation:
   stats_limit: 10            # leave out clients whose statistics stand out by more than this (negative: off)
 
 model:
+  kind: fdrmfl               # fdrmfl (the network) | pls | ridge | lasso | enet: linear models fitted
+  #                          exactly from the clients' summed statistics (see linear below). For a
+  #                          linear kind only modalities (by name: its inputs) apply.
   latent: 96                 # e, size of each modality's latent (csv: 32)
   features: 16               # d, size of the extracted features Z (csv: 8)
   # modalities:              # default: every modality, encoder by kind (vector, signal: linear,
@@ -90,6 +93,19 @@ model:
     hidden: [32]             # csv: [16]
     dropout: 0
   learned_sigma: false       # encoders emit log-variances (kl_form: learned)
+
+# linear:                    # linear model kinds only: settings chosen by cross-validation over folds
+#                            # of every client's training rows, from their statistics (no validation set
+#                            # unless data.val_fraction asks for one; train, loss, rounds, privacy do not apply)
+#   folds: 5                 # folds per client (ridge: 1; fewer for a client with fewer than 2 rows per
+#                            # fold). 1: one block of statistics per client, no cross-validation: ridge
+#                            # chooses alpha by generalised cross-validation, the others need fixed settings
+#   components: 0            # pls: a fixed number of components (0: chosen by cross-validation)
+#   max_components: 30       # pls: cross-validation tries 1..max_components
+#   alphas: []               # ridge, lasso, enet: penalties to choose among (one value fixes alpha); default
+#                            # ridge: 81 values by GCV (k-fold: tr(Sxx)·10^e, e = −6, −5.5, …, 0); lasso,
+#                            # enet: the path of 100 from the smallest alpha with every coefficient 0
+#   l1_ratios: [0.1, 0.5, 0.9, 1]   # enet: shares of L1 in the penalty
 
 train:
   epochs: 1                  # local epochs per round (csv: 15)

@@ -15,10 +15,11 @@ Writes a trained model (a folder written by "fdrmfl simulate" or "fdrmfl
 server", e.g. out/model) as an ONNX model that computes, from raw inputs,
 the predictions (output "y", in the responses' units) and the features
 (output "z"), as "fdrmfl predict" and "fdrmfl extract" do: the
-standardisation stored in the model is part of the graph. There is one
-input per modality, named after it and shaped batch×shape; a row of NaN
-marks a sample that lacks that modality. The graph uses ONNX operator set
-%d.`, onnx.Opset))
+standardisation stored in the model is part of the graph. A linear model
+(model.kind pls, ridge, lasso, enet) becomes Gemm layers on the standardised
+inputs; only PLS has output "z". There is one input per modality, named after
+it and shaped batch×shape; a row of NaN marks a sample that lacks that
+modality. The graph uses ONNX operator set %d.`, onnx.Opset))
 	modelDir := fs.String("model", "", "trained model `folder` (with manifest.json and model.safetensors)")
 	out := fs.String("onnx", "", "ONNX `file` to write")
 	complete := fs.Bool("complete", false, "leave out the missing-modality handling (every sample must have every modality): a smaller graph for minimal runtimes")
@@ -51,6 +52,10 @@ marks a sample that lacks that modality. The graph uses ONNX operator set
 	if err := writeFile(*out, b); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "wrote %s (%d bytes, ONNX operator set %d; inputs %s; outputs y, z)\n", *out, len(b), onnx.Opset, modalityList(m))
+	outputs := "y, z"
+	if m.Model.Features == 0 {
+		outputs = "y" // a linear model without features
+	}
+	fmt.Fprintf(e.stderr, "wrote %s (%d bytes, ONNX operator set %d; inputs %s; outputs %s)\n", *out, len(b), onnx.Opset, modalityList(m), outputs)
 	return nil
 }

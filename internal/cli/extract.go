@@ -21,7 +21,7 @@ func (m *modalityFlags) String() string     { return strings.Join(*m, ",") }
 func (m *modalityFlags) Set(v string) error { *m = append(*m, v); return nil }
 
 func runExtract(ctx context.Context, e *env, args []string) error {
-	return applyModel(e, args, "extract", "the features Z (z1…zd) of every sample")
+	return applyModel(e, args, "extract", "the features Z (z1…zd; a PLS model's X-scores) of every sample")
 }
 
 func runPredict(ctx context.Context, e *env, args []string) error {
@@ -30,15 +30,16 @@ func runPredict(ctx context.Context, e *env, args []string) error {
 
 func applyModel(e *env, args []string, name, what string) error {
 	fs := newFlags(e, name, "--model dir (--modality name=file.csv ... | --data file.yaml) [--out file.csv]", fmt.Sprintf(`
-Applies a trained model (a folder written by "fdrmfl simulate", e.g. out/model)
-to new data and writes %s as CSV, one row per sample
-in file order, keyed by sample ID when the files have IDs (else by row). The
-data are standardised with the statistics stored in the model. Each modality
-is a CSV file in the layout of the training data (one header line, one row
-per sample), or JCAMP-DX spectra (a .jdx file or a folder of them);
---responses adds observed responses, and then the error of the predictions
-is printed. The delimiter, decimal separator and ID column are detected
-unless given.`, what))
+Applies a trained model (a folder written by "fdrmfl simulate" or "fdrmfl
+server", e.g. out/model: the network or a linear model) to new data and
+writes %s
+as CSV, one row per sample in file order, keyed by sample ID when the files
+have IDs (else by row). The data are standardised with the statistics stored
+in the model. Each modality is a CSV file in the layout of the training data
+(one header line, one row per sample), or JCAMP-DX spectra (a .jdx file or a
+folder of them); --responses adds observed responses, and then the error of
+the predictions is printed. The delimiter, decimal separator and ID column
+are detected unless given.`, what))
 	modelDir := fs.String("model", "", "trained model `folder` (with manifest.json and model.safetensors)")
 	var mods modalityFlags
 	fs.Var(&mods, "modality", "a modality as `name=file.csv` (repeat for each)")
@@ -63,6 +64,9 @@ unless given.`, what))
 	m, weights, err := loadModel(*modelDir)
 	if err != nil {
 		return err
+	}
+	if name == "extract" && m.Model.Features == 0 {
+		return fmt.Errorf("%s: a %s model has no features Z beyond its predictions; use fdrmfl predict", *modelDir, m.Model.Kind)
 	}
 	if err := format.Check(); err != nil {
 		return usagef("--%v", err)
@@ -164,7 +168,12 @@ func readApplyData(m *fdrmfl.Manifest, mods modalityFlags, config, responses str
 		if root == "" {
 			root = "."
 		}
-		return fdrmfl.ReadData(cfg, os.DirFS(root))
+		ds, rep, err := fdrmfl.ReadData(cfg, os.DirFS(root))
+		if err != nil {
+			return nil, nil, err
+		}
+		ds, err = modelModalities(m, ds)
+		return ds, rep, err
 	}
 	if len(mods) == 0 {
 		return nil, nil, fmt.Errorf("name the data with --modality name=file.csv (the model has %s) or --data file.yaml", modalityList(m))
@@ -216,4 +225,20 @@ func modalityList(m *fdrmfl.Manifest) string {
 		s = append(s, fmt.Sprintf("%s %v", mi.Name, mi.Shape))
 	}
 	return strings.Join(s, ", ")
+}
+
+// modelModalities returns ds with only the modalities the model reads
+// (a model may use a subset of a configuration's, as a linear model of
+// chosen modalities does).
+func modelModalities(m *fdrmfl.Manifest, ds *data.Dataset) (*data.Dataset, error) {
+	var mods []data.Modality
+	for _, mi := range m.Modalities {
+		if dm := ds.Modality(mi.Name); dm != nil {
+			mods = append(mods, *dm)
+		}
+	}
+	if len(mods) == len(ds.Modalities) {
+		return ds, nil
+	}
+	return data.New(ds.Len(), mods, ds.ResponseNames, ds.Y)
 }

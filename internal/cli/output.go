@@ -58,6 +58,55 @@ func loadModel(dir string) (*fdrmfl.Manifest, []float32, error) {
 	return m.Manifest, m.Weights, nil
 }
 
+// writeTraining writes the record of how the model was trained: the
+// rounds of the network, or the cross-validation of a linear model.
+func writeTraining(dir string, res *fdrmfl.Result) error {
+	if res.Manifest.IsLinear() {
+		return writeCV(dir, res.Manifest)
+	}
+	return writeRounds(dir, res)
+}
+
+// writeCV writes a linear model's cross-validation as cv.csv (one row
+// per candidate: its setting, the CV MSE of the standardised responses —
+// or the GCV score when ridge chose α by generalised cross-validation —,
+// whether it was chosen) and cv.json (the whole fit record).
+func writeCV(dir string, m *fdrmfl.Manifest) error {
+	f := m.Linear
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	score := "cv_mse"
+	if f.Criterion == "gcv" {
+		score = "gcv"
+	}
+	switch m.Model.Kind {
+	case fdrmfl.KindPLS:
+		w.Write([]string{"components", score, "chosen"})
+	case fdrmfl.KindENet:
+		w.Write([]string{"alpha", "l1_ratio", score, "chosen"})
+	default:
+		w.Write([]string{"alpha", score, "chosen"})
+	}
+	for _, c := range f.CV {
+		var rec []string
+		chosen := false
+		switch m.Model.Kind {
+		case fdrmfl.KindPLS:
+			rec, chosen = []string{strconv.Itoa(c.Components)}, c.Components == f.Components
+		case fdrmfl.KindENet:
+			rec, chosen = []string{ff(c.Alpha), ff(c.L1Ratio)}, c.Alpha == f.Alpha && c.L1Ratio == f.L1Ratio
+		default:
+			rec, chosen = []string{ff(c.Alpha)}, c.Alpha == f.Alpha
+		}
+		w.Write(append(rec, ff(c.MSE), strconv.FormatBool(chosen)))
+	}
+	w.Flush()
+	if err := writeFile(filepath.Join(dir, "cv.csv"), buf.Bytes()); err != nil {
+		return err
+	}
+	return writeJSON(filepath.Join(dir, "cv.json"), f)
+}
+
 // writeRounds writes per-round metrics as CSV and JSON.
 func writeRounds(dir string, res *fdrmfl.Result) error {
 	var buf bytes.Buffer
@@ -99,7 +148,9 @@ func writeRounds(dir string, res *fdrmfl.Result) error {
 
 // writeFeatures writes one CSV per client: split, the sample's ID (or its
 // row when the data have no IDs), z1…zd, the observed (empty when missing)
-// and predicted responses.
+// and predicted responses. A linear model's features are its PLS
+// X-scores; ridge, the lasso and the elastic net have none, and their
+// files hold split, ID or row and the responses.
 func writeFeatures(dir string, res *fdrmfl.Result) error {
 	d := res.Manifest.Model.Features
 	resp := res.Manifest.Responses
@@ -145,18 +196,25 @@ func writeFeatures(dir string, res *fdrmfl.Result) error {
 	return nil
 }
 
-// summary is results.json: the final test metrics.
+// summary is results.json: the final test metrics, with the model's
+// kind and, for a linear model, the settings its cross-validation chose
+// (rounds are the network's).
 type summary struct {
+	Model     string                     `json:"model"`
+	Chosen    string                     `json:"chosen,omitempty"`
 	Responses []string                   `json:"responses"`
 	Pooled    *fdrmfl.Metrics            `json:"pooled_test"`
 	Clients   map[string]*fdrmfl.Metrics `json:"client_test"`
-	Rounds    int                        `json:"rounds"`
+	Rounds    int                        `json:"rounds,omitempty"`
 }
 
 func writeSummary(dir string, res *fdrmfl.Result) error {
-	s := summary{Responses: res.Manifest.Responses, Pooled: res.Test, Clients: map[string]*fdrmfl.Metrics{}, Rounds: len(res.Rounds)}
-	if s.Rounds == 0 { // a client of a real federation: the server ran the rounds
-		s.Rounds = res.Manifest.Federation.Rounds
+	m := res.Manifest
+	s := summary{Model: m.Model.Kind, Responses: m.Responses, Pooled: res.Test, Clients: map[string]*fdrmfl.Metrics{}, Rounds: len(res.Rounds)}
+	if m.IsLinear() {
+		s.Chosen, s.Rounds = m.Linear.Chosen(), 0
+	} else if s.Rounds == 0 { // a client of a real federation: the server ran the rounds
+		s.Rounds = m.Federation.Rounds
 	}
 	for _, c := range res.Clients {
 		s.Clients[c.Name] = c.Test

@@ -17,14 +17,17 @@ Runs the server of a real federation: clients ("fdrmfl client") dial in over
 TLS, authenticate with a token or a certificate the configuration lists,
 send the statistics of their training data, and then train the model round
 by round; the server aggregates with the configured strategy, exactly as
-"fdrmfl simulate" does, and needs no data of its own.
+"fdrmfl simulate" does, and needs no data of its own. A linear model.kind
+(pls, ridge, lasso, enet) is fitted instead from the sufficient statistics of the
+clients' cross-validation folds, with no rounds.
 
 After every round it writes a checkpoint (out/state/checkpoint); run the
 same command again after a crash or a stop and it resumes where it was.
 SIGTERM or Ctrl-C abandons the current round cleanly. At the end it writes
 the model in the layout of "fdrmfl simulate":
   model/manifest.json, model/model.safetensors   the trained model
-  rounds.csv, rounds.json                        per-round metrics
+  rounds.csv, rounds.json                        per-round metrics (network)
+  cv.csv, cv.json                                cross-validation (linear kinds)
   config.yaml                                    the configuration as run`)
 	config := fs.String("config", "", "server configuration `file` (see README: Running a real federation)")
 	out := fs.String("out", "out/server", "output `folder`")
@@ -55,7 +58,11 @@ the model in the layout of "fdrmfl simulate":
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "fdrmfl server: listening on %s (%s), %d clients, %d rounds; output in %s\n", lis.Addr(), s.Security(), s.Clients(), s.Config().Federation.Rounds, *out)
+	if cfg := s.Config(); cfg.IsLinear() {
+		fmt.Fprintf(e.stdout, "fdrmfl server: listening on %s (%s), %d clients, %s from their statistics; output in %s\n", lis.Addr(), s.Security(), s.Clients(), kindName(cfg.Model.Kind), *out)
+	} else {
+		fmt.Fprintf(e.stdout, "fdrmfl server: listening on %s (%s), %d clients, %d rounds; output in %s\n", lis.Addr(), s.Security(), s.Clients(), cfg.Federation.Rounds, *out)
+	}
 	if _, err := s.Run(ctx, lis); err != nil {
 		if ctx.Err() != nil { // a stop asked for (SIGTERM, Ctrl-C) is not a failure
 			fmt.Fprintf(e.stdout, "stopped; run the same command to resume from the last checkpoint in %s\n", filepath.Join(*out, "state"))
@@ -63,7 +70,7 @@ the model in the layout of "fdrmfl simulate":
 		}
 		return err
 	}
-	fmt.Fprintf(e.stdout, "wrote %s (model, rounds)\n", *out)
+	fmt.Fprintf(e.stdout, "wrote %s (model, %s)\n", *out, map[bool]string{false: "rounds", true: "cross-validation"}[s.Config().IsLinear()])
 	return nil
 }
 
@@ -78,7 +85,7 @@ func newServer(file serverFile, config, out string, insecure bool, log *slog.Log
 		OnDone: func(res *fdrmfl.Result) error {
 			for _, step := range []func() error{
 				func() error { return saveModel(filepath.Join(out, "model"), res.Manifest, res.Weights) },
-				func() error { return writeRounds(out, res) },
+				func() error { return writeTraining(out, res) },
 				func() error { return writeYAML(filepath.Join(out, "config.yaml"), res.Config) },
 			} {
 				if err := step(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,14 +19,17 @@ import (
 func runSimulate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "simulate", "[--config file.yaml] [--out dir]", `
 Runs a federation with every client in this process: partitions the data
-among the clients, trains the FDRMFL network by federated rounds, and writes
-the trained model, per-round metrics and the features Z of every client's
-samples. With no --config it runs the built-in default, the paper's
-simulation function 1 with 3 clients, which needs no files.
+among the clients, trains the FDRMFL network by federated rounds (or fits
+the linear model that model.kind names — pls, ridge, lasso, enet — from the clients'
+summed statistics), and writes the trained model, per-round metrics and the
+features Z of every client's samples. With no --config it runs the built-in
+default, the paper's simulation function 1 with 3 clients, which needs no
+files.
 
 Output folder:
   model/manifest.json, model/model.safetensors   the trained model
-  rounds.csv, rounds.json                        per-round metrics
+  rounds.csv, rounds.json                        per-round metrics (network)
+  cv.csv, cv.json                                cross-validation (linear kinds)
   features/<client>.csv                          Z, y and ŷ of every sample
   results.json                                   final test metrics
   config.yaml                                    the configuration as run
@@ -35,7 +39,7 @@ Output folder:
 	seed := fs.Int64("seed", -1, "override the configuration's seed")
 	workers := fs.Int("workers", 0, "clients trained at once (0: the configuration's, or all cores)")
 	quiet := fs.Bool("quiet", false, "print only the final table")
-	force := fs.Bool("force", false, "write into a non-empty --out folder (the earlier run's features are removed, other files replaced)")
+	force := fs.Bool("force", false, "write into a non-empty --out folder (the earlier run's features, rounds and cross-validation are removed, other files replaced)")
 	stateDir := fs.String("state-dir", "", "keep the clients' training states in this `folder` rather than in memory\n(default: a temporary folder when there are more than 64 clients, so memory does not grow with them)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -63,9 +67,11 @@ Output folder:
 	if err := checkOut(*out, *force); err != nil {
 		return err
 	}
-	if *force {
-		if err := os.RemoveAll(filepath.Join(*out, "features")); err != nil {
-			return err
+	if *force { // an earlier run's outputs that this one may not replace
+		for _, f := range []string{"features", "rounds.csv", "rounds.json", "cv.csv", "cv.json"} {
+			if err := os.RemoveAll(filepath.Join(*out, f)); err != nil {
+				return err
+			}
 		}
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
@@ -102,8 +108,13 @@ Output folder:
 	if *quiet {
 		progress = io.Discard
 	}
-	fmt.Fprintf(progress, "fdrmfl simulate: %s, %d clients (%s), %d rounds × %d epochs, d = %d, seed %d\n",
-		describeData(cfg), cfg.Federation.Clients, cfg.Federation.Partition, cfg.Federation.Rounds, cfg.Train.Epochs, featuresOf(cfg), cfg.Seed)
+	if cfg.IsLinear() {
+		fmt.Fprintf(progress, "fdrmfl simulate: %s, %d clients (%s), %s fitted from the clients' summed statistics (%d-fold cross-validation), seed %d\n",
+			describeData(cfg), cfg.Federation.Clients, cfg.Federation.Partition, kindName(cfg.Model.Kind), cfg.Linear.Folds, cfg.Seed)
+	} else {
+		fmt.Fprintf(progress, "fdrmfl simulate: %s, %d clients (%s), %d rounds × %d epochs, d = %d, seed %d\n",
+			describeData(cfg), cfg.Federation.Clients, cfg.Federation.Partition, cfg.Federation.Rounds, cfg.Train.Epochs, featuresOf(cfg), cfg.Seed)
+	}
 	printed := false
 	ticker := newClientTicker(progress)
 	opt.ClientsDone = ticker.done
@@ -141,7 +152,7 @@ Output folder:
 	}
 	for _, step := range []func() error{
 		func() error { return saveModel(filepath.Join(*out, "model"), res.Manifest, res.Weights) },
-		func() error { return writeRounds(*out, res) },
+		func() error { return writeTraining(*out, res) },
 		func() error { return writeFeatures(*out, res) },
 		func() error { return writeSummary(*out, res) },
 		func() error { return writeYAML(filepath.Join(*out, "config.yaml"), res.Config) },
@@ -151,9 +162,48 @@ Output folder:
 		}
 	}
 	log.Info("done", "test_mse", res.Test.MSE, "test_r2", res.Test.R2)
+	what := "rounds"
+	if res.Manifest.IsLinear() {
+		printFit(progress, res.Manifest)
+		what = "cross-validation"
+	}
 	printResults(e.stdout, res)
-	fmt.Fprintf(e.stdout, "\nwrote %s (model, rounds, features of %d clients) in %.1fs\n", *out, len(res.Clients), time.Since(start).Seconds())
+	fmt.Fprintf(e.stdout, "\nwrote %s (model, %s, features of %d clients) in %.1fs\n", *out, what, len(res.Clients), time.Since(start).Seconds())
 	return nil
+}
+
+// kindName names a model kind in a sentence.
+func kindName(kind string) string {
+	switch kind {
+	case fdrmfl.KindPLS:
+		return "PLS"
+	case fdrmfl.KindENet:
+		return "the elastic net"
+	case fdrmfl.KindLasso:
+		return "the lasso"
+	case fdrmfl.KindRidge:
+		return "ridge"
+	}
+	return "the network"
+}
+
+// printFit prints what a linear model's cross-validation chose.
+func printFit(w io.Writer, m *fdrmfl.Manifest) {
+	f := m.Linear
+	best := math.Inf(1)
+	for _, c := range f.CV {
+		best = min(best, c.MSE)
+	}
+	switch {
+	case f.Criterion == "gcv":
+		fmt.Fprintf(w, "generalised cross-validation over %d training rows chose %s (GCV %.4g of the standardised responses, %d candidates)\n",
+			f.Rows, f.Chosen(), best, len(f.CV))
+	case f.Folds == 0:
+		fmt.Fprintf(w, "fitted %s with %s on %d training rows, without cross-validation\n", kindName(m.Model.Kind), f.Chosen(), f.Rows)
+	default:
+		fmt.Fprintf(w, "cross-validation over %d folds of %d training rows chose %s (CV MSE %.4g of the standardised responses, %d candidates)\n",
+			f.Folds, f.Rows, f.Chosen(), best, len(f.CV))
+	}
 }
 
 // printResults prints the final table: test error per client and pooled.
@@ -166,7 +216,11 @@ func printResults(w io.Writer, res *fdrmfl.Result) {
 		}
 		fmt.Fprintf(w, "Preprocessing of %s: %s (%s)\n", p.Modality, p.Spec, how)
 	}
-	fmt.Fprintf(w, "\nTest error of the network's head (final global model):\n")
+	if res.Manifest.IsLinear() {
+		fmt.Fprintf(w, "\nTest error of the %s model:\n", kindName(res.Manifest.Model.Kind))
+	} else {
+		fmt.Fprintf(w, "\nTest error of the network's head (final global model):\n")
+	}
 	fmt.Fprintf(w, "%-12s %6s", "client", "n")
 	for _, r := range resp {
 		fmt.Fprintf(w, " %12s %8s", "mse_"+r, "r2_"+r)

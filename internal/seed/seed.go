@@ -11,6 +11,9 @@ const (
 	Init
 	Strategy
 	Client
+	// Folds assigns a client's training rows to cross-validation folds
+	// (the linear models' statistics).
+	Folds
 )
 
 // For derives an independent seed from base and a path of integers

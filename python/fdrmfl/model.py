@@ -12,6 +12,11 @@ from .safetensors import read_safetensors
 
 MANIFEST_FORMAT = "fdrmfl-model/1"
 
+# model.kind of the network, and of the linear models fdrmfl fits from
+# summed statistics (fdrmfl.LinearModel).
+NETWORK_KIND = "fdrmfl"
+LINEAR_KINDS = ("pls", "ridge", "lasso", "enet")
+
 
 class Model:
     """A trained FDRMFL network with the standardisation it was trained with.
@@ -32,10 +37,15 @@ class Model:
 
     def __init__(self, manifest, tensors, source="<model>"):
         self.source = source
-        if manifest.get("format") != MANIFEST_FORMAT:
-            raise ValueError(f"{source}: manifest format {manifest.get('format')!r}, this package reads {MANIFEST_FORMAT!r}")
+        self._check_format(manifest, source)
         self.manifest = manifest
         cfg = manifest.get("model") or {}
+        kind = cfg.get("kind") or NETWORK_KIND
+        if kind != NETWORK_KIND:
+            if kind in LINEAR_KINDS:
+                raise ValueError(f"{source}: a {kind} model, not the network: load it with fdrmfl.load or fdrmfl.LinearModel")
+            raise ValueError(f"{source}: model.kind {kind!r} is not one of {', '.join((NETWORK_KIND,) + LINEAR_KINDS)}")
+        self.kind = kind
         try:
             self.latent = int(cfg["latent"])
             self.features = int(cfg["features"])
@@ -72,10 +82,29 @@ class Model:
 
     # --- loading -------------------------------------------------------
 
+    @staticmethod
+    def _check_format(manifest, source):
+        if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+            got = manifest.get("format") if isinstance(manifest, dict) else manifest
+            raise ValueError(f"{source}: manifest format {got!r}, this package reads {MANIFEST_FORMAT!r}")
+
+    @staticmethod
+    def from_manifest(manifest, tensors, source="<model>"):
+        """The model a manifest describes: a Model for the network, a
+        LinearModel for a linear kind (model.kind pls, ridge, …)."""
+        Model._check_format(manifest, source)
+        kind = (manifest.get("model") or {}).get("kind") or NETWORK_KIND
+        if kind in LINEAR_KINDS:
+            from .linear import LinearModel
+
+            return LinearModel(manifest, tensors, source=source)
+        return Model(manifest, tensors, source=source)
+
     @classmethod
     def load(cls, folder):
         """Load the model folder written by `fdrmfl simulate` or `fdrmfl
-        server`: manifest.json and model.safetensors."""
+        server`: manifest.json and model.safetensors. The network gives a
+        Model, a linear model (model.kind pls, ridge, …) a LinearModel."""
         folder = os.fspath(folder)
         mpath = os.path.join(folder, "manifest.json")
         try:
@@ -85,6 +114,8 @@ class Model:
             raise ValueError(f"{mpath}: not valid JSON: {e}") from None
         wpath = os.path.join(folder, "model.safetensors")
         tensors, _ = read_safetensors(wpath)
+        if cls is Model:
+            return Model.from_manifest(manifest, tensors, source=folder)
         return cls(manifest, tensors, source=folder)
 
     def _read_preprocess(self, pre):
@@ -338,5 +369,6 @@ class Model:
 
 
 def load(folder):
-    """Load a trained model folder (manifest.json and model.safetensors)."""
+    """Load a trained model folder (manifest.json and model.safetensors):
+    a Model for the network, a LinearModel for a linear kind."""
     return Model.load(folder)

@@ -35,7 +35,7 @@ class FDRMFLEstimator:
         if self._model is None:
             if self.model_dir is None:
                 raise ValueError("FDRMFLEstimator: model_dir is not set (the folder with manifest.json and model.safetensors)")
-            self._model = Model.load(self.model_dir)
+            self._model = Model.load(self.model_dir)  # a Model or a LinearModel
         return self._model
 
     def get_params(self, deep=True):
@@ -59,7 +59,8 @@ class FDRMFLEstimator:
         return self.fit(X, y)
 
     def transform(self, X):
-        """The features Z, n×d."""
+        """The features Z, n×d (a PLS model's X-scores; a ridge model has
+        none and raises)."""
         return self.model_.extract(X)
 
     def predict(self, X):

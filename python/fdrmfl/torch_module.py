@@ -247,3 +247,74 @@ class FDRMFLModule(nn.Module):
 def build(m):
     """The FDRMFLModule of a loaded fdrmfl.Model, in evaluation mode."""
     return FDRMFLModule(m)
+
+
+class LinearModule(nn.Module):
+    """A linear model (fdrmfl.LinearModel) in PyTorch: nn.Linear layers
+    "features" (PLS: the X-scores Z) and "head" (ŷ) on the standardised
+    inputs, every modality flattened and side by side.
+
+    forward(inputs) takes a dict from modality name to a tensor of raw
+    values n×shape (or n×prod(shape)); a modality left out, or a sample's
+    row of NaN, is absent (its standardised values are 0, the pooled
+    training mean). It returns (ŷ in the responses' units, Z; n×0 without
+    features).
+    """
+
+    def __init__(self, m):
+        super().__init__()
+        t = m.tensors
+        self.names = m.modality_names
+        self.shapes = [tuple(s) for _, s, _ in m.modalities]
+        p, q, a = m.inputs, m.n_responses, m.features
+        self.features = nn.Linear(p, a) if a else None
+        self.head = nn.Linear(a if a else p, q)
+        for name, shape, _ in m.modalities:
+            sc = m._std[name]
+            mean, sd = (np.zeros(shape), np.ones(shape)) if sc is None else (sc[0].reshape(shape), sc[1].reshape(shape))
+            self.register_buffer(f"_mean_{name}", torch.tensor(mean, dtype=torch.float32), persistent=False)
+            self.register_buffer(f"_inv_sd_{name}", torch.tensor(1 / sd, dtype=torch.float32), persistent=False)
+        sy = m._std["y"]
+        ym, ys = (np.zeros(q), np.ones(q)) if sy is None else sy
+        self.register_buffer("_y_mean", torch.tensor(ym, dtype=torch.float32), persistent=False)
+        self.register_buffer("_y_sd", torch.tensor(ys, dtype=torch.float32), persistent=False)
+        own = self.state_dict()
+        if set(own) != set(t):
+            raise AssertionError(f"module and tensors differ: {sorted(set(own) ^ set(t))[:3]}")
+        with torch.no_grad():
+            for k, v in own.items():
+                v.copy_(torch.from_numpy(np.asarray(t[k], dtype=np.float32)))
+        self.eval()
+
+    def forward_standardized(self, x):
+        """ŷ (standardised) and Z for standardised inputs x, n×p."""
+        if self.features is None:
+            return self.head(x), x.new_zeros(x.shape[0], 0)
+        z = self.features(x)
+        return self.head(z), z
+
+    def forward(self, inputs):
+        n = None
+        for name in self.names:
+            if inputs.get(name) is not None:
+                n = torch.as_tensor(inputs[name]).shape[0]
+        if n is None:
+            raise ValueError(f"no input given (the model has {', '.join(self.names)})")
+        cols = []
+        for i, name in enumerate(self.names):
+            width = int(np.prod(self.shapes[i]))
+            xi = inputs.get(name)
+            if xi is None:
+                cols.append(torch.zeros(n, width))
+                continue
+            xi = torch.as_tensor(xi, dtype=torch.float32).reshape((n,) + self.shapes[i])
+            absent = torch.isnan(xi.reshape(n, -1)).all(dim=1)
+            xs = (torch.nan_to_num(xi, nan=0.0) - getattr(self, f"_mean_{name}")) * getattr(self, f"_inv_sd_{name}")
+            cols.append(torch.where(absent[:, None], torch.zeros(n, width), xs.reshape(n, width)))
+        pred, z = self.forward_standardized(torch.cat(cols, dim=1))
+        return pred * self._y_sd + self._y_mean, z
+
+
+def build_linear(m):
+    """The LinearModule of a loaded fdrmfl.LinearModel, in evaluation mode."""
+    return LinearModule(m)
