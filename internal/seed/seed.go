@@ -11,6 +11,7 @@ const (
 	Init
 	Strategy
 	Client
+	Folds // each client's k-fold split of its training rows (warm start, model selection)
 )
 
 // For derives an independent seed from base and a path of integers
