@@ -85,7 +85,7 @@ func (c Config) Strategy(m *Manifest) (fed.Strategy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.strategy(pool), nil
+	return c.strategy(pool)
 }
 
 // RoundMetrics summarises a round of a federation training the

@@ -9,8 +9,10 @@ import (
 
 	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/data/partition"
+	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/fed/strategy"
 	"github.com/fdrmfl/fdrmfl/internal/seed"
+	"github.com/fdrmfl/fdrmfl/nn"
 	"github.com/fdrmfl/fdrmfl/site"
 	"github.com/fdrmfl/fdrmfl/train"
 )
@@ -63,6 +65,10 @@ type Result struct {
 	Clients  []ClientResult
 	// Test is the network head's error over every client's test samples.
 	Test *Metrics
+	// Init is the linear model training started from (nil: random).
+	Init *LinearChoice
+	// Selection is the model selection's record (nil: none ran).
+	Selection *Selection
 }
 
 // ClientResult is one client's share of the result.
@@ -70,6 +76,9 @@ type ClientResult struct {
 	Name   string
 	Splits []Split // train, val, test
 	Test   *Metrics
+	// Personal is the client's personal head, nil when it deploys the
+	// global model (federation.personalize).
+	Personal *Calibration
 }
 
 // Split is a client's subset of samples with their features.
@@ -79,6 +88,18 @@ type Split struct {
 	Z     []float32 // features, len(Index)×d
 	Pred  []float32 // head predictions, len(Index)×q, in the responses' units
 	Y     []float32 // observed responses, len(Index)×q
+	// Personal holds the personal head's predictions (nil when the client
+	// deploys the global model).
+	Personal []float32
+}
+
+// Deployed returns the predictions the client deploys: its personal
+// head's if it has one, else the global model's.
+func (s Split) Deployed() []float32 {
+	if s.Personal != nil {
+		return s.Personal
+	}
+	return s.Pred
 }
 
 // Simulate runs the federation cfg describes with every client in this
@@ -200,23 +221,39 @@ func standardizeClients(cfg Config, clients []*site.Sets) (*data.Standardizer, e
 }
 
 // strategy returns the server's policy for cfg over the pool's network.
-func (c Config) strategy(pool *site.TrainerPool) *strategy.FedAvg {
+func (c Config) strategy(pool *site.TrainerPool) (fed.Strategy, error) {
 	f := c.Federation
-	s := &strategy.FedAvg{
+	avg := strategy.FedAvg{
 		Fraction: f.Fraction, Smoothing: f.Smoothing,
 		Rand: rand.NewPCG(seed.For(c.Seed, seed.Strategy), 0),
 	}
-	if f.Strategy == "fedprox" {
-		s.Prox = f.Prox
-	}
-	if f.Strategy == "fedbn" {
-		for _, e := range pool.Layout() {
-			if e.Param.Norm {
-				s.Local = append(s.Local, strategy.Range{From: e.Offset, To: e.Offset + e.Param.Len()})
-			}
+	weights := 0 // the trained values, at the front of the vector
+	for _, e := range pool.Layout() {
+		if e.Param.Kind == nn.Weight {
+			weights += e.Param.Len()
 		}
 	}
-	return s
+	switch f.Strategy {
+	case "fedavg":
+	case "fedprox":
+		avg.Prox = f.Prox
+	case "fedbn":
+		for _, e := range pool.Layout() {
+			if e.Param.Norm {
+				avg.Local = append(avg.Local, strategy.Range{From: e.Offset, To: e.Offset + e.Param.Len()})
+			}
+		}
+	case strategy.MethodScaffold:
+		return &strategy.Scaffold{FedAvg: avg, LR: f.ServerLR, Weights: weights}, nil
+	case strategy.MethodFedDyn:
+		return &strategy.FedDyn{FedAvg: avg, Alpha: f.DynAlpha, Weights: weights}, nil
+	case strategy.OptAvgM, strategy.OptAdagrad, strategy.OptAdam, strategy.OptYogi:
+		return &strategy.ServerOpt{FedAvg: avg, Method: f.Strategy, LR: f.ServerLR, Beta1: f.ServerMomentum,
+			Beta2: f.ServerBeta2, Tau: f.ServerTau, Weights: weights}, nil
+	default:
+		return nil, fmt.Errorf("federation.strategy: %q is not known", f.Strategy)
+	}
+	return &avg, nil
 }
 
 // ClientFeatures applies a final global model to each set of a client
@@ -229,7 +266,7 @@ func ClientFeatures(s *site.Site, sets *site.Sets, global []float32, std *data.S
 		return cr, err
 	}
 	for _, o := range outs {
-		cr.Splits = append(cr.Splits, Split(o))
+		cr.Splits = append(cr.Splits, Split{Name: o.Name, Index: o.Index, Z: o.Z, Pred: o.Pred, Y: o.Y})
 	}
 	if test.N > 0 {
 		cr.Test = metricsOf(test)

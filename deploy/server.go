@@ -77,6 +77,9 @@ func NewServer(c ServerConfig) (*Server, error) {
 	if err := s.cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if _, err := s.cfg.DeployedSelection(); err != nil {
+		return nil, err
+	}
 	if c.StateDir == "" {
 		return nil, errors.New("server: no state folder for the checkpoint")
 	}
@@ -131,6 +134,12 @@ type checkpoint struct {
 	Rounds     []fdrmfl.RoundMetrics
 	// Excluded maps a client left out in the statistics phase to the reason.
 	Excluded map[string]string
+	// Best is the global model of the round with the least validation
+	// error so far (BestRound; BestMSE over the standardised responses),
+	// kept when the study selects the round by validation.
+	Best      []float32
+	BestRound int
+	BestMSE   float64
 }
 
 // study hashes what a checkpoint must agree with: the study and the
@@ -249,6 +258,10 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 		return json.Marshal(Plan{Federation: ck.Federation, Manifest: &man, Stats: NewStatsRequest(s.cfg, s.index[client])})
 	})
 	res := &fdrmfl.Result{Config: s.cfg, Manifest: &man, Rounds: ck.Rounds}
+	keepBest, err := s.cfg.DeployedSelection()
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	server := &fed.Server{
 		Strategy: strat, Fleet: fleet, Quorum: quorum, Retries: set.Retries,
@@ -256,6 +269,9 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 		Evaluate: s.cfg.Data.ValFraction > 0, Log: s.log,
 		Checkpoint: func(ctx context.Context, c fed.Checkpoint) error {
 			ck.Round, ck.Global = c.Round, c.Global
+			if e, ok := fdrmfl.ValidationMSE(c.Report, man.Model.Responses); keepBest && ok && (ck.Best == nil || e < ck.BestMSE) {
+				ck.Best, ck.BestRound, ck.BestMSE = append(ck.Best[:0], c.Global...), c.Round, e
+			}
 			if m, ok := strat.(interface{ MarshalBinary() ([]byte, error) }); ok {
 				b, err := m.MarshalBinary()
 				if err != nil {
@@ -296,6 +312,12 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 		return nil, err
 	}
 	res.Weights = final
+	if keepBest && ck.Best != nil {
+		res.Weights, final = ck.Best, ck.Best
+		res.Selection = &fdrmfl.Selection{Mode: "validation", Rounds: ck.BestRound, Chosen: 0,
+			Candidates: []fdrmfl.CandidateScore{{Name: "as configured", Best: ck.BestRound, MSE: ck.BestMSE, Rounds: s.cfg.Federation.Rounds}}}
+		s.log.Info("keeping the round with the least validation error", "round", ck.BestRound, "val_mse", ck.BestMSE)
+	}
 	if s.c.OnDone != nil {
 		if err := s.c.OnDone(res); err != nil {
 			return nil, err

@@ -83,6 +83,10 @@ const (
 	RegForest = "forest" // random forest, 100 trees
 	RegRidge  = "ridge"  // ridge with α by leave-one-out
 	RegOwn    = "own"    // the method's own prediction (PLS, ridge)
+	// RegDeployed is what each client of an FDRMFL federation deploys:
+	// its personal head where it has one (federation.personalize), else
+	// the global head.
+	RegDeployed = "deployed"
 )
 
 // Catalogue lists the experiments fdrmfl reproduce knows, by name.
