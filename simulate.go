@@ -25,6 +25,10 @@ type Options struct {
 	Store site.StateStore
 	// Progress is called after every round.
 	Progress func(RoundMetrics)
+	// ClientsDone, if set, is called within a round each time a client
+	// finishes its task: the round, "fit" or "evaluate", and how many of
+	// the round's clients have finished. Calls never overlap.
+	ClientsDone func(round int, phase string, done, total int)
 	// Log receives warnings (nil: discard).
 	Log *slog.Logger
 }

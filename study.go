@@ -269,6 +269,9 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 	}
 	fleet := sim.New(clients)
 	fleet.Workers = workers
+	if opt.ClientsDone != nil {
+		fleet.Done = func(round int, kind fed.Kind, done, total int) { opt.ClientsDone(round, kind.String(), done, total) }
+	}
 	ySD := p.Standardizer.Y.Std
 	var best []float32
 	bestErr := math.Inf(1)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/fdrmfl/fdrmfl/internal/shareddata"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -98,26 +99,5 @@ func readJSON(t *testing.T, name string, v any) {
 }
 
 // sharedData returns the shared data directory ../shared/data beside the
-// module root, or skips the test.
-func sharedData(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("module root not found")
-		}
-		dir = parent
-	}
-	data := filepath.Join(dir, "..", "shared", "data")
-	if _, err := os.Stat(data); err != nil {
-		t.Skipf("shared data absent: %v", err)
-	}
-	return data
-}
+// module root (see shareddata.Dir for when it is missing).
+func sharedData(t testing.TB) string { return shareddata.Dir(t) }

@@ -18,6 +18,7 @@ import (
 	"github.com/fdrmfl/fdrmfl/fed/fedgrpc"
 	"github.com/fdrmfl/fdrmfl/internal/disk"
 	"github.com/fdrmfl/fdrmfl/site"
+	"github.com/fdrmfl/fdrmfl/train"
 )
 
 // ClientConfig is what NewClient needs.
@@ -172,7 +173,7 @@ func (c *Client) Run(ctx context.Context) (*fdrmfl.Result, error) {
 	p := &Participant{
 		Name: c.Name(), Data: c.ds, Rows: c.rows, Source: c.cfg.Data.Source,
 		StoreFor: func(id string) (site.StateStore, error) {
-			return &disk.Store{Dir: filepath.Join(c.c.StateDir, id)}, nil
+			return &disk.Store[train.ClientState]{Dir: filepath.Join(c.c.StateDir, id)}, nil
 		},
 	}
 	c.log.Info("data loaded", "client", c.Name(), "samples", c.Samples())

@@ -87,7 +87,7 @@ func TestEveryMethodReportsAndResultsDoNotDependOnWorkers(t *testing.T) {
 		if math.IsNaN(r.R2) || math.IsNaN(r.MSE) || r.N == 0 {
 			t.Fatalf("bad row %+v", r)
 		}
-		if r.Client == "pooled" {
+		if r.Client == experiment.Pooled {
 			seen[r.Method+"/"+r.Split] = true
 		}
 	}

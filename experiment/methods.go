@@ -464,14 +464,15 @@ func (ur *UnitResults) add(u Unit, m, reg, client string, y, pred []float64) {
 	}
 }
 
-// addPooled records the error over every client's test samples together.
+// addPooled records the deployment error: every client's test samples,
+// each predicted by the model that client deploys, together.
 func (ur *UnitResults) addPooled(u Unit, m, reg string, parts [][2][]float64) {
 	var y, pred []float64
 	for _, p := range parts {
 		y, pred = append(y, p[0]...), append(pred, p[1]...)
 	}
 	mse, r2 := errors(y, pred)
-	ur.Rows = append(ur.Rows, Row{Unit: u, Method: m, Regressor: reg, Client: "pooled", N: len(y), MSE: mse, R2: r2})
+	ur.Rows = append(ur.Rows, Row{Unit: u, Method: m, Regressor: reg, Client: Pooled, N: len(y), MSE: mse, R2: r2})
 }
 
 // errors returns the MSE and R² = 1 − SSE/SST (SST about the mean of y).

@@ -7,13 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/fdrmfl/fdrmfl"
+	"github.com/fdrmfl/fdrmfl/internal/workpool"
 )
 
 // Options control a run.
@@ -80,6 +80,11 @@ type Assignment struct {
 	Rows   []int  // 0-based rows of the task's dataset
 }
 
+// Pooled is the Client of a Row that pools every client's test samples:
+// the deployment error, the study's primary metric. Its R² is about the
+// mean of all those test responses.
+const Pooled = "pooled"
+
 // Unit is one repetition: an experiment's task under a split and a seed.
 type Unit struct {
 	Experiment, Task, Split string
@@ -91,7 +96,9 @@ func (u Unit) String() string {
 }
 
 // Row is one measurement: a method with a downstream regressor on one
-// client's test samples (Client "pooled": all clients' test samples).
+// client's test samples, or (Client Pooled) the deployment measurement:
+// every client's test samples, each predicted by the model that client
+// deploys, together.
 type Row struct {
 	Unit
 	Method, Regressor, Client string
@@ -167,10 +174,6 @@ func Run(ctx context.Context, specs []Spec, opt Options) (*Results, error) {
 	if len(opt.Methods) > 0 {
 		methods = opt.Methods
 	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	start := time.Now()
 	out := make([]*UnitResults, len(jobs))
 	var todo []int
@@ -206,55 +209,38 @@ func Run(ctx context.Context, specs []Spec, opt Options) (*Results, error) {
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(workers, len(todo)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				j := jobs[i]
-				n := unitMethods(methods, opt.Variants, j.spec)
-				mu.Lock()
-				report(i, Progress{Unit: j.unit, Methods: n})
-				mu.Unlock()
-				k := 0
-				step := func(m string) {
-					mu.Lock()
-					k++
-					report(i, Progress{Unit: j.unit, Method: m, MethodsDone: k, Methods: n})
-					mu.Unlock()
-				}
-				r, err := runUnit(ctx, j.spec, j.task, j.unit, methods, opt.Variants, step)
-				mu.Lock()
-				delete(partial, i)
-				if err == nil && opt.OnUnit != nil {
-					err = opt.OnUnit(*r)
-				}
-				if err != nil {
-					if failed == nil && ctx.Err() == nil {
-						failed = fmt.Errorf("%s: %w", j.unit, err)
-						cancel(failed)
-					}
-				} else {
-					out[i] = r
-					done++
-					report(i, Progress{Unit: j.unit, MethodsDone: n, Methods: n, UnitDone: true})
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-feed:
-	for _, i := range todo {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+	workpool.Run(ctx, len(todo), opt.Workers, func(t int) {
+		i := todo[t]
+		j := jobs[i]
+		n := unitMethods(methods, opt.Variants, j.spec)
+		mu.Lock()
+		report(i, Progress{Unit: j.unit, Methods: n})
+		mu.Unlock()
+		k := 0
+		step := func(m string) {
+			mu.Lock()
+			k++
+			report(i, Progress{Unit: j.unit, Method: m, MethodsDone: k, Methods: n})
+			mu.Unlock()
 		}
-	}
-	close(next)
-	wg.Wait()
+		r, err := runUnit(ctx, j.spec, j.task, j.unit, methods, opt.Variants, step)
+		mu.Lock()
+		delete(partial, i)
+		if err == nil && opt.OnUnit != nil {
+			err = opt.OnUnit(*r)
+		}
+		if err != nil {
+			if failed == nil && ctx.Err() == nil {
+				failed = fmt.Errorf("%s: %w", j.unit, err)
+				cancel(failed)
+			}
+		} else {
+			out[i] = r
+			done++
+			report(i, Progress{Unit: j.unit, MethodsDone: n, Methods: n, UnitDone: true})
+		}
+		mu.Unlock()
+	})
 	if failed != nil {
 		return nil, failed
 	}

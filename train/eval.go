@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/model"
 )
 
 // evalBatch is the batch size of evaluation and extraction.
@@ -23,22 +24,31 @@ func (t *Trainer) Apply(weights []float32, ds *data.Dataset) (z, pred []float32,
 	copy(t.st.Values, weights)
 	n, d, q := ds.Len(), t.mcfg.Features, t.mcfg.Responses
 	z, pred = make([]float32, n*d), make([]float32, n*q)
+	t.evalBatches(t.net, ds, cols, func(start int, out model.Output[float32]) {
+		copy(z[start*d:], out.Z.Data())
+		copy(pred[start*q:], out.Pred.Data())
+	})
+	return z, pred, nil
+}
+
+// evalBatches runs net in evaluation mode, without gradients, over every
+// sample of ds in batches of evalBatch, and hands each batch's output with
+// the index of its first sample to use before the next batch reuses the
+// tape.
+func (t *Trainer) evalBatches(net *model.Model[float32], ds *data.Dataset, cols []int, use func(start int, out model.Output[float32])) {
 	tp := t.tape
 	idx := make([]int, 0, evalBatch)
-	for start := 0; start < n; start += evalBatch {
+	for start := 0; start < ds.Len(); start += evalBatch {
 		idx = idx[:0]
-		for i := start; i < min(start+evalBatch, n); i++ {
+		for i := start; i < min(start+evalBatch, ds.Len()); i++ {
 			idx = append(idx, i)
 		}
 		tp.Reset()
 		tp.Train = false
 		was := tp.SetGrad(false)
-		out := t.net.Forward(tp, t.input(ds, cols, idx))
+		use(start, net.Forward(tp, t.input(ds, cols, idx)))
 		tp.SetGrad(was)
-		copy(z[start*d:], out.Z.Data())
-		copy(pred[start*q:], out.Pred.Data())
 	}
-	return z, pred, nil
 }
 
 // Stats are sufficient statistics of predictions on a labelled set, per

@@ -86,7 +86,6 @@ type Trainer struct {
 	tape *ag.Tape[float32]
 	xbuf [][]float32
 	pbuf [][]bool
-	ybuf []float32
 	// l1 holds the ranges of Values that Config.L1 shrinks: the input
 	// weights of each encoder.
 	l1 [][2]int
@@ -615,21 +614,11 @@ func (r *Run) Epoch() Terms {
 // frozenFeatures returns the features Z of every sample of ds under a
 // frozen network, in evaluation mode, as an n×d row-major slice.
 func (t *Trainer) frozenFeatures(f *frozen, ds *data.Dataset, cols []int) []float32 {
-	n, d := ds.Len(), t.mcfg.Features
-	z := make([]float32, n*d)
-	tp := t.tape
-	idx := make([]int, 0, evalBatch)
-	for start := 0; start < n; start += evalBatch {
-		idx = idx[:0]
-		for i := start; i < min(start+evalBatch, n); i++ {
-			idx = append(idx, i)
-		}
-		tp.Reset()
-		tp.Train = false
-		was := tp.SetGrad(false)
-		copy(z[start*d:], f.net.Forward(tp, t.input(ds, cols, idx)).Z.Data())
-		tp.SetGrad(was)
-	}
+	d := t.mcfg.Features
+	z := make([]float32, ds.Len()*d)
+	t.evalBatches(f.net, ds, cols, func(start int, out model.Output[float32]) {
+		copy(z[start*d:], out.Z.Data())
+	})
 	return z
 }
 

@@ -33,7 +33,7 @@ func png(w io.Writer, p *plot.Plot, width, height vg.Length) error {
 }
 
 // R2Bars plots, for one experiment, task and split, each method's mean
-// pooled test R² (its best downstream regressor) with ±1 sd error bars.
+// deployment R² (its best downstream regressor) with ±1 sd error bars.
 func R2Bars(w io.Writer, cells []Cell, exp, task, split string) error {
 	best := map[string]Cell{}
 	for _, c := range cells {
@@ -68,7 +68,7 @@ func R2Bars(w io.Writer, cells []Cell, exp, task, split string) error {
 		xys[i].X, xys[i].Y = float64(i), c.R2Mean
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s, %s, %s split: test R² (mean ± sd)", exp, task, split)
+	p.Title.Text = fmt.Sprintf("%s, %s, %s split: deployment R² (mean ± sd)", exp, task, split)
 	p.Y.Label.Text = "R²"
 	bars, err := plotter.NewBarChart(vals, vg.Points(14))
 	if err != nil {

@@ -16,27 +16,38 @@ import (
 )
 
 // Cell is the summary of one method and regressor on one experiment task
-// and split: the mean and sample sd over repetitions of the pooled test
-// error (all clients' test samples together).
+// and split: the mean and sample sd over repetitions of the deployment
+// error, the primary metric for every split.
+//
+// Deployment error: each client's test samples are predicted by the model
+// that client would deploy — the global model, or the client's own
+// (personalised, local, or a regressor fitted on its own features), built
+// only from its own and federated training data — and the errors are
+// pooled over every client's test samples (the rows whose Client is
+// experiment.Pooled). R² is 1 − SSE/SST about the mean of all those test
+// responses.
 type Cell struct {
 	Experiment, Task, Split, Method, Regressor string
 	Runs                                       int
-	R2Mean, R2SD, MSEMean, MSESD               float64
+	// R2Mean, R2SD, MSEMean and MSESD summarise the deployment R² and MSE.
+	R2Mean, R2SD, MSEMean, MSESD float64
 	// ClientR2Mean and ClientR2SD summarise, over repetitions, the mean of
-	// the per-client test R² (each about its own client's mean): under the
-	// response split every client holds a band of y, and the pooled R²
-	// mostly rewards knowing which band a client is.
+	// the per-client test R² (each about its own client's mean), the
+	// secondary metric: it asks what a model explains within a client,
+	// which under the response split (every client a band of y) is far
+	// less than what knowing the client's band explains.
 	ClientR2Mean, ClientR2SD float64
 }
 
-// Summarize averages the pooled rows over seeds.
+// Summarize averages the deployment (pooled) rows over seeds, and the
+// per-client rows into the within-client R².
 func Summarize(rows []experiment.Row) []Cell {
 	type key struct{ e, t, s, m, r string }
 	r2 := map[key][]float64{}
 	mse := map[key][]float64{}
 	within := map[key]map[int][]float64{} // per-client R² by seed
 	for _, r := range rows {
-		if r.Client != "pooled" {
+		if r.Client != experiment.Pooled {
 			k := key{r.Experiment, r.Task, r.Split, r.Method, r.Regressor}
 			if within[k] == nil {
 				within[k] = map[int][]float64{}
@@ -46,7 +57,7 @@ func Summarize(rows []experiment.Row) []Cell {
 	}
 	var order []key
 	for _, r := range rows {
-		if r.Client != "pooled" {
+		if r.Client != experiment.Pooled {
 			continue
 		}
 		k := key{r.Experiment, r.Task, r.Split, r.Method, r.Regressor}
@@ -98,9 +109,10 @@ func Label(method, regressor string) string {
 }
 
 // Markdown writes one table per experiment and split: a row per method and
-// regressor, a column per task, each cell the mean ± sd of the pooled test
-// R² (or MSE) over the repetitions, the best of each column in bold
-// (highest R², lowest MSE).
+// regressor, a column per task, each cell the mean ± sd over the
+// repetitions of the deployment R² (metric "r2"), the deployment MSE
+// ("mse") or the within-client R² ("client"), the best of each column in
+// bold (highest R², lowest MSE).
 func Markdown(w io.Writer, cells []Cell, metric string) error {
 	type tkey struct{ e, s string }
 	var tables []tkey
@@ -152,10 +164,10 @@ func Markdown(w io.Writer, cells []Cell, metric string) error {
 		for _, c := range cs {
 			runs = max(runs, c.Runs)
 		}
-		heading := fmt.Sprintf("test R² (pooled over clients), mean ± sd over %d repetitions", runs)
+		heading := fmt.Sprintf("deployment R² (each client's deployed model on its test samples, pooled over clients), mean ± sd over %d repetitions", runs)
 		switch metric {
 		case "mse":
-			heading = fmt.Sprintf("test MSE (pooled over clients), mean ± sd over %d repetitions", runs)
+			heading = fmt.Sprintf("deployment MSE, mean ± sd over %d repetitions", runs)
 		case "client":
 			heading = fmt.Sprintf("test R² within each client (mean over clients), mean ± sd over %d repetitions", runs)
 		}
@@ -198,8 +210,7 @@ type Ranking struct {
 }
 
 // Rank compares FDRMFL with every other method task by task, on the
-// pooled R² for the iid split and on the within-client R² for the
-// response split.
+// deployment R² (every split).
 func Rank(cells []Cell) []Ranking {
 	type key struct{ e, s string }
 	bestOf := map[key]map[string]map[string]float64{} // table → task → method → best R²
@@ -214,9 +225,6 @@ func Rank(cells []Cell) []Ranking {
 			bestOf[k][c.Task] = map[string]float64{}
 		}
 		v := c.R2Mean
-		if c.Split == "response" {
-			v = c.ClientR2Mean
-		}
 		if b, ok := bestOf[k][c.Task][c.Method]; !ok || v > b {
 			bestOf[k][c.Task][c.Method] = v
 		}

@@ -17,9 +17,9 @@ func row(split string, seed int, method, client string, r2 float64) experiment.R
 
 func TestSummarize(t *testing.T) {
 	rows := []experiment.Row{
-		row("iid", 1, "A", "pooled", 0.5), row("iid", 1, "A", "c1", 0.2), row("iid", 1, "A", "c2", 0.4),
-		row("iid", 2, "A", "pooled", 0.7), row("iid", 2, "A", "c1", 0.6), row("iid", 2, "A", "c2", 0.6),
-		row("iid", 1, "B", "pooled", 0.1),
+		row("iid", 1, "A", experiment.Pooled, 0.5), row("iid", 1, "A", "c1", 0.2), row("iid", 1, "A", "c2", 0.4),
+		row("iid", 2, "A", experiment.Pooled, 0.7), row("iid", 2, "A", "c1", 0.6), row("iid", 2, "A", "c2", 0.6),
+		row("iid", 1, "B", experiment.Pooled, 0.1),
 	}
 	cells := report.Summarize(rows)
 	tests := []struct {
@@ -49,18 +49,18 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func TestRankUsesWithinClientR2UnderResponseSplit(t *testing.T) {
-	// Under the response split the classical method has the better pooled
-	// R² but FDRMFL the better within-client R²; the ranking must count
-	// the latter.
+func TestRankUsesDeploymentR2UnderEverySplit(t *testing.T) {
+	// Under the response split the classical method has the better
+	// deployment R² but FDRMFL the better within-client R²; the ranking
+	// counts the deployment R², the primary metric, for every split.
 	rows := []experiment.Row{
-		row("response", 1, experiment.MFDRMFL, "pooled", 0.5), row("response", 1, experiment.MFDRMFL, "c1", 0.3),
-		row("response", 1, experiment.MPCA, "pooled", 0.8), row("response", 1, experiment.MPCA, "c1", 0.1),
-		row("iid", 1, experiment.MFDRMFL, "pooled", 0.5),
-		row("iid", 1, experiment.MPCA, "pooled", 0.8),
+		row("response", 1, experiment.MFDRMFL, experiment.Pooled, 0.5), row("response", 1, experiment.MFDRMFL, "c1", 0.3),
+		row("response", 1, experiment.MPCA, experiment.Pooled, 0.8), row("response", 1, experiment.MPCA, "c1", 0.1),
+		row("iid", 1, experiment.MFDRMFL, experiment.Pooled, 0.9),
+		row("iid", 1, experiment.MPCA, experiment.Pooled, 0.8),
 	}
 	for _, r := range report.Rank(report.Summarize(rows)) {
-		want := map[string]int{"iid": 0, "response": 1}[r.Split]
+		want := map[string]int{"iid": 1, "response": 0}[r.Split]
 		if r.Tasks != 1 || r.Beats[experiment.MPCA] != want {
 			t.Errorf("%s split: beats PCA on %d of %d tasks, want %d of 1", r.Split, r.Beats[experiment.MPCA], r.Tasks, want)
 		}

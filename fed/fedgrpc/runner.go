@@ -58,7 +58,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	for {
 		reg, err := api.Register(ctx, &fedpb.RegisterRequest{Client: r.Name, Protocol: Protocol})
 		if err == nil {
-			lastOK, backoff = time.Now(), 100*time.Millisecond
+			backoff = 100 * time.Millisecond
 			r.Log.Info("registered", "client", r.Name, "heartbeat_ms", reg.HeartbeatMs)
 			err = r.session(ctx, api, reg)
 			if errors.Is(err, errDone) {

@@ -7,7 +7,7 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/fdrmfl/fdrmfl/bench"
+	"github.com/fdrmfl/fdrmfl/internal/bench"
 )
 
 func runBench(ctx context.Context, e *env, args []string) error {

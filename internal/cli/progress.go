@@ -89,3 +89,55 @@ func (p *progress) finish() {
 		fmt.Fprintln(p.w)
 	}
 }
+
+// clientTicker shows progress within a round of a simulation, for
+// federations large enough that a round takes long: on a terminal one
+// line redrawn in place ("round 3 fit: 340/1000 clients, …"), cleared
+// before the round's own line; to a file or pipe a plain line when the
+// last one is older than lineEvery.
+type clientTicker struct {
+	p          *progress
+	roundStart time.Time
+	round      int
+	phase      string
+}
+
+func newClientTicker(w io.Writer) *clientTicker {
+	return &clientTicker{p: newProgress(w)}
+}
+
+// done records that done of total clients have finished the round's phase.
+func (c *clientTicker) done(round int, phase string, done, total int) {
+	p := c.p
+	now := p.now()
+	if round != c.round || phase != c.phase {
+		c.round, c.phase, c.roundStart = round, phase, now
+	}
+	elapsed := now.Sub(c.roundStart)
+	rest := "?"
+	if done > 0 {
+		rest = "~" + time.Duration(float64(elapsed)/float64(done)*float64(total-done)).Round(time.Second).String()
+	}
+	line := fmt.Sprintf("round %d %s: %d/%d clients, %s in this phase, %s left", round, phase, done, total, elapsed.Round(time.Second), rest)
+	if p.tty {
+		if done < total && now.Sub(p.lastDraw) < 200*time.Millisecond {
+			return
+		}
+		p.lastDraw = now
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+		p.drawn = true
+		return
+	}
+	if now.Sub(p.lastLine) >= p.lineEvery {
+		fmt.Fprintln(p.w, line)
+		p.lastLine = now
+	}
+}
+
+// clear removes the in-place line before other output.
+func (c *clientTicker) clear() {
+	if c.p.tty && c.p.drawn {
+		fmt.Fprint(c.p.w, "\r\033[K")
+		c.p.drawn = false
+	}
+}

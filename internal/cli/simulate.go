@@ -12,6 +12,7 @@ import (
 
 	"github.com/fdrmfl/fdrmfl"
 	"github.com/fdrmfl/fdrmfl/internal/disk"
+	"github.com/fdrmfl/fdrmfl/train"
 )
 
 func runSimulate(ctx context.Context, e *env, args []string) error {
@@ -93,7 +94,7 @@ Output folder:
 			defer os.RemoveAll(tmp)
 			dir = tmp
 		}
-		opt.Store = &disk.Store{Dir: dir, Scratch: true}
+		opt.Store = &disk.Store[train.ClientState]{Dir: dir, Scratch: true}
 		log.Info("client states on disk", "dir", dir)
 	}
 	start := time.Now()
@@ -104,7 +105,10 @@ Output folder:
 	fmt.Fprintf(progress, "fdrmfl simulate: %s, %d clients (%s), %d rounds × %d epochs, d = %d, seed %d\n",
 		describeData(cfg), cfg.Federation.Clients, cfg.Federation.Partition, cfg.Federation.Rounds, cfg.Train.Epochs, featuresOf(cfg), cfg.Seed)
 	printed := false
+	ticker := newClientTicker(progress)
+	opt.ClientsDone = ticker.done
 	opt.Progress = func(r fdrmfl.RoundMetrics) {
+		ticker.clear()
 		if !printed {
 			fmt.Fprintf(progress, "%5s %7s %9s %9s %8s %8s %8s %10s %8s %7s\n", "round", "clients", "loss", "mse", "mi", "kl", "con", "val_mse", "val_r2", "time")
 			printed = true

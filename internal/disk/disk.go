@@ -1,8 +1,8 @@
 // Package disk keeps state that must survive a crash: files written
 // atomically (a temporary file, fsync, rename, fsync of the folder) and
 // sealed with a checksum, so that a partly written or damaged file is
-// never taken for a good one; and Store, a client's training state kept
-// in such files.
+// never taken for a good one; and Store, one value per client kept in
+// such files.
 package disk
 
 import (
@@ -17,8 +17,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sync"
-
-	"github.com/fdrmfl/fdrmfl/train"
 )
 
 // magic starts every sealed file; the digit is the layout's version.
@@ -130,10 +128,11 @@ func Load(path string, v any) (found bool, err error) {
 	return true, nil
 }
 
-// Store keeps each client's training state in Dir/<client>.state, so that
-// a client that restarts resumes with its optimiser state and previous
-// model. It is an fdrmfl.StateStore; the zero value is not usable.
-type Store struct {
+// Store keeps one gob-encoded T per client in Dir/<client>.state: with T
+// a client's training state, a client that restarts resumes with its
+// optimiser state and previous model (Store[train.ClientState] is a
+// site.StateStore). The zero value needs only Dir.
+type Store[T any] struct {
 	Dir string
 	// Scratch skips the flushes to disk that make a state survive a
 	// crash: for a simulation that keeps states on disk only to bound its
@@ -144,30 +143,30 @@ type Store struct {
 
 var safeName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
-func (s *Store) path(client string) (string, error) {
+func (s *Store[T]) path(client string) (string, error) {
 	if !safeName.MatchString(client) || client == "." || client == ".." {
 		return "", fmt.Errorf("client name %q cannot name a file", client)
 	}
 	return filepath.Join(s.Dir, client+".state"), nil
 }
 
-// Load returns the client's stored state, or a new empty one.
-func (s *Store) Load(client string) (*train.ClientState, error) {
+// Load returns the client's stored value, or a new zero one.
+func (s *Store[T]) Load(client string) (*T, error) {
 	p, err := s.path(client)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := &train.ClientState{}
+	st := new(T)
 	if _, err := Load(p, st); err != nil {
 		return nil, err
 	}
 	return st, nil
 }
 
-// Save stores the client's state.
-func (s *Store) Save(client string, st *train.ClientState) error {
+// Save stores the client's value.
+func (s *Store[T]) Save(client string, st *T) error {
 	p, err := s.path(client)
 	if err != nil {
 		return err

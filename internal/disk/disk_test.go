@@ -6,9 +6,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
-
-	"github.com/fdrmfl/fdrmfl/optim"
-	"github.com/fdrmfl/fdrmfl/train"
 )
 
 // TestDamagedFilesAreRefused cuts and flips a sealed file: every damaged
@@ -42,18 +39,28 @@ func TestDamagedFilesAreRefused(t *testing.T) {
 	}
 }
 
+// clientState has the shape of a client's training state: nested maps,
+// vectors and a slice of vectors.
+type clientState struct {
+	Kind    string
+	Numbers map[string]float64
+	Vectors map[string][]float32
+	Prev    []float32
+	Globals [][]float32
+}
+
 // TestStoreKeepsClientState saves a client's state and reads it back.
 func TestStoreKeepsClientState(t *testing.T) {
-	s := &Store{Dir: t.TempDir()}
-	st := &train.ClientState{
-		Optim:   optim.Snapshot{Kind: "adam", Numbers: map[string]float64{"step": 12}, Vectors: map[string][]float32{"m": {0.5, -1}}},
+	s := &Store[clientState]{Dir: t.TempDir()}
+	st := &clientState{
+		Kind: "adam", Numbers: map[string]float64{"step": 12}, Vectors: map[string][]float32{"m": {0.5, -1}},
 		Prev:    []float32{1, 2, 3},
 		Globals: [][]float32{{4, 5, 6}},
 	}
 	if err := s.Save("client-1", st); err != nil {
 		t.Fatal(err)
 	}
-	got, err := (&Store{Dir: s.Dir}).Load("client-1")
+	got, err := (&Store[clientState]{Dir: s.Dir}).Load("client-1")
 	if err != nil || !reflect.DeepEqual(got, st) {
 		t.Fatalf("got %+v, %v", got, err)
 	}

@@ -7,16 +7,16 @@ import "golang.org/x/sys/cpu"
 // sgemmImpl is the Sgemm path for this CPU, chosen once at start-up:
 // AVX-512F+VL, else AVX2+FMA, else the portable Go kernel. Arguments reaching
 // it are validated; m, n, k > 0 and alpha != 0.
-var sgemmImpl, sgemmPath = chooseSgemm()
+var sgemmImpl = chooseSgemm()
 
-func chooseSgemm() (func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int), string) {
+func chooseSgemm() func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	switch {
 	case hasAVX512:
-		return sgemmAvx512, "avx512"
+		return sgemmAvx512
 	case hasAVX2:
-		return sgemmAvx2, "avx2"
+		return sgemmAvx2
 	}
-	return gemmGo[float32], "go"
+	return gemmGo[float32]
 }
 
 var (
