@@ -12,8 +12,10 @@ import (
 // held-out training rows (out of fold under k-fold selection), as ridge
 // regression of the residual y − ŷ on (1, ŷ) — so shrunk towards the
 // identity a = 0, b = 1 — with the penalty chosen by leave-one-out, and
-// the client deploys it only when that leave-one-out error beats the
-// global model's own error on the same rows.
+// the client deploys it only when that leave-one-out error is below
+// personalMargin times the global model's own error on the same rows:
+// out-of-fold predictions come from models trained on fewer rows than the
+// final one, so a small gain there need not carry over.
 type Calibration struct {
 	A, B []float64 // per response, in the responses' units
 	// Rows is the number of held-out rows it was fitted on; LOOMSE and
@@ -47,6 +49,10 @@ func PersonalizeOnValidation(cr *ClientResult, mode string, std *data.Standardiz
 	return nil
 }
 
+// personalMargin is the share of the global model's held-out error that a
+// personal head's leave-one-out error must stay below to be deployed.
+const personalMargin = 0.9
+
 // calibrationPenalties are the ridge penalties tried, per held-out row.
 var calibrationPenalties = []float64{0.01, 0.1, 1, 10}
 
@@ -75,13 +81,13 @@ func personalize(cr *ClientResult, mode string, h *heldOut, std *data.Standardiz
 		cal.A = append(cal.A, mu*(1-b)+sd*a)
 		cal.B = append(cal.B, b)
 		cal.LOOMSE, cal.GlobalMSE, cal.Lambda = append(cal.LOOMSE, loo), append(cal.GlobalMSE, glob), append(cal.Lambda, lam)
-		use = use || loo < glob
+		use = use || loo < personalMargin*glob
 	}
 	if !use {
 		return nil
 	}
 	for j := range q {
-		if cal.LOOMSE[j] >= cal.GlobalMSE[j] { // this response keeps the global model
+		if cal.LOOMSE[j] >= personalMargin*cal.GlobalMSE[j] { // this response keeps the global model
 			cal.A[j], cal.B[j] = 0, 1
 		}
 	}
