@@ -26,11 +26,12 @@ type Select struct {
 	//     rows and are judged on fold f of every client; the errors add up
 	//     over folds, and the winner is trained again on all rows for its
 	//     number of rounds (Folds+1 trainings per candidate);
-	//   - "holdout": one such fold is held out and the winner is the model
-	//     trained on the rest, at its best round (one training per
-	//     candidate);
+	//   - "holdout": one such fold is held out, and the winner is trained
+	//     again on all rows for its number of rounds (one training per
+	//     candidate, and the last one);
 	//   - "validation": the validation set (data.val_fraction) is held
-	//     out, as in holdout;
+	//     out, and the winner is the model trained on the rest at its best
+	//     round (as federation.keep_best; a real federation does this);
 	//   - "off": train for federation.rounds and keep the last model (or
 	//     the best under federation.keep_best);
 	//   - "auto" (default): validation if there is a validation set, else
@@ -270,11 +271,11 @@ type chosen struct {
 	cfg     Config // the winner, federation.rounds set to its rounds
 	weights []float32
 	// states holds the winning run's client states when weights is set
-	// (holdout, validation); kfold trains again.
+	// (validation); kfold and holdout train again.
 	states  site.StateStore
 	heldOut map[string]*heldOut
 	report  Selection
-	// rounds and init are the winning run's (holdout, validation).
+	// rounds and init are the winning run's (validation).
 	rounds []RoundMetrics
 	init   *LinearChoice
 }
@@ -349,7 +350,7 @@ func (p *Prepared) choose(ctx context.Context, cfg Config, sites []*site.Site, w
 		bestE  float64
 		bestP  map[string][]float32
 		states site.StateStore
-		run    *Result // the run's rounds (holdout, validation)
+		run    *Result // the run's rounds (validation)
 	}
 	recs := make([]*record, len(cands))
 	for ci, cand := range cands {
@@ -396,7 +397,7 @@ func (p *Prepared) choose(ctx context.Context, cfg Config, sites []*site.Site, w
 				}
 				rec.sse[r] += sse
 				rec.n[r] += n
-				if mode == "kfold" {
+				if mode != "validation" {
 					foldPreds = append(foldPreds, preds)
 					return nil
 				}
@@ -411,7 +412,7 @@ func (p *Prepared) choose(ctx context.Context, cfg Config, sites []*site.Site, w
 			}
 			tag := fmt.Sprintf("select %s fold %d/%d", mode, f+1, folds)
 			var runRes *Result
-			if mode != "kfold" {
+			if mode == "validation" {
 				runRes = &Result{}
 				rec.run = runRes
 			}
@@ -469,6 +470,10 @@ func (p *Prepared) choose(ctx context.Context, cfg Config, sites []*site.Site, w
 					copy(h.pred[row*q:(row+1)*q], pred[i*q:(i+1)*q])
 				}
 			}
+		}
+	case "holdout":
+		for _, m := range splits[0] {
+			out.heldOut[m.name] = &heldOut{y: m.val.Y, pred: rec.preds[0][bestR][m.name], q: q}
 		}
 	default:
 		out.weights, out.states = rec.best, rec.states

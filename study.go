@@ -131,8 +131,7 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 	switch mode {
 	case Federated, Local:
 		var all group
-		for k, c := range p.clients {
-			s := &site.Site{Name: c.Name, Train: c.Train, Val: c.Val, Test: c.Test, Store: store, Seed: seedOf(k)}
+		for k, s := range p.sitesFor(cfg, store) {
 			if mode == Local {
 				groups = append(groups, group{sites: []*site.Site{s}, clients: []int{k}})
 			}
@@ -238,6 +237,16 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 		res.Test = metricsOf(pooled)
 	}
 	return res, nil
+}
+
+// sitesFor returns the clients as the sites of a federation trained with
+// cfg, keeping their states in store (their trainers are set later).
+func (p *Prepared) sitesFor(cfg Config, store site.StateStore) []*site.Site {
+	out := make([]*site.Site, len(p.clients))
+	for k, c := range p.clients {
+		out[k] = &site.Site{Name: c.Name, Train: c.Train, Val: c.Val, Test: c.Test, Store: store, Seed: seed.For(cfg.Seed, seed.Client, uint64(k))}
+	}
+	return out
 }
 
 // federate runs cfg's rounds over the given sites and returns the final

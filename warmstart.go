@@ -153,6 +153,14 @@ func LinearStart(in Init, clients [][]*baseline.SuffStats, dims []int) (*warm.Li
 	if coef == nil {
 		return nil, LinearChoice{}, fmt.Errorf("init: pls: %w", plsErr)
 	}
+	// The model without inputs, the training mean, is a candidate too:
+	// where no linear model predicts better than it out of fold (a
+	// response the inputs do not explain linearly), training starts from
+	// it and model selection can keep it.
+	if e, b := meanModel(nonEmpty, total); e < choice.CVMSE {
+		choice = LinearChoice{Model: "mean", CVMSE: e}
+		coef, b0 = mat.NewDense(p, len(total.MeanY), nil), b
+	}
 	var extra *mat.Dense
 	if plsErr == nil {
 		extra = pls.Rotations
@@ -231,6 +239,39 @@ func embedRows(m *mat.Dense, cols []int, p int) *mat.Dense {
 		out.SetRow(i, m.RawRowView(a))
 	}
 	return out
+}
+
+// meanModel returns the pooled CV MSE (per response) of predicting each
+// training part's mean, from the fold statistics alone (fold f's squared
+// error about a constant c is tr Syy_f + N_f·‖ȳ_f − c‖²), and the mean of
+// everything, its refit.
+func meanModel(folds [][]*baseline.SuffStats, total *baseline.SuffStats) (float64, []float64) {
+	q := len(total.MeanY)
+	var sse float64
+	for f, fold := range folds {
+		mean, n := make([]float64, q), 0.0
+		for g, other := range folds {
+			if g == f {
+				continue
+			}
+			for _, s := range other {
+				n += float64(s.N)
+				for k := range q {
+					mean[k] += float64(s.N) * s.MeanY[k]
+				}
+			}
+		}
+		if n == 0 {
+			return math.Inf(1), nil
+		}
+		for _, s := range fold {
+			for k := range q {
+				d := s.MeanY[k] - mean[k]/n
+				sse += s.Syy.At(k, k) + float64(s.N)*d*d
+			}
+		}
+	}
+	return sse / float64(total.N*q), append([]float64(nil), total.MeanY...)
 }
 
 func minOf(v []float64) float64 {
