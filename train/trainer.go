@@ -94,6 +94,15 @@ type Trainer struct {
 	// groups holds each modality's input weights and its number of
 	// inputs, for Config.GroupLasso.
 	groups []group
+	// latentCache: the encoders are frozen and deterministic (no dropout,
+	// no batch normalisation), so a round computes every sample's latents
+	// once and trains the fusion and the head on them.
+	latentCache bool
+	encRange    [2]int // the encoders' weights in the flat vector
+	// stepFrom is where the trained weights start when the frozen ones
+	// are a prefix of the vector (frozen encoders): the optimiser and
+	// the proximal steps leave that prefix alone, and it costs nothing.
+	stepFrom int
 }
 
 type group struct {
@@ -125,6 +134,22 @@ func New(mcfg model.Config, cfg Config) (*Trainer, error) {
 		t.l1 = inputWeights(t.st.Entries)
 	}
 	t.frozen = partWeights(t.st.Entries, cfg.Freeze)
+	if len(t.frozen) == 1 && t.frozen[0][0] == 0 {
+		t.stepFrom = t.frozen[0][1]
+	}
+	if slices.Contains(cfg.Freeze, "encoders") {
+		t.latentCache = true
+		for _, m := range mcfg.Modalities {
+			if m.Encoder.Dropout > 0 || m.Encoder.BatchNorm || m.Encoder.Type == model.EncResNet {
+				t.latentCache = false
+			}
+		}
+		if r := partWeights(t.st.Entries, []string{"encoders"}); len(r) == 1 {
+			t.encRange = r[0]
+		} else {
+			t.latentCache = false
+		}
+	}
 	if cfg.GroupLasso > 0 {
 		for _, r := range inputWeights(t.st.Entries) {
 			for _, e := range t.st.Entries {
@@ -260,7 +285,12 @@ type Run struct {
 	// not change between epochs.
 	zGlob []float32
 	zNegs [][]float32
-	gw    []float32 // global weights for FedProx and FedDyn
+	// lat holds every sample's latents under the frozen encoders (per
+	// model modality, n × width; nil without the latent cache or for a
+	// modality the data lack).
+	lat  [][]float32
+	latW []int
+	gw   []float32 // global weights for FedProx and FedDyn
 	// gradSum and steps accumulate the raw gradients of a SCAFFOLD round.
 	gradSum []float64
 	steps   int
@@ -305,14 +335,17 @@ func (t *Trainer) Begin(task Task) (*Run, error) {
 	if err := r.setupMI(); err != nil {
 		return nil, err
 	}
+	if t.latentCache {
+		r.lat, r.latW = t.latents(task.Data, cols)
+	}
 	if t.cfg.Loss.Con > 0 && st.Prev != nil {
-		r.zGlob = t.frozenFeatures(t.frozenCopy(0, t.st.Values), task.Data, cols) // the global model as loaded (with local norms under FedBN)
-		r.zNegs = append(r.zNegs, t.frozenFeatures(t.frozenCopy(1, st.Prev), task.Data, cols))
+		r.zGlob = r.frozenFeatures(t.frozenCopy(0, t.st.Values), task.Data, cols) // the global model as loaded (with local norms under FedBN)
+		r.zNegs = append(r.zNegs, r.frozenFeatures(t.frozenCopy(1, st.Prev), task.Data, cols))
 		for i, g := range st.Globals {
 			if i >= t.cfg.Loss.OlderGlobals {
 				break
 			}
-			r.zNegs = append(r.zNegs, t.frozenFeatures(t.frozenCopy(2+i, g), task.Data, cols))
+			r.zNegs = append(r.zNegs, r.frozenFeatures(t.frozenCopy(2+i, g), task.Data, cols))
 		}
 	}
 	if task.Prox > 0 || task.Dyn > 0 {
@@ -507,11 +540,19 @@ func (r *Run) Epoch() Terms {
 		tp := t.tape
 		tp.Reset()
 		tp.Train, tp.Rand = true, r.rng
-		in := t.input(ds, r.cols, idx)
+		var in model.Input[float32]
+		var out model.Output[float32]
+		if r.lat != nil {
+			var mu, lv []*ag.Var[float32]
+			in, mu, lv = r.cachedLatents(idx)
+			out = t.net.FromLatents(tp, in, mu, lv)
+		} else {
+			in = t.input(ds, r.cols, idx)
+			out = t.net.Forward(tp, in)
+		}
 		yb := tp.Buffer(b * q)
 		ds.GatherY(yb, idx)
 		y := ag.Const(yb, b, q)
-		out := t.net.Forward(tp, in)
 		mse := loss.MSE(tp, out.Pred, y)
 		total := mse
 		var vMI, vKL, vCon float64
@@ -578,15 +619,19 @@ func (r *Run) Epoch() Terms {
 		if t.cfg.ClipNorm > 0 {
 			optim.ClipGradNorm(g, t.cfg.ClipNorm)
 		}
-		r.opt.Step(w, g)
-		if t.l1 != nil {
-			t.shrink(w, float32(r.opt.LR()*t.cfg.L1))
-		}
-		for _, gr := range t.groups {
-			GroupShrink(w[gr.r[0]:gr.r[1]], r.opt.LR()*t.cfg.GroupLasso*math.Sqrt(float64(gr.inputs)))
-		}
-		for _, fr := range t.frozen { // undo weight decay and shrinkage
-			copy(w[fr[0]:fr[1]], r.task.Global[fr[0]:fr[1]])
+		if k := t.stepFrom; k > 0 {
+			r.opt.Step(w[k:], g[k:]) // the frozen prefix holds the encoders: no shrinkage either
+		} else {
+			r.opt.Step(w, g)
+			if t.l1 != nil {
+				t.shrink(w, float32(r.opt.LR()*t.cfg.L1))
+			}
+			for _, gr := range t.groups {
+				GroupShrink(w[gr.r[0]:gr.r[1]], r.opt.LR()*t.cfg.GroupLasso*math.Sqrt(float64(gr.inputs)))
+			}
+			for _, fr := range t.frozen { // undo weight decay and shrinkage
+				copy(w[fr[0]:fr[1]], r.task.Global[fr[0]:fr[1]])
+			}
 		}
 		if r.miOpt != nil {
 			r.miOpt.Step(r.miSt.Values[:r.miSt.NumWeights()], r.miSt.Grads)
@@ -613,13 +658,114 @@ func (r *Run) Epoch() Terms {
 
 // frozenFeatures returns the features Z of every sample of ds under a
 // frozen network, in evaluation mode, as an n×d row-major slice.
-func (t *Trainer) frozenFeatures(f *frozen, ds *data.Dataset, cols []int) []float32 {
+func (r *Run) frozenFeatures(f *frozen, ds *data.Dataset, cols []int) []float32 {
+	t := r.t
 	d := t.mcfg.Features
 	z := make([]float32, ds.Len()*d)
+	er := t.encRange
+	if r.lat != nil && slices.Equal(f.st.Values[er[0]:er[1]], t.st.Values[er[0]:er[1]]) {
+		// Same frozen encoders: the latents are those of the cache.
+		tp := t.tape
+		idx := make([]int, 0, evalBatch)
+		for start := 0; start < ds.Len(); start += evalBatch {
+			idx = idx[:0]
+			for i := start; i < min(start+evalBatch, ds.Len()); i++ {
+				idx = append(idx, i)
+			}
+			tp.Reset()
+			tp.Train = false
+			was := tp.SetGrad(false)
+			in, mu, lv := r.cachedLatents(idx)
+			copy(z[start*d:], f.net.FromLatents(tp, in, mu, lv).Z.Data())
+			tp.SetGrad(was)
+		}
+		return z
+	}
 	t.evalBatches(f.net, ds, cols, func(start int, out model.Output[float32]) {
 		copy(z[start*d:], out.Z.Data())
 	})
 	return z
+}
+
+// latents returns every sample's encoder outputs under the loaded
+// weights, in evaluation mode: per model modality n × width (nil for a
+// modality ds lacks), and the widths.
+func (t *Trainer) latents(ds *data.Dataset, cols []int) ([][]float32, []int) {
+	nm := len(cols)
+	lat, width := make([][]float32, nm), make([]int, nm)
+	w := t.mcfg.Latent
+	if t.mcfg.LearnedSigma {
+		w *= 2
+	}
+	n := ds.Len()
+	for m, j := range cols {
+		width[m] = w
+		if j >= 0 {
+			lat[m] = make([]float32, n*w)
+		}
+	}
+	tp := t.tape
+	idx := make([]int, 0, evalBatch)
+	for start := 0; start < n; start += evalBatch {
+		idx = idx[:0]
+		for i := start; i < min(start+evalBatch, n); i++ {
+			idx = append(idx, i)
+		}
+		tp.Reset()
+		tp.Train = false
+		was := tp.SetGrad(false)
+		in := t.input(ds, cols, idx)
+		mu, lv := t.net.Encode(tp, in)
+		for m := range nm {
+			if mu[m] == nil {
+				continue
+			}
+			h := mu[m]
+			if lv[m] != nil {
+				h = tp.Concat(1, mu[m], lv[m])
+			}
+			copy(lat[m][start*w:], h.Data())
+		}
+		tp.SetGrad(was)
+	}
+	return lat, width
+}
+
+// cachedLatents returns the batch idx as the network's input without its
+// raw values (presence only) and its cached latents, split into means
+// and log-variances as Encode splits them.
+func (r *Run) cachedLatents(idx []int) (model.Input[float32], []*ag.Var[float32], []*ag.Var[float32]) {
+	t, ds := r.t, r.task.Data
+	tp := t.tape
+	nm := len(r.cols)
+	in := model.Input[float32]{N: len(idx), X: make([]*ag.Var[float32], nm), Present: make([][]bool, nm)}
+	mu, lv := make([]*ag.Var[float32], nm), make([]*ag.Var[float32], nm)
+	e := t.mcfg.Latent
+	for m, j := range r.cols {
+		if j < 0 || r.lat[m] == nil {
+			continue
+		}
+		dm := &ds.Modalities[j]
+		if dm.Present != nil {
+			p := dm.GatherPresent(make([]bool, len(idx)), idx)
+			if !slices.Contains(p, true) {
+				continue
+			}
+			in.Present[m] = p
+		}
+		w := r.latW[m]
+		buf := tp.Buffer(len(idx) * w)
+		for k, i := range idx {
+			copy(buf[k*w:(k+1)*w], r.lat[m][i*w:(i+1)*w])
+		}
+		h := ag.Const(buf, len(idx), w)
+		if t.mcfg.LearnedSigma {
+			mu[m], lv[m] = tp.Slice(h, 1, 0, e), tp.Slice(h, 1, e, 2*e)
+		} else {
+			mu[m] = h
+		}
+	}
+	return in, mu, lv
 }
 
 // cached returns the rows idx of cached features as a constant.
