@@ -370,14 +370,20 @@ func (p *Prepared) linearStart(cfg Config, sites []*site.Site, tag string) (*war
 	if c, ok := p.linear[key]; ok {
 		return c.lin, c.choice, nil
 	}
-	stats := make([][]*baseline.SuffStats, len(sites))
+	clients := make([]*linearClient, len(sites))
 	for k, s := range sites {
-		var err error
-		if stats[k], err = site.LinearStats(s.Train, names, cfg.Init.Folds, seed.For(s.Seed, seed.Folds)); err != nil {
+		x, y, err := site.LinearRows(s.Train, names)
+		if err != nil {
 			return nil, LinearChoice{}, fmt.Errorf("init: %s: %w", s.Name, err)
 		}
+		n, _ := x.Dims()
+		folds := min(cfg.Init.Folds, n)
+		if folds < 2 {
+			return nil, LinearChoice{}, fmt.Errorf("init: %s has %d training rows, too few for cross-validation", s.Name, n)
+		}
+		clients[k] = &linearClient{x: x, y: y, fold: baseline.KFold(n, folds, seed.For(s.Seed, seed.Folds))}
 	}
-	lin, choice, err := LinearStart(cfg.Init, stats, dims)
+	lin, choice, err := fitLinear(cfg.Init, clients, dims, cfg.Model.Features)
 	if err != nil {
 		return nil, LinearChoice{}, err
 	}

@@ -88,190 +88,145 @@ type LinearChoice struct {
 // number of inputs).
 var ridgeAlphas = baseline.LogSpace(-4, 2, 13)
 
-// largeInputs is the input size above which "linear" leaves ridge out:
-// each candidate costs a p×p factorisation per fold.
-const largeInputs = 2048
+// ridgeInputs is the input size up to which "linear" also tries ridge,
+// whose cross-validation needs every client's p×p statistics per fold.
+const ridgeInputs = 1024
 
-// LinearStart fits the linear model a warm start begins from: clients[k]
-// holds client k's fold statistics (site.LinearStats), dims the
-// modalities' input sizes in the network's order. Folds are merged
-// across clients (fold f of every client is held out together), the
-// model and its size are chosen by the pooled CV error, and the winner is
-// refitted on everything. The returned Linear carries the prediction and
-// the leading PLS directions as features.
-func LinearStart(in Init, clients [][]*baseline.SuffStats, dims []int) (*warm.Linear, LinearChoice, error) {
+// fitLinear fits the linear model a warm start begins from on the
+// clients' rows (each client's rows, responses and folds; the fit reads
+// them only through sums a client computes on its own rows), dims being
+// the modalities' input sizes in the network's order and keepDirs the
+// number of feature directions worth mapping (the network's features).
+// Fold f of every client is held out together; the model — PLS with its
+// number of components (the training mean counting as none), optionally
+// on a subset of the modalities, or ridge — is chosen by the pooled CV
+// error and refitted on every row. The returned Linear carries the
+// prediction and the chosen PLS model's directions as features.
+func fitLinear(in Init, clients []*linearClient, dims []int, keepDirs int) (*warm.Linear, LinearChoice, error) {
 	in = in.defaults()
-	folds := baseline.ByFold(clients)
-	var nonEmpty [][]*baseline.SuffStats
-	for _, f := range folds {
-		if len(f) > 0 {
-			nonEmpty = append(nonEmpty, f)
+	_, p := clients[0].x.Dims()
+	folds := 0
+	for _, c := range clients {
+		for _, f := range c.fold {
+			folds = max(folds, f+1)
 		}
 	}
-	if len(nonEmpty) < 2 {
-		return nil, LinearChoice{}, fmt.Errorf("init: %d folds with rows; cross-validation needs 2", len(nonEmpty))
+	if folds < 2 {
+		return nil, LinearChoice{}, fmt.Errorf("init: %d fold; cross-validation needs 2", folds)
 	}
-	var all []*baseline.SuffStats
-	for _, f := range nonEmpty {
-		all = append(all, f...)
+	type cand struct {
+		choice LinearChoice
+		fit    plsFit
+		keep   []bool
 	}
-	total, err := baseline.MergeStats(all...)
-	if err != nil {
-		return nil, LinearChoice{}, fmt.Errorf("init: %w", err)
-	}
-	p := len(total.MeanX)
-	pls := &baseline.PLS{MaxComponents: in.Components}
-	plsErr := pls.FitFolds(nonEmpty)
-	choice := LinearChoice{Model: "pls", CVMSE: math.Inf(1)}
-	var coef *mat.Dense
-	var b0 []float64
-	if plsErr == nil && in.From != "ridge" {
-		_, choice.Components = pls.Rotations.Dims()
-		choice.CVMSE = minOf(pls.CVMSE)
-		coef, b0 = pls.Coef, pls.Intercept
-	}
-	if in.From == "ridge" || (in.From == "linear" && p <= largeInputs) {
-		var scale float64
-		for j := range p {
-			scale += total.Sxx.At(j, j)
-		}
-		scale /= float64(p)
-		alphas := make([]float64, len(ridgeAlphas))
-		for i, a := range ridgeAlphas {
-			alphas[i] = a * math.Max(scale, 1e-12)
-		}
-		ridge := &baseline.Ridge{Alphas: alphas}
-		if err := ridge.FitFolds(nonEmpty); err != nil {
-			if in.From == "ridge" {
-				return nil, LinearChoice{}, fmt.Errorf("init: ridge: %w", err)
-			}
-		} else if e := minOf(ridge.CVMSE); e < choice.CVMSE {
-			choice = LinearChoice{Model: "ridge", Alpha: ridge.AlphaUsed, CVMSE: e}
-			coef, b0 = ridge.Coef, ridge.Intercept
-		}
-	}
-	if coef == nil {
-		return nil, LinearChoice{}, fmt.Errorf("init: pls: %w", plsErr)
-	}
-	// The model without inputs, the training mean, is a candidate too:
-	// where no linear model predicts better than it out of fold (a
-	// response the inputs do not explain linearly), training starts from
-	// it and model selection can keep it.
-	if e, b := meanModel(nonEmpty, total); e < choice.CVMSE {
-		choice = LinearChoice{Model: "mean", CVMSE: e}
-		coef, b0 = mat.NewDense(p, len(total.MeanY), nil), b
-	}
-	var extra *mat.Dense
-	if plsErr == nil {
-		extra = pls.Rotations
-	}
+	var best *cand
+	subsets := [][]int{nil} // nil: every modality
 	if in.Subsets && len(dims) > 1 && len(dims) <= 4 && in.From != "ridge" {
-		// PLS on each proper subset of the modalities, from the sliced
-		// statistics; a winner's coefficients are zero elsewhere.
 		for mask := 1; mask < 1<<len(dims)-1; mask++ {
-			cols, mods := subsetColumns(dims, mask)
-			sub := make([][]*baseline.SuffStats, len(nonEmpty))
-			for f, fold := range nonEmpty {
-				for _, st := range fold {
-					sub[f] = append(sub[f], subStats(st, cols))
+			_, mods := subsetColumns(dims, mask)
+			subsets = append(subsets, mods)
+		}
+	}
+	var all *pooledLinear
+	if in.From != "ridge" {
+		for _, mods := range subsets {
+			var keep []bool
+			if mods != nil {
+				keep = make([]bool, p)
+				cols, _ := subsetColumns(dims, maskOf(mods))
+				for _, j := range cols {
+					keep[j] = true
 				}
 			}
-			sp := &baseline.PLS{MaxComponents: in.Components}
-			if err := sp.FitFolds(sub); err != nil {
-				continue
+			a, e, fit, pl, err := plsCV(clients, folds, in.Components, keep)
+			if err != nil {
+				return nil, LinearChoice{}, err
 			}
-			if e := minOf(sp.CVMSE); e < choice.CVMSE {
-				_, a := sp.Rotations.Dims()
-				choice = LinearChoice{Model: "pls", Components: a, CVMSE: e, Modalities: mods}
-				coef, b0, extra = embedRows(sp.Coef, cols, p), sp.Intercept, embedRows(sp.Rotations, cols, p)
+			all = pl
+			if best == nil || e < best.choice.CVMSE {
+				model := "pls"
+				if a == 0 {
+					model = "mean"
+				}
+				best = &cand{choice: LinearChoice{Model: model, Components: a, CVMSE: e, Modalities: mods}, fit: fit, keep: keep}
 			}
 		}
+	} else {
+		all = newPooled(clients, -1)
 	}
-	lin, err := warm.FromStats(total, dims, coef, b0, extra)
+	var coef *mat.Dense
+	var b0 []float64
+	var extra *mat.Dense
+	choice := LinearChoice{CVMSE: math.Inf(1)}
+	if best != nil {
+		choice = best.choice
+		coef, b0 = best.fit.coef(all)
+		extra = best.fit.rotations(p)
+	}
+	if in.From == "ridge" || (in.From == "linear" && p <= ridgeInputs) {
+		if c, b, e, alpha, err := ridgeCV(clients, folds); err != nil {
+			if in.From == "ridge" {
+				return nil, LinearChoice{}, err
+			}
+		} else if e < choice.CVMSE {
+			choice = LinearChoice{Model: "ridge", Alpha: alpha, CVMSE: e}
+			coef, b0 = c, b
+		}
+	}
+	if extra != nil {
+		if _, k := extra.Dims(); k > keepDirs {
+			extra = mat.DenseCopyOf(extra.Slice(0, p, 0, keepDirs))
+		}
+	}
+	lin, err := warm.FromGram(all.n, p, func(v []float64) []float64 { return all.sxx(v, nil) }, dims, coef, b0, extra)
 	if err != nil {
 		return nil, LinearChoice{}, err
 	}
 	return lin, choice, nil
 }
 
-// subsetColumns returns the input columns and indices of the modalities
-// in mask (bit m: modality m).
-func subsetColumns(dims []int, mask int) (cols, mods []int) {
-	off := 0
-	for m, d := range dims {
-		if mask&(1<<m) != 0 {
-			mods = append(mods, m)
-			for j := range d {
-				cols = append(cols, off+j)
-			}
+// ridgeCV chooses ridge's α by the pooled k-fold error over the clients'
+// folds from their per-fold statistics, and refits on everything.
+func ridgeCV(clients []*linearClient, folds int) (*mat.Dense, []float64, float64, float64, error) {
+	per := make([][]*baseline.SuffStats, len(clients))
+	for k, c := range clients {
+		var err error
+		if per[k], err = baseline.FoldStats(c.x, c.y, c.fold); err != nil {
+			return nil, nil, 0, 0, fmt.Errorf("init: ridge: %w", err)
 		}
-		off += d
 	}
-	return cols, mods
+	byFold := baseline.ByFold(per)
+	var stats []*baseline.SuffStats
+	for _, f := range byFold {
+		stats = append(stats, f...)
+	}
+	total, err := baseline.MergeStats(stats...)
+	if err != nil {
+		return nil, nil, 0, 0, fmt.Errorf("init: ridge: %w", err)
+	}
+	p := len(total.MeanX)
+	var scale float64
+	for j := range p {
+		scale += total.Sxx.At(j, j)
+	}
+	scale /= float64(p)
+	alphas := make([]float64, len(ridgeAlphas))
+	for i, a := range ridgeAlphas {
+		alphas[i] = a * math.Max(scale, 1e-12)
+	}
+	ridge := &baseline.Ridge{Alphas: alphas}
+	if err := ridge.FitFolds(byFold); err != nil {
+		return nil, nil, 0, 0, fmt.Errorf("init: ridge: %w", err)
+	}
+	return ridge.Coef, ridge.Intercept, minOf(ridge.CVMSE), ridge.AlphaUsed, nil
 }
 
-// subStats returns the statistics of the columns cols of s.
-func subStats(s *baseline.SuffStats, cols []int) *baseline.SuffStats {
-	k := len(cols)
-	out := &baseline.SuffStats{N: s.N, MeanY: append([]float64(nil), s.MeanY...), Syy: mat.NewSymDense(len(s.MeanY), nil),
-		MeanX: make([]float64, k), Sxx: mat.NewSymDense(k, nil)}
-	out.Syy.CopySym(s.Syy)
-	_, q := s.Sxy.Dims()
-	out.Sxy = mat.NewDense(k, q, nil)
-	for a, i := range cols {
-		out.MeanX[a] = s.MeanX[i]
-		for b := a; b < k; b++ {
-			out.Sxx.SetSym(a, b, s.Sxx.At(i, cols[b]))
-		}
-		for j := range q {
-			out.Sxy.Set(a, j, s.Sxy.At(i, j))
-		}
+func maskOf(mods []int) int {
+	m := 0
+	for _, i := range mods {
+		m |= 1 << i
 	}
-	return out
-}
-
-// embedRows returns the p-row matrix with m's rows at cols and zeros
-// elsewhere.
-func embedRows(m *mat.Dense, cols []int, p int) *mat.Dense {
-	_, c := m.Dims()
-	out := mat.NewDense(p, c, nil)
-	for a, i := range cols {
-		out.SetRow(i, m.RawRowView(a))
-	}
-	return out
-}
-
-// meanModel returns the pooled CV MSE (per response) of predicting each
-// training part's mean, from the fold statistics alone (fold f's squared
-// error about a constant c is tr Syy_f + N_f·‖ȳ_f − c‖²), and the mean of
-// everything, its refit.
-func meanModel(folds [][]*baseline.SuffStats, total *baseline.SuffStats) (float64, []float64) {
-	q := len(total.MeanY)
-	var sse float64
-	for f, fold := range folds {
-		mean, n := make([]float64, q), 0.0
-		for g, other := range folds {
-			if g == f {
-				continue
-			}
-			for _, s := range other {
-				n += float64(s.N)
-				for k := range q {
-					mean[k] += float64(s.N) * s.MeanY[k]
-				}
-			}
-		}
-		if n == 0 {
-			return math.Inf(1), nil
-		}
-		for _, s := range fold {
-			for k := range q {
-				d := s.MeanY[k] - mean[k]/n
-				sse += s.Syy.At(k, k) + float64(s.N)*d*d
-			}
-		}
-	}
-	return sse / float64(total.N*q), append([]float64(nil), total.MeanY...)
+	return m
 }
 
 func minOf(v []float64) float64 {
@@ -294,4 +249,20 @@ func warmWeights(mc model.Config, initSeed uint64, lin *warm.Linear) ([]float32,
 		return nil, 0, err
 	}
 	return nn.Bind[float32](net).Values, carried, nil
+}
+
+// subsetColumns returns the input columns and indices of the modalities
+// in mask (bit m: modality m).
+func subsetColumns(dims []int, mask int) (cols, mods []int) {
+	off := 0
+	for m, d := range dims {
+		if mask&(1<<m) != 0 {
+			mods = append(mods, m)
+			for j := range d {
+				cols = append(cols, off+j)
+			}
+		}
+		off += d
+	}
+	return cols, mods
 }

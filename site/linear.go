@@ -5,34 +5,30 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/fdrmfl/fdrmfl/baseline"
 	"github.com/fdrmfl/fdrmfl/data"
 )
 
-// LinearStats returns the sufficient statistics of a client's standardised
-// training data for a linear model of every modality side by side (in
-// modalities' order; an absent modality counts as its standardised mean,
-// 0), one set per fold of a k-fold split seeded by seed (fewer folds when
-// there are fewer than k samples). The server merges fold f of every
-// client to cross-validate (baseline.ByFold), and all of them to fit.
-// Only these statistics, never a row, leave the client.
-func LinearStats(ds *data.Dataset, modalities []string, k int, seed uint64) ([]*baseline.SuffStats, error) {
-	x, err := inputMatrix(ds, modalities)
-	if err != nil {
-		return nil, err
+// LinearRows returns a client's standardised training data as the
+// linear fit of a warm start reads it: the named modalities side by side
+// (an absent modality counts as its standardised mean, 0) and the
+// responses. The warm start's fit reads them only through sums over the
+// client's own rows (counts, column sums, Xᵀ(X·v), XᵀY); in a
+// simulation they stay in the client's memory like its data.
+func LinearRows(ds *data.Dataset, modalities []string) (x, y *mat.Dense, err error) {
+	if x, err = inputMatrix(ds, modalities); err != nil {
+		return nil, nil, err
 	}
 	n, q := ds.Len(), ds.NumResponses()
 	if q == 0 {
-		return nil, fmt.Errorf("linear statistics: the data have no responses")
+		return nil, nil, fmt.Errorf("linear fit: the data have no responses")
 	}
-	y := mat.NewDense(n, q, nil)
+	y = mat.NewDense(n, q, nil)
 	for i := range n {
 		for j := range q {
 			y.Set(i, j, float64(ds.Y[i*q+j]))
 		}
 	}
-	folds := baseline.KFold(n, max(min(k, n), 1), seed)
-	return baseline.FoldStats(x, y, folds)
+	return x, y, nil
 }
 
 // inputMatrix returns the samples of ds as rows of the named modalities'

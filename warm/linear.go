@@ -17,12 +17,27 @@ import (
 // statistics the model was fitted on). dims are the modalities' input
 // sizes in the network's order.
 func FromStats(s *baseline.SuffStats, dims []int, coef *mat.Dense, intercept []float64, extra *mat.Dense) (*Linear, error) {
-	p := 0
-	for _, d := range dims {
-		p += d
+	if s == nil || s.N < 1 || s.Sxx == nil {
+		return nil, fmt.Errorf("warm: no statistics")
 	}
-	if s == nil || s.N < 1 || len(s.MeanX) != p {
-		return nil, fmt.Errorf("warm: statistics of %v columns for modalities of %d inputs", statsCols(s), p)
+	gram := func(v []float64) []float64 {
+		var out mat.VecDense
+		out.MulVec(s.Sxx, mat.NewVecDense(len(v), v))
+		return out.RawVector().Data
+	}
+	return FromGram(s.N, len(s.MeanX), gram, dims, coef, intercept, extra)
+}
+
+// FromGram is FromStats with the centred cross-products of the n training
+// rows (p inputs) given as an operator, gram(v) = Σ (x − x̄)(x − x̄)ᵀv,
+// so that no p×p matrix need exist.
+func FromGram(n, p int, gram func([]float64) []float64, dims []int, coef *mat.Dense, intercept []float64, extra *mat.Dense) (*Linear, error) {
+	total := 0
+	for _, d := range dims {
+		total += d
+	}
+	if n < 1 || p != total {
+		return nil, fmt.Errorf("warm: statistics of %d rows and %d columns for modalities of %d inputs", n, p, total)
 	}
 	r, q := coef.Dims()
 	if r != p || len(intercept) != q {
@@ -42,23 +57,25 @@ func FromStats(s *baseline.SuffStats, dims []int, coef *mat.Dense, intercept []f
 		}
 	}
 	lin := &Linear{Intercept: append([]float64(nil), intercept...)}
-	n := float64(s.N)
+	spread := func(v []float64) float64 {
+		g := gram(v)
+		var s float64
+		for i, x := range v {
+			s += x * g[i]
+		}
+		return math.Sqrt(math.Max(s, 0) / float64(n))
+	}
 	for _, w := range cols {
 		d := Direction{W: make([][]float64, len(dims)), PartSD: make([]float64, len(dims))}
-		v := mat.NewVecDense(p, w)
-		var sv mat.VecDense
-		sv.MulVec(s.Sxx, v)
-		d.SD = math.Sqrt(math.Max(mat.Dot(v, &sv), 0) / n)
+		d.SD = spread(w)
 		off := 0
 		for m, dm := range dims {
 			part := w[off : off+dm]
 			if nonzero(part) {
 				d.W[m] = append([]float64(nil), part...)
-				block := s.Sxx.SliceSym(off, off+dm).(*mat.SymDense)
-				pv := mat.NewVecDense(dm, d.W[m])
-				var bp mat.VecDense
-				bp.MulVec(block, pv)
-				d.PartSD[m] = math.Sqrt(math.Max(mat.Dot(pv, &bp), 0) / n)
+				only := make([]float64, p)
+				copy(only[off:off+dm], part)
+				d.PartSD[m] = spread(only)
 			}
 			off += dm
 		}
@@ -74,11 +91,4 @@ func nonzero(x []float64) bool {
 		}
 	}
 	return false
-}
-
-func statsCols(s *baseline.SuffStats) int {
-	if s == nil {
-		return 0
-	}
-	return len(s.MeanX)
 }
