@@ -71,6 +71,26 @@ type Data struct {
 	// mean and sd over all its values, the author's choice for spectra) or
 	// "none".
 	Scale map[string]string `yaml:"scale" json:"scale"`
+
+	// How the CSV files are read and joined (see data.Spec).
+
+	// Format sets the delimiter (",", ";", "tab", "whitespace"), the
+	// decimal separator ("." or ",") and the sample-ID column (a name, or
+	// "none") of every file; each is detected when empty. A modality's own
+	// keys, and ResponseFormat for the response file, override it.
+	data.Format    `yaml:",inline"`
+	ResponseFormat data.Format `yaml:"response_format,omitempty" json:"response_format,omitempty"`
+	// Replicates "mean" averages the rows that share a sample ID
+	// (replicate scans); by default a repeated ID is an error.
+	Replicates string `yaml:"replicates,omitempty" json:"replicates,omitempty"`
+	// MissingRows "absent" takes a sample that a modality's file (or the
+	// response file) has no row for as lacking that modality (or its
+	// responses); by default that is an error naming the sample.
+	MissingRows string `yaml:"missing_rows,omitempty" json:"missing_rows,omitempty"`
+	// Split names a column of train / validation / test labels (in the
+	// response file, or Split.File) that replaces the random split of
+	// test_fraction and val_fraction.
+	Split *data.SplitSource `yaml:"split,omitempty" json:"split,omitempty"`
 }
 
 // Federation describes the clients and the server's policy.
@@ -296,6 +316,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("data.samples: %d is too few (at least 10)", d.Samples)
 		}
 	case "csv":
+		if err := d.checkFiles(); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("data.source: %q is not \"simulation\" or \"csv\"", d.Source)
 	}
@@ -390,6 +413,70 @@ func (c Config) Validate() error {
 
 // Strategies lists the values federation.strategy may take.
 var Strategies = []string{"fedavg", "fedprox", "fedbn", "scaffold", "feddyn", "fedavgm", "fedadam", "fedyogi", "fedadagrad"}
+
+// checkFiles validates the keys that say how CSV and JCAMP-DX files are
+// read, naming the key at fault.
+func (d Data) checkFiles() error {
+	if err := d.Format.Check(); err != nil {
+		return fmt.Errorf("data.%w", err)
+	}
+	if err := d.ResponseFormat.Check(); err != nil {
+		return fmt.Errorf("data.response_format.%w", err)
+	}
+	switch d.Replicates {
+	case "", "mean":
+	default:
+		return fmt.Errorf("data.replicates: %q is not \"mean\" (leave it out to refuse repeated sample IDs)", d.Replicates)
+	}
+	switch d.MissingRows {
+	case "", "absent":
+	default:
+		return fmt.Errorf("data.missing_rows: %q is not \"absent\" (leave it out to refuse a missing row)", d.MissingRows)
+	}
+	if sp := d.Split; sp != nil {
+		switch {
+		case sp.Column == "":
+			return fmt.Errorf("data.split.column: name the column of train / validation / test labels")
+		case sp.File == "" && d.ResponseFile == "" && d.Preset == "":
+			return fmt.Errorf("data.split.file: no file, and no response_file to find column %q in", sp.Column)
+		}
+		if err := sp.Format.Check(); err != nil {
+			return fmt.Errorf("data.split.%w", err)
+		}
+	}
+	for i, m := range d.Modalities {
+		key := fmt.Sprintf("data.modalities[%d]", i)
+		if err := m.Format.Check(); err != nil {
+			return fmt.Errorf("%s.%w", key, err)
+		}
+		switch {
+		case m.File != "" && len(m.JCAMP) > 0:
+			return fmt.Errorf("%s: give file (a CSV file) or jcamp (JCAMP-DX files), not both", key)
+		case len(m.JCAMP) > 0 && m.Format != data.Format{}:
+			return fmt.Errorf("%s: delimiter, decimal and id_column do not apply to jcamp files (jcamp_id names the samples)", key)
+		case len(m.JCAMP) > 0 && len(m.Columns) > 0:
+			return fmt.Errorf("%s.columns: does not apply to jcamp files", key)
+		}
+		switch m.JCAMPID {
+		case "", "title", "file":
+			if m.JCAMPID != "" && len(m.JCAMP) == 0 {
+				return fmt.Errorf("%s.jcamp_id: applies to jcamp files only", key)
+			}
+		default:
+			return fmt.Errorf("%s.jcamp_id: %q is not \"title\" or \"file\"", key, m.JCAMPID)
+		}
+	}
+	return nil
+}
+
+// spec returns the data layer's description of the CSV and JCAMP-DX
+// files, keeping rows (0-based rows of the first modality's source).
+func (d Data) spec(rows []int) data.Spec {
+	return data.Spec{
+		Modalities: d.Modalities, ResponseFile: d.ResponseFile, Responses: d.Responses,
+		Format: d.Format, ResponseFormat: d.ResponseFormat, Replicates: d.Replicates, MissingRows: d.MissingRows, Split: d.Split, Rows: rows,
+	}
+}
 
 // presets lists the dataset layouts Data.Preset may name.
 var presets = []string{"corn-p2", "corn-p1/<moisture|oil|protein|starch>", "tecator-p1/<fat|water|protein>", "tecator"}

@@ -13,20 +13,51 @@ import (
 )
 
 // LoadData returns every sample the configuration names: the simulated
-// data, or the CSV files read from fsys (the configuration's data root),
-// keeping only data.rows if given.
+// data, or the files read from fsys (the configuration's data root),
+// keeping only data.rows if given. ReadData also returns what the data
+// layer found in the files.
 func LoadData(cfg Config, fsys fs.FS) (*data.Dataset, error) {
+	ds, _, err := ReadData(cfg, fsys)
+	return ds, err
+}
+
+// ReadData returns every sample the configuration names, as LoadData does,
+// with the report of reading its files — their formats, replicates
+// averaged, absent modality rows and missing responses, each with its file
+// and line — for the caller to log (nil for simulated data and presets).
+// For files, data.rows is applied before anything else is checked, so that
+// a client reads only its own share.
+func ReadData(cfg Config, fsys fs.FS) (*data.Dataset, *data.Report, error) {
+	d := cfg.Data
+	if d.Source == "csv" && d.Preset == "" {
+		if fsys == nil {
+			return nil, nil, fmt.Errorf("data: source csv needs a folder to read from")
+		}
+		if len(d.Modalities) == 0 {
+			return nil, nil, fmt.Errorf("data: source csv needs modalities (or a preset: %s)", strings.Join(presets, ", "))
+		}
+		rows, err := parseRows(d.Rows, -1)
+		if err != nil {
+			return nil, nil, fmt.Errorf("data.rows: %w", err)
+		}
+		ds, rep, err := data.Load(fsys, d.spec(rows))
+		if err != nil {
+			return nil, nil, err
+		}
+		return ds, rep, nil
+	}
 	ds, err := loadData(cfg, fsys)
 	if err != nil || cfg.Data.Rows == "" {
-		return ds, err
+		return ds, nil, err
 	}
 	rows, err := parseRows(cfg.Data.Rows, ds.Len())
 	if err != nil {
-		return nil, fmt.Errorf("data.rows: %w", err)
+		return nil, nil, fmt.Errorf("data.rows: %w", err)
 	}
-	return ds.Subset(rows), nil
+	return ds.Subset(rows), nil, nil
 }
 
+// loadData returns simulated data, or a preset's.
 func loadData(cfg Config, fsys fs.FS) (*data.Dataset, error) {
 	d := cfg.Data
 	if d.Source == "simulation" {
@@ -35,13 +66,7 @@ func loadData(cfg Config, fsys fs.FS) (*data.Dataset, error) {
 	if fsys == nil {
 		return nil, fmt.Errorf("data: source csv needs a folder to read from")
 	}
-	if d.Preset != "" {
-		return loadPreset(d.Preset, fsys)
-	}
-	if len(d.Modalities) == 0 {
-		return nil, fmt.Errorf("data: source csv needs modalities (or a preset: %s)", strings.Join(presets, ", "))
-	}
-	return data.Read(fsys, data.Spec{Modalities: d.Modalities, ResponseFile: d.ResponseFile, Responses: d.Responses})
+	return loadPreset(d.Preset, fsys)
 }
 
 // parseRows turns 1-based inclusive row ranges ("1-27", "5", "1-20,41-47")

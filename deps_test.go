@@ -23,7 +23,7 @@ var layers = []struct {
 	name     string
 	packages []string
 }{
-	{"foundations: kernels, seeds, files, certificates, wire types", []string{"internal/vec", "internal/gemm", "internal/seed", "internal/pki", "internal/workpool", "internal/disk", "internal/shareddata", "fed/fedgrpc/fedpb"}},
+	{"foundations: kernels, seeds, files, certificates, wire types", []string{"internal/vec", "internal/gemm", "internal/seed", "internal/pki", "internal/workpool", "internal/disk", "internal/shareddata", "fed/fedgrpc/fedpb", "data/jcamp"}},
 	{"arrays, data and the federation protocol", []string{"tensor", "internal/linalg", "data", "fed"}},
 	{"autodiff, partitions, strategies, fleets, classical baselines", []string{"ag", "data/partition", "fed/strategy", "fed/sim", "fed/fedgrpc", "baseline", "baseline/forest"}},
 	{"layers", []string{"nn", "ag/agtest"}},
@@ -35,13 +35,13 @@ var layers = []struct {
 	{"deployment and the study", []string{"deploy", "experiment"}},
 	{"the study's report", []string{"experiment/report"}},
 	{"the command", []string{"internal/cli"}},
-	{"programs", []string{"cmd/fdrmfl", "examples/embed-client"}},
+	{"programs", []string{"cmd/fdrmfl", "examples/embed-client", "examples/own-data/generate"}},
 }
 
 // learningStack and federationCore never depend on each other: they meet
 // in site and the root package.
 var (
-	learningStack  = []string{"tensor", "ag", "ag/agtest", "nn", "optim", "loss", "model", "train", "data", "data/partition", "modelio"}
+	learningStack  = []string{"tensor", "ag", "ag/agtest", "nn", "optim", "loss", "model", "train", "data", "data/jcamp", "data/partition", "modelio"}
 	federationCore = []string{"fed", "fed/strategy", "fed/sim", "fed/fedgrpc", "fed/fedgrpc/fedpb"}
 	// noIO packages compute and leave files, sockets and processes to
 	// the command line and the transports (checked on direct imports: the

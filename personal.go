@@ -71,9 +71,16 @@ func personalize(cr *ClientResult, mode string, h *heldOut, std *data.Standardiz
 	cal := &Calibration{Rows: n}
 	use := false
 	for j := range q {
-		y, p := make([]float64, n), make([]float64, n)
+		var y, p []float64
 		for i := range n {
-			y[i], p[i] = float64(h.y[i*q+j]), float64(h.pred[i*q+j])
+			if v := h.y[i*q+j]; v == v { // a missing response is left out
+				y, p = append(y, float64(v)), append(p, float64(h.pred[i*q+j]))
+			}
+		}
+		if len(y) < 3 {
+			cal.A, cal.B = append(cal.A, 0), append(cal.B, 1)
+			cal.LOOMSE, cal.GlobalMSE, cal.Lambda = append(cal.LOOMSE, math.NaN()), append(cal.GlobalMSE, math.NaN()), append(cal.Lambda, 0)
+			continue
 		}
 		a, b, loo, lam, glob := fitCalibration(y, p)
 		// In units: ŷ_u = μ + σ·ŷ_s, so μ + σ·(a + b·ŷ_s) = (μ(1−b) + σa) + b·ŷ_u.
@@ -87,7 +94,7 @@ func personalize(cr *ClientResult, mode string, h *heldOut, std *data.Standardiz
 		return nil
 	}
 	for j := range q {
-		if cal.LOOMSE[j] >= personalMargin*cal.GlobalMSE[j] { // this response keeps the global model
+		if !(cal.LOOMSE[j] < personalMargin*cal.GlobalMSE[j]) { // this response keeps the global model
 			cal.A[j], cal.B[j] = 0, 1
 		}
 	}
@@ -100,7 +107,7 @@ func personalize(cr *ClientResult, mode string, h *heldOut, std *data.Standardiz
 		sp.Personal = make([]float32, len(sp.Pred))
 		for i, v := range sp.Pred {
 			j := i % q
-			sp.Personal[i] = float32(cal.A[j] + cal.B[j]*float64(v))
+			sp.Personal[i] = float32(cal.A[j] + cal.B[j]*float64(v)) // NaN stays NaN
 		}
 	}
 	return nil

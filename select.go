@@ -386,10 +386,13 @@ func (p *Prepared) choose(ctx context.Context, cfg Config, sites []*site.Site, w
 						return err
 					}
 					for i, y := range s.Val.Y {
+						if y != y { // a missing response
+							continue
+						}
 						d := float64(pred[i]) - float64(y)
 						sse += d * d
+						n++
 					}
-					n += s.Val.Len()
 					preds[s.Name] = pred
 				}
 				for len(rec.sse) <= r {

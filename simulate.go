@@ -2,9 +2,11 @@ package fdrmfl
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 
 	"github.com/fdrmfl/fdrmfl/data"
@@ -49,6 +51,58 @@ type Metrics struct {
 	N   int
 	MSE []float64
 	R2  []float64
+	// Count holds, per response, the samples that have it, when some lack
+	// one (a missing response is left out of that response's MSE and R²).
+	Count []int `json:",omitempty"`
+}
+
+// metricsJSON is Metrics in JSON, where an undefined metric (no sample
+// has the response) is null rather than NaN, which JSON cannot hold.
+type metricsJSON struct {
+	N     int
+	MSE   []*float64
+	R2    []*float64
+	Count []int `json:",omitempty"`
+}
+
+// MarshalJSON writes an undefined metric (NaN) as null.
+func (m Metrics) MarshalJSON() ([]byte, error) {
+	ptrs := func(v []float64) []*float64 {
+		if v == nil {
+			return nil
+		}
+		out := make([]*float64, len(v))
+		for i := range v {
+			if !math.IsNaN(v[i]) {
+				out[i] = &v[i]
+			}
+		}
+		return out
+	}
+	return json.Marshal(metricsJSON{N: m.N, MSE: ptrs(m.MSE), R2: ptrs(m.R2), Count: m.Count})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes (null: NaN).
+func (m *Metrics) UnmarshalJSON(b []byte) error {
+	var j metricsJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	vals := func(p []*float64) []float64 {
+		if p == nil {
+			return nil
+		}
+		out := make([]float64, len(p))
+		for i, v := range p {
+			out[i] = math.NaN()
+			if v != nil {
+				out[i] = *v
+			}
+		}
+		return out
+	}
+	*m = Metrics{N: j.N, MSE: vals(j.MSE), R2: vals(j.R2), Count: j.Count}
+	return nil
 }
 
 func metricsOf(s train.Stats) *Metrics {
@@ -56,6 +110,9 @@ func metricsOf(s train.Stats) *Metrics {
 	for j := range s.SSE {
 		m.MSE = append(m.MSE, s.MSE(j))
 		m.R2 = append(m.R2, s.R2(j))
+		if s.Count != nil {
+			m.Count = append(m.Count, s.Observed(j))
+		}
 	}
 	return m
 }
@@ -89,6 +146,7 @@ type ClientResult struct {
 type Split struct {
 	Name  string    // "train", "val" or "test"
 	Index []int     // each sample's row in the full dataset
+	IDs   []string  // each sample's ID (nil when the data have none)
 	Z     []float32 // features, len(Index)×d
 	Pred  []float32 // head predictions, len(Index)×q, in the responses' units
 	Y     []float32 // observed responses, len(Index)×q
@@ -115,14 +173,16 @@ func Simulate(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	ds, err := LoadData(cfg, opt.FS)
+	ds, rep, err := ReadData(cfg, opt.FS)
 	if err != nil {
 		return nil, err
 	}
+	rep.Log(opt.Log)
 	p, err := Prepare(cfg, ds)
 	if err != nil {
 		return nil, err
 	}
+	p.Log(opt.Log)
 	return p.Train(ctx, cfg, Federated, opt)
 }
 
@@ -139,12 +199,25 @@ func unscale(m *Metrics, sd []float64) *Metrics {
 // simulation holds, as Simulate partitions them (federation.clients,
 // partition, mix, beta, min_size and the seed). A demonstration client
 // of a real federation may take its part of a shared dataset this way.
-// Call it on a Config after Defaults.
+// Samples without any response are in no part. Call it on a Config after
+// Defaults.
 func (c Config) Partition(ds *data.Dataset) ([][]int, error) {
 	f := c.Federation
 	rng := rand.New(rand.NewPCG(seed.For(c.Seed, seed.Partition), 0))
 	var parts [][]int
 	var err error
+	// Samples without any response take no part: partition the others.
+	var labelled []int
+	if ds.NumResponses() > 0 {
+		if labelled = ds.Labelled(); len(labelled) < ds.Len() {
+			if len(labelled) == 0 {
+				return nil, fmt.Errorf("data: none of the %d samples has a response", ds.Len())
+			}
+			ds = ds.Subset(labelled)
+		} else {
+			labelled = nil
+		}
+	}
 	switch f.Partition {
 	case "iid":
 		parts, err = partition.IID(ds.Len(), f.Clients, rng)
@@ -160,6 +233,13 @@ func (c Config) Partition(ds *data.Dataset) ([][]int, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("federation.partition: %w", err)
+	}
+	if labelled != nil { // back to rows of the full dataset
+		for _, p := range parts {
+			for i, r := range p {
+				p[i] = labelled[r]
+			}
+		}
 	}
 	return parts, nil
 }
@@ -270,7 +350,7 @@ func ClientFeatures(s *site.Site, sets *site.Sets, global []float32, std *data.S
 		return cr, err
 	}
 	for _, o := range outs {
-		cr.Splits = append(cr.Splits, Split{Name: o.Name, Index: o.Index, Z: o.Z, Pred: o.Pred, Y: o.Y})
+		cr.Splits = append(cr.Splits, Split{Name: o.Name, Index: o.Index, IDs: o.IDs, Z: o.Z, Pred: o.Pred, Y: o.Y})
 	}
 	if test.N > 0 {
 		cr.Test = metricsOf(test)

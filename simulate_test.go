@@ -3,11 +3,13 @@ package fdrmfl_test
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/fdrmfl/fdrmfl"
+	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/model"
 	"github.com/fdrmfl/fdrmfl/train"
 )
@@ -135,6 +137,79 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		_, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("error %v, want one naming %q", err, c.want)
+		}
+	}
+}
+
+// TestDataFileKeysNameTheKey: the keys that say how files are read are
+// checked before any file is opened, and a bad one is named.
+func TestDataFileKeysNameTheKey(t *testing.T) {
+	base := func() fdrmfl.Config {
+		return fdrmfl.Config{Data: fdrmfl.Data{Source: "csv", ResponseFile: "y.csv",
+			Modalities: []data.ModalitySpec{{Name: "a", File: "a.csv"}}}}
+	}
+	cases := []struct {
+		mutate func(*fdrmfl.Data)
+		want   string
+	}{
+		{func(d *fdrmfl.Data) { d.Delimiter = "|" }, `data.delimiter: "|" is not ",", ";", "tab" or "whitespace"`},
+		{func(d *fdrmfl.Data) { d.Decimal = "·" }, `data.decimal: "·" is not "." or ","`},
+		{func(d *fdrmfl.Data) { d.ResponseFormat.Decimal = ";" }, `data.response_format.decimal`},
+		{func(d *fdrmfl.Data) { d.Replicates = "median" }, `data.replicates: "median" is not "mean"`},
+		{func(d *fdrmfl.Data) { d.MissingRows = "skip" }, `data.missing_rows: "skip" is not "absent"`},
+		{func(d *fdrmfl.Data) { d.Split = &data.SplitSource{} }, `data.split.column`},
+		{func(d *fdrmfl.Data) { d.Split = &data.SplitSource{Column: "set", Format: data.Format{Delimiter: "x"}} }, `data.split.delimiter`},
+		{func(d *fdrmfl.Data) { d.Modalities[0].Delimiter = "::" }, `data.modalities[0].delimiter`},
+		{func(d *fdrmfl.Data) { d.Modalities[0].JCAMP = []string{"nir"} }, `data.modalities[0]: give file (a CSV file) or jcamp (JCAMP-DX files), not both`},
+		{func(d *fdrmfl.Data) {
+			d.Modalities[0].File, d.Modalities[0].JCAMP, d.Modalities[0].JCAMPID = "", []string{"nir"}, "name"
+		},
+			`data.modalities[0].jcamp_id: "name" is not "title" or "file"`},
+		{func(d *fdrmfl.Data) { d.Modalities[0].JCAMPID = "file" }, `data.modalities[0].jcamp_id: applies to jcamp files only`},
+		{func(d *fdrmfl.Data) {
+			d.Modalities[0].File, d.Modalities[0].JCAMP, d.Modalities[0].IDColumn = "", []string{"nir"}, "id"
+		}, `data.modalities[0]: delimiter, decimal and id_column do not apply to jcamp files`},
+	}
+	for _, c := range cases {
+		cfg := base()
+		c.mutate(&cfg.Data)
+		err := cfg.Defaults().Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v, want one containing %q", err, c.want)
+		}
+	}
+	if err := base().Defaults().Validate(); err != nil {
+		t.Fatalf("the base configuration: %v", err)
+	}
+}
+
+// TestPartitionLeavesOutUnlabelled: samples without any response are in
+// no client's part, whatever the partition; the others are all placed.
+func TestPartitionLeavesOutUnlabelled(t *testing.T) {
+	ds, err := data.Simulate(1, 40, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{3, 17, 39} {
+		ds.Y[i] = float32(math.NaN())
+	}
+	for _, p := range []string{"iid", "response", "dirichlet"} {
+		cfg := fdrmfl.Config{Federation: fdrmfl.Federation{Clients: 3, Partition: p}}.Defaults()
+		parts, err := cfg.Partition(ds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[int]bool{}
+		for _, part := range parts {
+			for _, i := range part {
+				if seen[i] || i == 3 || i == 17 || i == 39 {
+					t.Fatalf("%s: sample %d placed wrongly (twice, or without a response)", p, i)
+				}
+				seen[i] = true
+			}
+		}
+		if len(seen) != 37 {
+			t.Errorf("%s: %d samples placed, want 37", p, len(seen))
 		}
 	}
 }

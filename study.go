@@ -3,6 +3,7 @@ package fdrmfl
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"runtime"
 	"slices"
@@ -76,6 +77,22 @@ func Prepare(cfg Config, ds *data.Dataset) (*Prepared, error) {
 		return nil, err
 	}
 	return &Prepared{Config: cfg, Data: ds, Standardizer: std, clients: clients}, nil
+}
+
+// Log writes to l, per client, the sizes of the sets of a fixed split and
+// the samples left out for having no response.
+func (p *Prepared) Log(l *slog.Logger) {
+	if l == nil {
+		return
+	}
+	for _, c := range p.clients {
+		if c.Fixed {
+			l.Info("fixed split (data.split)", "client", c.Name, "train", len(c.TrainIndex), "val", len(c.ValIndex), "test", len(c.TestIndex))
+		}
+		if n := len(c.Unlabelled); n > 0 {
+			l.Warn("samples without any response left out", "client", c.Name, "samples", n)
+		}
+	}
 }
 
 // Clients returns the clients' standardised sets (shared, not copied: do
@@ -311,7 +328,9 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 			st := site.EvalStats(c.Report.Eval, cfg.Model.Responses)
 			var e float64
 			for j := range st.SSE {
-				e += st.MSE(j) // standardised responses: comparable across responses
+				if st.Observed(j) > 0 {
+					e += st.MSE(j) // standardised responses: comparable across responses
+				}
 			}
 			if e < bestErr {
 				bestErr, best = e, append(best[:0], c.Global...)
@@ -432,8 +451,21 @@ func concat(parts []*data.Dataset) (*data.Dataset, error) {
 		}
 	}
 	var y []float32
+	var ids []string
+	var roles []data.Role
 	for _, d := range parts {
 		y = append(y, d.Y...)
+		if first.IDs != nil {
+			ids = append(ids, d.IDs...)
+		}
+		if first.Roles != nil {
+			roles = append(roles, d.Roles...)
+		}
 	}
-	return data.New(n, mods, slices.Clone(first.ResponseNames), y)
+	ds, err := data.New(n, mods, slices.Clone(first.ResponseNames), y)
+	if err != nil {
+		return nil, err
+	}
+	ds.IDs, ds.Roles = ids, roles
+	return ds, ds.Validate()
 }

@@ -10,8 +10,11 @@
 //   - PLS: partial least squares regression (PLS1/PLS2), whose latent scores are
 //     features and whose predictions are a regression.
 //
-// Regressors: Ridge and PLS here, the random forest in package forest. Each
-// satisfies Regressor.
+// Regressors: Ridge, PLS, ElasticNet (lasso when its L1 ratio is 1) and
+// BlockPLS (PLS on the modality, or set of modalities, that
+// cross-validation picks) here, the random forest in package forest. Each
+// satisfies Regressor. A client's slope/bias Correction of a global
+// model's out-of-fold predictions (PLS.OutOfFold) personalises it.
 //
 // # Federated forms
 //
@@ -20,8 +23,16 @@
 // exact) and fits ridge, PLS or PCA exactly as on the pooled rows
 // (Ridge.FitStats, PLS.FitStats, PCA.FitStats), equal up to rounding.
 //
-// Choosing α or the number of PLS components needs held-out errors, and the
-// server has no rows. Ridge.FitFolds and PLS.FitFolds take folds of
+// Ridge's α can be chosen from the merged statistics alone by generalised
+// cross-validation over a fine grid (Ridge.FitGCV: one eigendecomposition,
+// RidgeSpectrum, then every α costs O(rank)), or by exact leave-one-out
+// with one more exchange (Ridge.FitLOO: each client scores its own rows
+// against the spectrum). Statistics of few rows against many inputs
+// (spectra) are worked on as factors Sxx = FFᵀ of rank at most N − 1, so
+// no p×p product or decomposition is needed (see lowrank.go).
+//
+// Choosing α or the number of PLS components otherwise needs held-out
+// errors, and the server has no rows. Ridge.FitFolds, PLS.FitFolds, ElasticNet.FitFolds and BlockPLS.FitFolds take folds of
 // statistics: folds[f] lists the statistics whose rows form fold f (from any
 // clients). For each f the server fits on the merge of the other folds and
 // computes the held-out squared error of fold f from its statistics alone,

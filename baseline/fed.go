@@ -28,13 +28,18 @@ func ByFold(clients [][]*SuffStats) [][]*SuffStats {
 
 // trainTest returns the merge of every fold but f, in fold order.
 func trainTest(folds [][]*SuffStats, f int) (*SuffStats, error) {
+	return MergeStats(trainParts(folds, f)...)
+}
+
+// trainParts lists the statistics of every fold but f, in fold order.
+func trainParts(folds [][]*SuffStats, f int) []*SuffStats {
 	var parts []*SuffStats
 	for g, fold := range folds {
 		if g != f {
 			parts = append(parts, fold...)
 		}
 	}
-	return MergeStats(parts...)
+	return parts
 }
 
 // checkFolds validates folds of statistics and returns their merge.

@@ -26,8 +26,8 @@ import (
 // the data allow (min(n−1, p), or fewer once X̃ᵀỸ or the X̃ variance is
 // exhausted to rounding) is an error. With Components = 0 it is chosen by
 // cross-validation: k = Folds (0: 5) random folds from Seed, each training
-// part fitted with up to MaxComponents (0: 10) components, clamped to what
-// the smallest training part allows; the count with the least pooled
+// part fitted with up to MaxComponents (0: 30) components, clamped to what
+// the smallest training part allows (n_train − 1); the count with the least pooled
 // out-of-fold MSE Σ SSE/(n·q) wins (the first on ties). A fold whose fit
 // stops early predicts with all the components it has.
 //
@@ -36,7 +36,7 @@ import (
 // PLS satisfies Regressor and SupervisedExtractor.
 type PLS struct {
 	Components    int    // fixed A; 0: choose by cross-validation
-	MaxComponents int    // upper bound for the CV choice; 0: 10
+	MaxComponents int    // upper bound for the CV choice; 0: 30
 	Folds         int    // CV folds; 0: 5
 	Seed          uint64 // shuffles the CV folds
 	Standardize   bool   // scale X columns to unit sd (sklearn's scale=True)
@@ -51,6 +51,12 @@ type PLS struct {
 	Coef          *mat.Dense // B in the units of x, p×q
 	Intercept     []float64  // ȳ − Bᵀx̄
 	CVMSE         []float64  // CVMSE[a−1]: CV MSE with a components; nil when Components is fixed
+	// FoldCoef and FoldIntercept, set by FitFolds, are the models with the
+	// chosen number of components fitted without each fold (in the units
+	// of x): what the server sends back so that a client can predict its
+	// own rows of fold f out of fold (for a personal correction, Correct).
+	FoldCoef      []*mat.Dense
+	FoldIntercept [][]float64
 }
 
 // Fit fits a single response y (len(y) = rows of x).
@@ -126,7 +132,7 @@ func (m *PLS) folds() int {
 
 func (m *PLS) maxComponents() int {
 	if m.MaxComponents == 0 {
-		return 10
+		return 30
 	}
 	return m.MaxComponents
 }
@@ -193,7 +199,7 @@ func (m *PLS) fitStats(fn string, s *SuffStats, a int) error {
 		return errorf(fn, "%d components asked, statistics of %d rows × %d columns allow at most %d", a, s.N, p, lim)
 	}
 	sd := m.statsScale(s)
-	mod := kernelPLS(scaleSym(s.Sxx, sd), scaleRows(s.Sxy, sd), a)
+	mod := kernelPLS(plsGram(s, sd), scaleRows(s.Sxy, sd), a)
 	if mod.a < a {
 		return errorf(fn, "%d components asked, only %d could be extracted (X variance or XᵀY exhausted)", a, mod.a)
 	}
@@ -202,6 +208,15 @@ func (m *PLS) fitStats(fn string, s *SuffStats, a int) error {
 	}
 	m.set(mod, append([]float64(nil), s.MeanX...), sd, append([]float64(nil), s.MeanY...))
 	return nil
+}
+
+// plsGram returns D⁻¹SxxD⁻¹ of s, as a factor when s is low-rank.
+func plsGram(s *SuffStats, sd []float64) gramOp {
+	if f, r := s.factor(); f != nil {
+		fs := factored{Stats: s, F: f, R: r}
+		return newFactorGram(fs.scaled(sd), len(sd), r)
+	}
+	return denseGram{scaleSym(s.Sxx, sd)}
 }
 
 func (m *PLS) statsScale(s *SuffStats) []float64 {
@@ -213,7 +228,8 @@ func (m *PLS) statsScale(s *SuffStats) []float64 {
 
 // FitFolds chooses the number of components by cross-validation over folds
 // of statistics (see "Federated forms" in the package doc),
-// trying 1..MaxComponents (0: 10, clamped to the smallest training part),
+// trying 1..MaxComponents (0: 30, clamped to the smallest training part
+// less one),
 // or scores the fixed Components if set; then it fits on the merge of all
 // folds. With FoldStats of the KFold that Fit uses it reproduces Fit's CV.
 func (m *PLS) FitFolds(folds [][]*SuffStats) error {
@@ -221,42 +237,78 @@ func (m *PLS) FitFolds(folds [][]*SuffStats) error {
 	if err := m.checkConfig(fn); err != nil {
 		return err
 	}
-	total, err := checkFolds(fn, folds)
+	src, err := newFoldSource(fn, folds)
 	if err != nil {
 		return err
 	}
-	p, q := len(total.MeanX), len(total.MeanY)
+	return m.fitSource(fn, src, nil)
+}
+
+// fitSource cross-validates and fits on the columns idx (nil: all) of the
+// folds of src.
+func (m *PLS) fitSource(fn string, src *foldSource, idx []int) error {
+	p, q := src.total.Stats.Sxy.Dims()
+	if idx != nil {
+		p = len(idx)
+	}
 	lo, hi := 1, m.maxComponents()
 	if m.Components > 0 {
 		lo, hi = m.Components, m.Components
 	}
-	trains := make([]*SuffStats, len(folds))
-	for f := range folds {
-		if trains[f], err = trainTest(folds, f); err != nil {
-			return errorf(fn, "%w", err)
-		}
-		hi = min(hi, trains[f].N-1, p)
+	for f := range src.folds {
+		hi = min(hi, src.trainN(f)-1, p)
 	}
 	if hi < lo {
 		return errorf(fn, "training folds allow at most %d components, %d asked", hi, lo)
 	}
+	type foldModel struct {
+		mod    plsModel
+		train  *SuffStats
+		sd     []float64
+		coefAt func(a int) (*mat.Dense, []float64)
+	}
+	models := make([]foldModel, len(src.folds))
 	sse := make([]float64, hi)
-	for f, fold := range folds {
-		train := trains[f]
-		sd := m.statsScale(train)
-		mod := kernelPLS(scaleSym(train.Sxx, sd), scaleRows(train.Sxy, sd), hi)
+	for f := range src.folds {
+		train, g := src.train(f, idx)
+		sd := ones(len(train.MeanX))
+		if m.Standardize {
+			sd = g.sd
+		}
+		mod := kernelPLS(g.scaled(sd), scaleRows(train.Sxy, sd), hi)
+		models[f] = foldModel{mod: mod, train: train, sd: sd}
 		for a := lo; a <= hi; a++ {
 			coef, b0 := unscale(mod.coef(min(a, mod.a)), train.MeanX, train.MeanY, sd)
-			for _, s := range fold {
-				sse[a-1] += s.sse(coef, b0)
-			}
+			sse[a-1] += src.heldOut(f, idx, coef, b0)
 		}
 	}
 	m.CVMSE = make([]float64, hi-lo+1)
 	for a := lo; a <= hi; a++ {
-		m.CVMSE[a-lo] = sse[a-1] / float64(total.N*q)
+		m.CVMSE[a-lo] = sse[a-1] / float64(src.total.Stats.N*q)
 	}
-	return m.fitStats(fn, total, lo+argmin(m.CVMSE))
+	a := lo + argmin(m.CVMSE)
+	m.FoldCoef, m.FoldIntercept = nil, nil
+	for _, fm := range models {
+		coef, b0 := unscale(fm.mod.coef(min(a, fm.mod.a)), fm.train.MeanX, fm.train.MeanY, fm.sd)
+		m.FoldCoef, m.FoldIntercept = append(m.FoldCoef, coef), append(m.FoldIntercept, b0)
+	}
+	total, g := src.all(idx)
+	if lim := min(total.N-1, p); a > lim {
+		return errorf(fn, "%d components asked, statistics of %d rows × %d columns allow at most %d", a, total.N, p, lim)
+	}
+	sd := ones(len(total.MeanX))
+	if m.Standardize {
+		sd = g.sd
+	}
+	mod := kernelPLS(g.scaled(sd), scaleRows(total.Sxy, sd), a)
+	if mod.a < a {
+		return errorf(fn, "%d components asked, only %d could be extracted (X variance or XᵀY exhausted)", a, mod.a)
+	}
+	if !m.Standardize {
+		sd = nil
+	}
+	m.set(mod, append([]float64(nil), total.MeanX...), sd, append([]float64(nil), total.MeanY...))
+	return nil
 }
 
 // plsModel is a fitted PLS model of centred, scaled data: a components of
@@ -318,14 +370,11 @@ func nipals(x, y *mat.Dense, maxA int) plsModel {
 // (p×p) and xty = X̃ᵀỸ (p×q) by the improved kernel algorithm 1 of Dayal
 // & MacGregor (1997): r_a = w_a − Σ_{j<a}(p_jᵀw_a) r_j, t_aᵀt_a = r_aᵀ g r_a,
 // p_a = g r_a/(t_aᵀt_a), q_a = (XᵀY)ᵀr_a/(t_aᵀt_a) and XᵀY ← XᵀY − (t_aᵀt_a)p_a q_aᵀ.
-func kernelPLS(g *mat.SymDense, xty *mat.Dense, maxA int) plsModel {
+func kernelPLS(g gramOp, xty *mat.Dense, maxA int) plsModel {
 	p, q := xty.Dims()
 	m := mat.DenseCopyOf(xty)
 	b := &plsBuilder{p: p, q: q, firstNormM: -1}
-	var varX float64
-	for i := range p {
-		varX += g.At(i, i)
-	}
+	varX := g.trace()
 	sr := mat.NewVecDense(p, nil)
 	for range maxA {
 		w, ok := b.weight(m)
@@ -333,7 +382,7 @@ func kernelPLS(g *mat.SymDense, xty *mat.Dense, maxA int) plsModel {
 			break
 		}
 		r := b.rotation(w)
-		sr.MulVec(g, r)
+		g.mulVec(sr.RawVector().Data, r.RawVector().Data)
 		tt := mat.Dot(r, sr)
 		if tt <= plsTol*varX {
 			break

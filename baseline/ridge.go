@@ -38,7 +38,8 @@ type Ridge struct {
 	Coef      *mat.Dense // p×q coefficients B, in the units of x
 	Intercept []float64  // q intercepts b0
 	AlphaUsed float64    // the α of the final fit
-	CVMSE     []float64  // CV MSE per candidate α (Alphas, or Alpha in FitFolds); nil when no CV ran
+	CVMSE     []float64  // CV MSE (GCV score with FitGCV) per candidate α (Alphas, or Alpha in FitFolds); nil when no CV ran
+	AlphaGrid []float64  // the candidates FitGCV or FitLOO scored (Alphas, or the spectrum's grid)
 }
 
 // Fit fits a single response y (len(y) = rows of x).

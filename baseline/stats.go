@@ -32,6 +32,8 @@ type SuffStats struct {
 	Syy          *mat.SymDense
 
 	sxx32 []float32 // full float32 copy of Sxx for held-out errors at large p; nil until needed
+	fac   []float64 // p×facR factor of Sxx when low-rank (factor); nil until needed
+	facR  int
 }
 
 // sxxTimes returns Sxx·coef. At large p it runs on the float32 GEMM from a
@@ -166,7 +168,7 @@ func (s *SuffStats) Merge(o *SuffStats) error {
 		return errorf(fn, "statistics of %d x and %d y columns merged with %d and %d",
 			p, q, len(o.MeanX), len(o.MeanY))
 	}
-	s.sxx32 = nil // Sxx changes below
+	s.sxx32, s.fac, s.facR = nil, nil, 0 // Sxx changes below
 	na, nb := float64(s.N), float64(o.N)
 	n := na + nb
 	c := na * nb / n
@@ -271,6 +273,9 @@ func (s *SuffStats) sdX() []float64 {
 //
 //	SSE = tr Syy − 2·tr(BᵀSxy) + tr(BᵀSxxB) + N·‖ȳ − b0 − Bᵀx̄‖².
 func (s *SuffStats) sse(coef *mat.Dense, b0 []float64) float64 {
+	if v, ok := s.sseFactored(coef, b0); ok {
+		return v
+	}
 	p, q := coef.Dims()
 	sxxB := s.sxxTimes(coef)
 	var out float64

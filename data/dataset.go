@@ -97,8 +97,17 @@ type Dataset struct {
 	// ResponseNames names the columns of Y; it is empty for a dataset
 	// without responses.
 	ResponseNames []string
-	// Y holds n × len(ResponseNames) responses, row-major.
+	// Y holds n × len(ResponseNames) responses, row-major. A NaN is a
+	// missing response: training and evaluation skip that sample for that
+	// response (see ResponseObserved and Labelled).
 	Y []float32
+	// IDs names each sample (nil when the data have no sample IDs and
+	// samples are known by their row). Outputs are keyed by them.
+	IDs []string
+	// Roles is a fixed split: the set each sample belongs to (nil: none, the
+	// samples are split at random). A client of a federation honours it
+	// instead of drawing its own split.
+	Roles []Role
 
 	n int
 }
@@ -123,8 +132,9 @@ func (d *Dataset) NumResponses() int { return len(d.ResponseNames) }
 
 // Validate checks the dataset's invariants: modality and response names
 // are non-empty and distinct; each shape has the rank of its kind and
-// positive dimensions; every Data, Present and Y has the length n implies;
-// and absent samples hold zeros.
+// positive dimensions; every Data, Present, Y, IDs and Roles has the length
+// n implies; absent samples hold zeros; and IDs, if any, are non-empty and
+// distinct.
 func (d *Dataset) Validate() error {
 	if d.n < 0 {
 		return fmt.Errorf("dataset has %d samples", d.n)
@@ -176,6 +186,31 @@ func (d *Dataset) Validate() error {
 	if want := d.n * len(d.ResponseNames); len(d.Y) != want {
 		return fmt.Errorf("%d response values, want %d samples × %d responses = %d",
 			len(d.Y), d.n, len(d.ResponseNames), want)
+	}
+	if d.IDs != nil {
+		if len(d.IDs) != d.n {
+			return fmt.Errorf("%d sample IDs for %d samples", len(d.IDs), d.n)
+		}
+		at := make(map[string]int, d.n)
+		for i, id := range d.IDs {
+			if id == "" {
+				return fmt.Errorf("sample %d has an empty ID", i)
+			}
+			if j, dup := at[id]; dup {
+				return fmt.Errorf("samples %d and %d have the same ID %q", j, i, id)
+			}
+			at[id] = i
+		}
+	}
+	if d.Roles != nil {
+		if len(d.Roles) != d.n {
+			return fmt.Errorf("a fixed split of %d samples for %d samples", len(d.Roles), d.n)
+		}
+		for i, r := range d.Roles {
+			if !r.valid() {
+				return fmt.Errorf("sample %d: invalid split role %d", i, int(r))
+			}
+		}
 	}
 	return nil
 }
@@ -252,6 +287,8 @@ func (d *Dataset) Clone() *Dataset {
 		Modalities:    make([]Modality, len(d.Modalities)),
 		ResponseNames: slices.Clone(d.ResponseNames),
 		Y:             slices.Clone(d.Y),
+		IDs:           slices.Clone(d.IDs),
+		Roles:         slices.Clone(d.Roles),
 		n:             d.n,
 	}
 	for i := range d.Modalities {
@@ -261,8 +298,9 @@ func (d *Dataset) Clone() *Dataset {
 }
 
 // Subset returns a new dataset holding copies of the samples idx, in that
-// order. An index may repeat (a bootstrap sample). Subset panics if an
-// index is out of range.
+// order, with their IDs and roles. An index may repeat (a bootstrap
+// sample; the subset then has no IDs, which must be distinct). Subset
+// panics if an index is out of range.
 func (d *Dataset) Subset(idx []int) *Dataset {
 	for _, i := range idx {
 		if i < 0 || i >= d.n {
@@ -291,7 +329,85 @@ func (d *Dataset) Subset(idx []int) *Dataset {
 		s.Modalities[k] = sm
 	}
 	d.GatherY(s.Y, idx)
+	if d.IDs != nil {
+		s.IDs = make([]string, len(idx))
+		seen := make(map[int]bool, len(idx))
+		for k, i := range idx {
+			if seen[i] {
+				s.IDs = nil
+				break
+			}
+			seen[i] = true
+			s.IDs[k] = d.IDs[i]
+		}
+	}
+	if d.Roles != nil {
+		s.Roles = make([]Role, len(idx))
+		for k, i := range idx {
+			s.Roles[k] = d.Roles[i]
+		}
+	}
 	return s
+}
+
+// ResponseObserved reports whether sample i has a value for response j
+// (a missing response is NaN in Y).
+func (d *Dataset) ResponseObserved(i, j int) bool {
+	v := d.Y[i*len(d.ResponseNames)+j]
+	return v == v
+}
+
+// Labelled returns, in order, the samples that have at least one observed
+// response: those that training and evaluation can use. A dataset without
+// responses has none.
+func (d *Dataset) Labelled() []int {
+	q := len(d.ResponseNames)
+	out := make([]int, 0, d.n)
+	for i := range d.n {
+		for _, v := range d.Y[i*q : (i+1)*q] {
+			if v == v {
+				out = append(out, i)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// MissingResponses returns, per response, how many samples lack it.
+func (d *Dataset) MissingResponses() []int {
+	q := len(d.ResponseNames)
+	out := make([]int, q)
+	for i, v := range d.Y {
+		if v != v {
+			out[i%q]++
+		}
+	}
+	return out
+}
+
+// SelectResponses returns a dataset with the same samples (sharing the
+// modalities' values, IDs and roles with d) and only the named responses,
+// in that order: one task of a multi-response dataset.
+func (d *Dataset) SelectResponses(names ...string) (*Dataset, error) {
+	q := len(d.ResponseNames)
+	cols := make([]int, len(names))
+	for k, name := range names {
+		if cols[k] = d.ResponseIndex(name); cols[k] < 0 {
+			return nil, fmt.Errorf("no response %q; the dataset has %s", name, listNames(d.ResponseNames))
+		}
+	}
+	y := make([]float32, d.n*len(names))
+	for i := range d.n {
+		for k, j := range cols {
+			y[i*len(names)+k] = d.Y[i*q+j]
+		}
+	}
+	s := &Dataset{Modalities: slices.Clone(d.Modalities), ResponseNames: slices.Clone(names), Y: y, IDs: d.IDs, Roles: d.Roles, n: d.n}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // RemoveModality deletes the modality named name from d.

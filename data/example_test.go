@@ -42,6 +42,37 @@ func ExampleRead() {
 	// modality "x": x.csv line 3 column 2 (b): cannot parse "oops" as a number
 }
 
+// Reading a lab's files as they come: a semicolon-separated spectrum file
+// with decimal commas and a column of sample IDs, a replicate scan, and a
+// sheet of reference values in another order with a missing value and the
+// official split. The format is detected; the files are joined by ID.
+func ExampleLoad() {
+	fsys := fstest.MapFS{
+		"nir.csv": {Data: []byte("sample;w1;w2\nA;0,51;0,62\nB;0,48;0,66\nA;0,53;0,64\nC;0,40;0,70\n")},
+		"lab.csv": {Data: []byte("sample;protein;set\nC;11,2;test\nA;12,5;train\nB;NA;train\n")},
+	}
+	ds, rep, err := data.Load(fsys, data.Spec{
+		Modalities:   []data.ModalitySpec{{Name: "nir", File: "nir.csv", Kind: data.Signal}},
+		ResponseFile: "lab.csv",
+		Replicates:   "mean",
+		Split:        &data.SplitSource{Column: "set"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i, id := range ds.IDs {
+		fmt.Printf("%s: %v, protein %v, %v\n", id, ds.Modalities[0].Sample(i), ds.Y[i], ds.Roles[i])
+	}
+	fmt.Println(rep.Summary())
+	fmt.Printf("%s read with %q and %q\n", rep.Files[0].File, rep.Files[0].Delimiter, rep.Files[0].Decimal)
+	// Output:
+	// A: [0.52 0.63], protein 12.5, train
+	// B: [0.48 0.66], protein NaN, train
+	// C: [0.4 0.7], protein 11.2, test
+	// 3 samples joined by sample ID; replicates averaged: 1 sample of modality nir (2 rows); protein missing for 1; 1 without any response
+	// nir.csv read with ";" and ","
+}
+
 // Fitting the standardiser on the training rows and applying it to all.
 func ExampleFitStandardizer() {
 	ds, err := data.Simulate(1, 100, rand.New(rand.NewPCG(1, 2)))

@@ -40,10 +40,10 @@ func TestReadErrors(t *testing.T) {
 			`modality "x": d/x.csv line 3: 2 fields, want 3 as in the header`},
 		{"ragged row, long",
 			files("d/x.csv", "w1,w2,w3\n1,2,3\n4,5,6\n7,8,9,10\n", "d/y.csv", goodY), twoFileSpec,
-			`modality "x": d/x.csv line 4: 4 fields, want 3 as in the header`},
+			`modality "x": d/x.csv line 4: 4 fields, want 3 as in the header (decimal commas in a comma-separated file? set delimiter: ";" or quote the numbers)`},
 		{"row counts differ",
 			files("d/x.csv", "w1,w2\n1,2\n3,4\n", "d/y.csv", goodY), twoFileSpec,
-			`d/y.csv has 3 data rows but d/x.csv has 2; the files must be row-aligned`},
+			`d/y.csv has 3 data rows but d/x.csv has 2; the files must be row-aligned (or have sample ID columns to join them by)`},
 		{"empty file",
 			files("d/x.csv", "", "d/y.csv", goodY), twoFileSpec,
 			`modality "x": d/x.csv: empty file: want a header line of column names`},
@@ -61,13 +61,7 @@ func TestReadErrors(t *testing.T) {
 			`modality "x": d/x.csv line 1 column 2: empty column name in the header`},
 		{"partly missing modality row",
 			files("d/x.csv", "w1,w2,w3\n1,2,3\n4,NaN,6\n7,8,9\n", "d/y.csv", goodY), twoFileSpec,
-			`modality "x": d/x.csv line 3 column 2 (w2): missing value (empty or NaN); a modality must be wholly present or wholly missing in a row`},
-		{"missing response",
-			files("d/x.csv", "w1\n1\n2\n3\n", "d/y.csv", "fat,water\n1,2\n3,\n5,6\n"), twoFileSpec,
-			`responses: d/y.csv line 3 column 2 (water): missing value (empty or NaN)`},
-		{"NaN response",
-			files("d/x.csv", "w1\n1\n2\n3\n", "d/y.csv", "fat,water\n1,2\n3,4\nnan,6\n"), twoFileSpec,
-			`responses: d/y.csv line 4 column 1 (fat): missing value (empty or NaN)`},
+			`modality "x": d/x.csv line 3 column 2 (w2): missing value (empty, NA or NaN); a modality must be wholly present or wholly missing in a row`},
 		{"infinite value",
 			files("d/x.csv", "w1\n1\nInf\n3\n", "d/y.csv", goodY), twoFileSpec,
 			`modality "x": d/x.csv line 3 column 1 (w1): "Inf" is not a finite number`},
@@ -108,7 +102,7 @@ func TestReadErrors(t *testing.T) {
 			`data spec: two modalities are named "a"`},
 		{"modality without file",
 			files(), Spec{Modalities: []ModalitySpec{{Name: "a"}}},
-			`data spec: modality "a" has no file`},
+			`data spec: modality "a" has no file (or jcamp files)`},
 		{"responses without file",
 			files(), Spec{Modalities: []ModalitySpec{{Name: "a", File: "a.csv"}}, Responses: []string{"y"}},
 			`data spec: response columns named but no response file`},
@@ -266,6 +260,8 @@ func FuzzRead(f *testing.F) {
 		"1,2\n",
 		"a,b\n1\n",
 		"a\n1e39\n-0\n",
+		"id;a;b\nS1;1,5;2\nS2;NA;NA\nS1;3;4\n",
+		"a b\n1 2\n",
 		"",
 	} {
 		f.Add([]byte(s), []byte("y\n1\n2\n"))
@@ -275,6 +271,9 @@ func FuzzRead(f *testing.F) {
 		specs := []Spec{
 			{Modalities: []ModalitySpec{{Name: "x", File: "x.csv", Kind: Signal}}, ResponseFile: "y.csv"},
 			{Modalities: []ModalitySpec{{Name: "x", File: "x.csv", Columns: []string{"a"}}}, ResponseFile: "x.csv", Responses: []string{"b"}},
+			{Modalities: []ModalitySpec{{Name: "x", File: "x.csv"}}, ResponseFile: "y.csv", Replicates: "mean", Rows: []int{0}},
+			{Modalities: []ModalitySpec{{Name: "x", File: "x.csv", Columns: []string{"a"}}}, ResponseFile: "y.csv",
+				Split: &SplitSource{File: "x.csv", Column: "b"}, Format: Format{Delimiter: "whitespace"}},
 		}
 		for _, spec := range specs {
 			ds, err := Read(fsys, spec)
@@ -286,6 +285,9 @@ func FuzzRead(f *testing.F) {
 			}
 			if ds.Len() == 0 {
 				t.Fatal("Read returned an empty dataset")
+			}
+			if spec.Split != nil && len(ds.Roles) != ds.Len() {
+				t.Fatalf("a split of %d roles for %d samples", len(ds.Roles), ds.Len())
 			}
 		}
 	})

@@ -103,7 +103,8 @@ type Standardizer struct {
 // that have the modality; the standard deviation divides by the count, not
 // the count − 1, as scikit-learn's StandardScaler does. A feature with
 // standard deviation 0 gets Std 1, so it is centred but not scaled, never
-// divided by zero. A modality that no sample has gets Mean 0 and Std 1.
+// divided by zero. A modality that no sample has gets Mean 0 and Std 1;
+// missing responses (NaN) are left out of their column's statistics.
 func FitStandardizer(ds *Dataset, opt *StandardizeOptions) (*Standardizer, error) {
 	if opt == nil {
 		opt = &StandardizeOptions{}
@@ -156,41 +157,41 @@ func fitScaling(name string, mode Mode, x []float32, width int, present []bool) 
 		return sc, nil
 	}
 	sum := make([]float64, groups)
-	count := 0
+	count := make([]float64, groups) // values per group; a NaN (a missing response) is skipped
 	rows := len(x) / width
 	for i := range rows {
 		if present != nil && !present[i] {
 			continue
 		}
-		count++
 		for j, v := range x[i*width : (i+1)*width] {
+			if v != v {
+				continue
+			}
 			sum[j%groups] += float64(v)
+			count[j%groups]++
 		}
 	}
-	per := float64(count) * float64(width/groups) // values per group
 	sc.Mean, sc.Std = sum, make([]float64, groups)
-	if count == 0 {
-		clear(sc.Mean)
-		for j := range sc.Std {
-			sc.Std[j] = 1
-		}
-		return sc, nil
-	}
 	for j := range sc.Mean {
-		sc.Mean[j] /= per
+		if count[j] > 0 {
+			sc.Mean[j] /= count[j]
+		}
 	}
 	for i := range rows {
 		if present != nil && !present[i] {
 			continue
 		}
 		for j, v := range x[i*width : (i+1)*width] {
+			if v != v {
+				continue
+			}
 			d := float64(v) - sc.Mean[j%groups]
 			sc.Std[j%groups] += d * d
 		}
 	}
 	for j, ss := range sc.Std {
-		sd := math.Sqrt(ss / per)
-		if !(sd > 0) { // constant: centre only
+		sd := math.Sqrt(ss / count[j])
+		if !(sd > 0) { // constant, or no value: centre only
 			sd = 1
 		}
 		sc.Std[j] = sd

@@ -90,10 +90,12 @@ func NewClient(c ClientConfig) (*Client, error) {
 			}
 			fsys = os.DirFS(root)
 		}
-		var err error
-		if cl.ds, err = fdrmfl.LoadData(cl.cfg, fsys); err != nil {
+		ds, rep, err := fdrmfl.ReadData(cl.cfg, fsys)
+		if err != nil {
 			return nil, fmt.Errorf("client %s: %w", name, err)
 		}
+		cl.ds = ds
+		rep.Log(cl.log.With("client", name))
 	}
 	if part := c.Settings.Part; part > 0 {
 		parts, err := cl.cfg.Partition(cl.ds)

@@ -39,8 +39,8 @@ func runUnit(ctx context.Context, s Spec, t Task, u Unit, methods []string, vari
 	clients := p.Clients()
 	for _, c := range clients {
 		ur.Assignments = append(ur.Assignments,
-			Assignment{Unit: u, Client: c.Name, Set: "train", Rows: slices.Clone(c.TrainIndex)},
-			Assignment{Unit: u, Client: c.Name, Set: "test", Rows: slices.Clone(c.TestIndex)})
+			Assignment{Unit: u, Client: c.Name, Set: "train", Rows: slices.Clone(c.TrainIndex), IDs: slices.Clone(c.Train.IDs)},
+			Assignment{Unit: u, Client: c.Name, Set: "test", Rows: slices.Clone(c.TestIndex), IDs: slices.Clone(c.Test.IDs)})
 	}
 	has := func(m string) bool { return slices.Contains(methods, m) }
 	for _, m := range []string{MFDRMFL, MPaper, MLocal, MCentral, MMSE, MNoMI, MNoKL, MNoCon} {

@@ -76,8 +76,9 @@ type UnitResults struct {
 type Assignment struct {
 	Unit
 	Client string
-	Set    string // "train" or "test"
-	Rows   []int  // 0-based rows of the task's dataset
+	Set    string   // "train" or "test"
+	Rows   []int    // 0-based rows of the task's dataset
+	IDs    []string `json:",omitempty"` // the samples' IDs, when the data have them
 }
 
 // Pooled is the Client of a Row that pools every client's test samples:

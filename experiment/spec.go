@@ -255,11 +255,7 @@ func cornTasks(p1 bool) func(fs.FS) ([]Task, error) {
 	}
 }
 
-// only keeps one response of ds.
+// only keeps one response of ds, with its sample IDs and fixed split.
 func only(ds *data.Dataset, response string) (*data.Dataset, error) {
-	j := ds.ResponseIndex(response)
-	if j < 0 {
-		return nil, fmt.Errorf("no response %q", response)
-	}
-	return data.New(ds.Len(), ds.Modalities, []string{response}, slices.Clone(ds.Response(j)))
+	return ds.SelectResponses(response)
 }

@@ -17,12 +17,38 @@ import (
 // Float is the element type.
 type Float = tensor.Float
 
-// MSE returns mean((pred − y)²) over all elements; pred and y have equal shapes.
+// MSE returns mean((pred − y)²) over the elements of y that are not NaN;
+// pred and y have equal sizes. A NaN target is a missing response: it
+// adds nothing to the loss or its gradient, and the mean is over the
+// observed targets only, Σ_obs (predᵢ − yᵢ)² / n_obs (0 when none is
+// observed). y gets no gradient when it holds a NaN.
 func MSE[T Float](tp *ag.Tape[T], pred, y *ag.Var[T]) *ag.Var[T] {
 	if pred.Len() != y.Len() {
 		panic(fmt.Sprintf("loss.MSE: prediction %v and target %v differ in size", pred.Shape(), y.Shape()))
 	}
-	return tp.Mean(tp.Square(tp.Sub(pred, tp.Reshape(y, pred.Shape()...))))
+	yd := y.Data()
+	missing := 0
+	for _, v := range yd {
+		if v != v {
+			missing++
+		}
+	}
+	if missing == 0 {
+		return tp.Mean(tp.Square(tp.Sub(pred, tp.Reshape(y, pred.Shape()...))))
+	}
+	y0, mask := tp.Buffer(len(yd)), tp.Buffer(len(yd))
+	for i, v := range yd {
+		y0[i], mask[i] = 0, 0
+		if v == v {
+			y0[i], mask[i] = v, 1
+		}
+	}
+	sq := tp.Square(tp.Sub(pred, ag.Const(y0, pred.Shape()...)))
+	scale := T(0)
+	if n := len(yd) - missing; n > 0 {
+		scale = T(1 / float64(n))
+	}
+	return tp.Scale(tp.Sum(tp.Mul(sq, ag.Const(mask, pred.Shape()...))), scale)
 }
 
 // Contrastive is the MOON model-contrastive term (Li et al., 2021) on the

@@ -38,13 +38,15 @@ func NewCorrelationMI[T Float](d, hidden int, r *rand.Rand) *CorrelationMI[T] {
 }
 
 // Loss returns −log(max(|ρ(f(z), y)|, Floor)), averaged over responses.
+// A NaN in y is a missing response: each response's ρ is taken over the
+// samples that have it.
 func (m *CorrelationMI[T]) Loss(tp *ag.Tape[T], z, y *ag.Var[T]) *ag.Var[T] {
 	u := m.F.Forward(tp, z)
 	floor := m.Floor
 	if floor == 0 {
 		floor = 1e-6
 	}
-	return meanOverResponses(tp, y, func(yc *ag.Var[T]) *ag.Var[T] {
+	return meanOverResponses(tp, u, y, func(u, yc *ag.Var[T]) *ag.Var[T] {
 		rho := tp.Pearson(u, yc, 1e-8)
 		return tp.Neg(tp.Log(tp.Clamp(tp.Abs(rho), T(floor), T(1e30))))
 	})
@@ -67,10 +69,12 @@ func NewGaussianMI[T Float](d int, r *rand.Rand) *GaussianMI[T] {
 	return &GaussianMI[T]{Proj: nn.NewDense[T](d, 1, true, r)}
 }
 
-// Loss returns ½·log(1 − ρ² + 1e-6), averaged over responses.
+// Loss returns ½·log(1 − ρ² + 1e-6), averaged over responses. A NaN in
+// y is a missing response: each response's ρ is taken over the samples
+// that have it.
 func (m *GaussianMI[T]) Loss(tp *ag.Tape[T], z, y *ag.Var[T]) *ag.Var[T] {
 	u := m.Proj.Forward(tp, z)
-	return meanOverResponses(tp, y, func(yc *ag.Var[T]) *ag.Var[T] {
+	return meanOverResponses(tp, u, y, func(u, yc *ag.Var[T]) *ag.Var[T] {
 		rho := tp.Pearson(u, yc, 1e-8)
 		return tp.Scale(tp.Log(tp.AddScalar(tp.Neg(tp.Square(rho)), 1+1e-6)), 0.5)
 	})
@@ -79,23 +83,61 @@ func (m *GaussianMI[T]) Loss(tp *ag.Tape[T], z, y *ag.Var[T]) *ag.Var[T] {
 // Params returns the projection's weight and bias.
 func (m *GaussianMI[T]) Params() []nn.Named[T] { return nn.Prefix("proj", m.Proj.Params()) }
 
-// meanOverResponses applies f to each column of y (B×q) and averages.
-func meanOverResponses[T Float](tp *ag.Tape[T], y *ag.Var[T], f func(col *ag.Var[T]) *ag.Var[T]) *ag.Var[T] {
+// meanOverResponses applies f to u (B×1) and each column of y (B×q) and
+// averages. A column with NaN entries (missing responses) is paired with
+// u over its observed rows only; a column observed in fewer than 3 rows of
+// the batch says nothing about a correlation and is left out of the mean
+// (with every column left out, the term is 0).
+func meanOverResponses[T Float](tp *ag.Tape[T], u, y *ag.Var[T], f func(u, col *ag.Var[T]) *ag.Var[T]) *ag.Var[T] {
 	if y.Rank() != 2 {
 		panic(fmt.Sprintf("loss: responses %v must be B×q", y.Shape()))
 	}
-	q := y.Dim(1)
-	if q == 1 {
-		return f(y)
+	b, q := y.Dim(0), y.Dim(1)
+	yd := y.Data()
+	complete := true
+	for _, v := range yd {
+		if v != v {
+			complete = false
+			break
+		}
+	}
+	if complete && q == 1 {
+		return f(u, y)
 	}
 	var total *ag.Var[T]
+	used := 0
 	for j := range q {
-		t := f(tp.Slice(y, 1, j, j+1))
+		uj, col := u, y
+		if q > 1 {
+			col = tp.Slice(y, 1, j, j+1)
+		}
+		if !complete {
+			rows := tp.IntBuffer(b)[:0]
+			for i := range b {
+				if v := yd[i*q+j]; v == v {
+					rows = append(rows, i)
+				}
+			}
+			if len(rows) < 3 {
+				continue
+			}
+			if len(rows) < b {
+				uj, col = tp.IndexSelect(u, 0, rows), tp.IndexSelect(col, 0, rows)
+			}
+		}
+		t := f(uj, col)
+		used++
 		if total == nil {
 			total = t
 		} else {
 			total = tp.Add(total, t)
 		}
 	}
-	return tp.Scale(total, T(1/float64(q)))
+	if total == nil {
+		return tp.Const([]T{0}, 1)
+	}
+	if used == 1 {
+		return total
+	}
+	return tp.Scale(total, T(1/float64(used)))
 }

@@ -12,6 +12,7 @@ import (
 type SetOutput struct {
 	Name  string    // "train", "val" or "test"
 	Index []int     // each sample's row in the full dataset
+	IDs   []string  // each sample's ID (nil when the data have none)
 	Z     []float32 // features, len(Index)×d
 	Pred  []float32 // head predictions, len(Index)×q, in the responses' units
 	Y     []float32 // observed responses, len(Index)×q, in their units
@@ -21,8 +22,8 @@ type SetOutput struct {
 // (standardised as the site's are) — with the client's own
 // normalisation layers under FedBN — and returns the features,
 // predictions and observed responses of each, in the responses' units
-// (std inverts their scaling), with the prediction statistics of the
-// test set.
+// (std inverts their scaling; a missing response stays NaN), with the
+// prediction statistics of the test set.
 func (s *Site) Features(sets *Sets, global []float32, std *data.Standardizer) ([]SetOutput, train.Stats, error) {
 	var test train.Stats
 	tr, err := s.Trainers.get(context.Background())
@@ -41,7 +42,7 @@ func (s *Site) Features(sets *Sets, global []float32, std *data.Standardizer) ([
 		idx  []int
 		ds   *data.Dataset
 	}{{"train", sets.TrainIndex, s.Train}, {"val", sets.ValIndex, s.Val}, {"test", sets.TestIndex, s.Test}} {
-		o := SetOutput{Name: sp.name, Index: sp.idx}
+		o := SetOutput{Name: sp.name, Index: sp.idx, IDs: sp.ds.IDs}
 		if sp.ds.Len() > 0 {
 			z, pred, err := tr.Apply(w, sp.ds)
 			if err != nil {

@@ -11,7 +11,7 @@ import (
 // LinearRows returns a client's standardised training data as the
 // linear fit of a warm start reads it: the named modalities side by side
 // (an absent modality counts as its standardised mean, 0) and the
-// responses. The warm start's fit reads them only through sums over the
+// responses, leaving out samples that miss a response. The warm start's fit reads them only through sums over the
 // client's own rows (counts, column sums, Xᵀ(X·v), XᵀY); in a
 // simulation they stay in the client's memory like its data.
 func LinearRows(ds *data.Dataset, modalities []string) (x, y *mat.Dense, err error) {
@@ -22,10 +22,34 @@ func LinearRows(ds *data.Dataset, modalities []string) (x, y *mat.Dense, err err
 	if q == 0 {
 		return nil, nil, fmt.Errorf("linear fit: the data have no responses")
 	}
-	y = mat.NewDense(n, q, nil)
+	// A sample missing a response (NaN) is left out of the linear fit.
+	var keep []int
 	for i := range n {
+		ok := true
 		for j := range q {
-			y.Set(i, j, float64(ds.Y[i*q+j]))
+			if v := ds.Y[i*q+j]; v != v {
+				ok = false
+			}
+		}
+		if ok {
+			keep = append(keep, i)
+		}
+	}
+	if len(keep) < n {
+		_, p := x.Dims()
+		sub := mat.NewDense(max(len(keep), 1), p, nil)
+		for r, i := range keep {
+			sub.SetRow(r, x.RawRowView(i))
+		}
+		if len(keep) == 0 {
+			return nil, nil, fmt.Errorf("linear fit: no sample has every response")
+		}
+		x = sub
+	}
+	y = mat.NewDense(len(keep), q, nil)
+	for r, i := range keep {
+		for j := range q {
+			y.Set(r, j, float64(ds.Y[i*q+j]))
 		}
 	}
 	return x, y, nil

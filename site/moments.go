@@ -72,6 +72,9 @@ func moments(name string, mode data.Mode, x []float32, width int, present []bool
 			continue
 		}
 		for j, v := range x[i*width : (i+1)*width] {
+			if v != v {
+				continue // a missing response
+			}
 			g := j % groups
 			f := float64(v)
 			m.N[g]++
@@ -83,7 +86,8 @@ func moments(name string, mode data.Mode, x []float32, width int, present []bool
 }
 
 // ClientMoments returns the standardisation statistics of one client's
-// training data: one Moments per modality, then one for the responses.
+// training data: one Moments per modality, then one for the responses
+// (over the observed values of each: a missing response is left out).
 func ClientMoments(ds *data.Dataset, modes map[string]data.Mode) []Moments {
 	out := make([]Moments, 0, len(ds.Modalities)+1)
 	for _, m := range ds.Modalities {

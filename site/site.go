@@ -129,11 +129,13 @@ func (s *Site) localWeights(tr *train.Trainer, global []float32, st *train.Clien
 }
 
 // EvalMetrics flattens evaluation statistics into metrics that add up
-// across clients: "n", and "sse/j", "sum_y/j", "sum_y2/j" per response j.
+// across clients: "n", and "n/j" (the samples that have response j),
+// "sse/j", "sum_y/j", "sum_y2/j" per response j.
 func EvalMetrics(s train.Stats) map[string]float64 {
 	m := map[string]float64{"n": float64(s.N)}
 	for j := range s.SSE {
 		k := strconv.Itoa(j)
+		m["n/"+k] = float64(s.Observed(j))
 		m["sse/"+k], m["sum_y/"+k], m["sum_y2/"+k] = s.SSE[j], s.SumY[j], s.SumY2[j]
 	}
 	return m
@@ -146,6 +148,15 @@ func EvalStats(m map[string]float64, q int) train.Stats {
 	for j := range q {
 		k := strconv.Itoa(j)
 		s.SSE[j], s.SumY[j], s.SumY2[j] = m["sse/"+k], m["sum_y/"+k], m["sum_y2/"+k]
+		if c, ok := m["n/"+k]; ok && c != float64(s.N) {
+			if s.Count == nil {
+				s.Count = make([]float64, q)
+				for i := range s.Count {
+					s.Count[i] = float64(s.N)
+				}
+			}
+			s.Count[j] = c
+		}
 	}
 	return s
 }

@@ -32,20 +32,63 @@ type Sets struct {
 	Name                            string
 	Train, Val, Test                *data.Dataset
 	TrainIndex, ValIndex, TestIndex []int
+	// Unlabelled are the client's samples without any response (rows of
+	// the full dataset), left out of every set.
+	Unlabelled []int
+	// Fixed says the sets follow the dataset's fixed split (its Roles).
+	Fixed bool
 }
 
 // Split cuts the samples idx of ds (rows of the full dataset) into
-// training, validation and test sets as spec says, and marks the
-// modalities the client lacks absent. The sets share ds's values until
-// they are standardised.
+// training, validation and test sets, and marks the modalities the client
+// lacks absent. The sets share ds's values until they are standardised.
+//
+// Samples without any observed response are left out (Sets.Unlabelled).
+// If ds has a fixed split (ds.Roles), each sample goes to the set its role
+// names; when no sample is a validation sample and spec.ValFraction > 0,
+// the validation set is drawn from the training samples as usual.
+// Otherwise spec's fractions and seed draw the split.
 func Split(name string, spec SplitSpec, ds *data.Dataset, idx []int) (*Sets, error) {
 	c := &Sets{Name: name}
+	if ds.NumResponses() > 0 {
+		var keep []int
+		for _, i := range idx {
+			labelled := false
+			for j := range ds.NumResponses() {
+				if ds.ResponseObserved(i, j) {
+					labelled = true
+					break
+				}
+			}
+			if labelled {
+				keep = append(keep, i)
+			} else {
+				c.Unlabelled = append(c.Unlabelled, i)
+			}
+		}
+		idx = keep
+	}
 	srng := rand.New(rand.NewPCG(seed.For(spec.Seed, seed.Split, uint64(spec.Index)), 0))
-	tr, te, err := data.TrainTestSplit(len(idx), spec.TestFraction, srng)
-	if err != nil {
+	var tr, va, te []int // positions in idx
+	var err error
+	if ds.Roles != nil {
+		c.Fixed = true
+		for k, i := range idx {
+			switch ds.Roles[i] {
+			case data.RoleTrain:
+				tr = append(tr, k)
+			case data.RoleVal:
+				va = append(va, k)
+			case data.RoleTest:
+				te = append(te, k)
+			}
+		}
+		if len(va) > 0 || spec.ValFraction <= 0 || len(tr) < 3 {
+			return c.finish(spec, ds, idx, tr, va, te)
+		}
+	} else if tr, te, err = data.TrainTestSplit(len(idx), spec.TestFraction, srng); err != nil {
 		return nil, fmt.Errorf("%s: test split of %d samples: %w", name, len(idx), err)
 	}
-	var va []int
 	if spec.ValFraction > 0 {
 		var keep []int
 		keep, va, err = data.TrainTestSplit(len(tr), spec.ValFraction, srng)
@@ -55,12 +98,22 @@ func Split(name string, spec SplitSpec, ds *data.Dataset, idx []int) (*Sets, err
 		va = pick(tr, va)
 		tr = pick(tr, keep)
 	}
+	return c.finish(spec, ds, idx, tr, va, te)
+}
+
+// finish makes the sets from positions in idx.
+func (c *Sets) finish(spec SplitSpec, ds *data.Dataset, idx, tr, va, te []int) (*Sets, error) {
+	name := c.Name
 	c.TrainIndex, c.ValIndex, c.TestIndex = pick(idx, tr), pick(idx, va), pick(idx, te)
 	for _, s := range [][]int{c.TrainIndex, c.ValIndex, c.TestIndex} {
 		sort.Ints(s)
 	}
 	if len(c.TrainIndex) < 2 {
-		return nil, fmt.Errorf("%s has %d training samples; at least 2 are needed (fewer clients or a smaller test_fraction)", name, len(c.TrainIndex))
+		how := "fewer clients or a smaller test_fraction"
+		if c.Fixed {
+			how = "fewer clients, or more samples labelled train in the split"
+		}
+		return nil, fmt.Errorf("%s has %d training samples; at least 2 are needed (%s)", name, len(c.TrainIndex), how)
 	}
 	c.Train, c.Val, c.Test = ds.Subset(c.TrainIndex), ds.Subset(c.ValIndex), ds.Subset(c.TestIndex)
 	for _, m := range spec.Lacks {

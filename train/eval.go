@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/model"
@@ -53,8 +54,11 @@ func (t *Trainer) evalBatches(net *model.Model[float32], ds *data.Dataset, cols 
 
 // Stats are sufficient statistics of predictions on a labelled set, per
 // response, from which MSE and R² follow and which add up across clients.
+// A missing response (NaN) is left out of its response's sums, so each
+// response has its own count.
 type Stats struct {
-	N     int
+	N     int       // samples
+	Count []float64 // per response, the samples that have it (nil: N each)
 	SSE   []float64 // Σ(ŷ − y)²
 	SumY  []float64 // Σy
 	SumY2 []float64 // Σy²
@@ -66,6 +70,13 @@ func (s *Stats) Add(o Stats) {
 		q := len(o.SSE)
 		s.SSE, s.SumY, s.SumY2 = make([]float64, q), make([]float64, q), make([]float64, q)
 	}
+	if s.Count != nil || o.Count != nil {
+		c := make([]float64, len(s.SSE))
+		for j := range c {
+			c[j] = s.count(j) + o.count(j)
+		}
+		s.Count = c
+	}
 	s.N += o.N
 	for j := range o.SSE {
 		s.SSE[j] += o.SSE[j]
@@ -74,13 +85,35 @@ func (s *Stats) Add(o Stats) {
 	}
 }
 
-// MSE returns the mean squared error of response j.
-func (s Stats) MSE(j int) float64 { return s.SSE[j] / float64(s.N) }
+// count returns the number of samples with response j.
+func (s Stats) count(j int) float64 {
+	if s.Count == nil {
+		return float64(s.N)
+	}
+	return s.Count[j]
+}
+
+// Observed returns the number of samples that have response j.
+func (s Stats) Observed(j int) int { return int(s.count(j)) }
+
+// MSE returns the mean squared error of response j over the samples that
+// have it (NaN when none has).
+func (s Stats) MSE(j int) float64 {
+	n := s.count(j)
+	if n == 0 {
+		return math.NaN()
+	}
+	return s.SSE[j] / n
+}
 
 // R2 returns 1 − SSE/SST of response j, with SST taken about the mean of
-// the same set.
+// the same set (0 when SST is 0; NaN when no sample has the response).
 func (s Stats) R2(j int) float64 {
-	sst := s.SumY2[j] - s.SumY[j]*s.SumY[j]/float64(s.N)
+	n := s.count(j)
+	if n == 0 {
+		return math.NaN()
+	}
+	sst := s.SumY2[j] - s.SumY[j]*s.SumY[j]/n
 	if sst <= 0 {
 		return 0
 	}
@@ -101,11 +134,22 @@ func (t *Trainer) Evaluate(weights []float32, ds *data.Dataset) (Stats, error) {
 }
 
 // PredictionStats returns the statistics of predictions pred against
-// targets y, both n×q row-major.
+// targets y, both n×q row-major; a NaN target (a missing response) is
+// left out, and Count is set when one is.
 func PredictionStats(pred, y []float32, q int) Stats {
 	s := Stats{N: len(y) / q, SSE: make([]float64, q), SumY: make([]float64, q), SumY2: make([]float64, q)}
 	for i, v := range y {
 		j := i % q
+		if v != v {
+			if s.Count == nil {
+				s.Count = make([]float64, q)
+				for k := range s.Count {
+					s.Count[k] = float64(s.N)
+				}
+			}
+			s.Count[j]--
+			continue
+		}
 		d := float64(pred[i]) - float64(v)
 		s.SSE[j] += d * d
 		s.SumY[j] += float64(v)

@@ -202,3 +202,97 @@ func TestL1ZeroesEncoderInputWeights(t *testing.T) {
 		t.Errorf("negative l1: %v, want an error naming l1", err)
 	}
 }
+
+// TestMissingResponses trains on two responses of which one is missing
+// for half the samples and the other for a tenth: each response is
+// learned from the samples that have it, nothing turns NaN, and the
+// statistics count each response's own samples.
+func TestMissingResponses(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	make2 := func(n int, missing bool) *data.Dataset {
+		x := make([]float32, n*6)
+		y := make([]float32, n*2)
+		for i := range n {
+			var a, b float32
+			for k := range 6 {
+				v := float32(r.NormFloat64())
+				x[i*6+k] = v
+				a += v * float32(k+1) / 6
+				b += v * float32(6-k) / 6
+			}
+			y[2*i], y[2*i+1] = a, b
+			if missing && i%2 == 0 {
+				y[2*i+1] = float32(math.NaN())
+			}
+			if missing && i%10 == 3 {
+				y[2*i] = float32(math.NaN())
+			}
+		}
+		ds, err := data.New(n, []data.Modality{{Name: "x", Kind: data.Vector, Shape: []int{6}, Data: x}}, []string{"a", "b"}, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	trainSet, testSet := make2(160, true), make2(100, false)
+	mc := model.Config{Latent: 16, Features: 4, Responses: 2, Modalities: []model.Modality{{Name: "x", Shape: []int{6}, Encoder: model.Encoder{Type: model.EncMLP, Hidden: []int{}}}}, Head: model.Head{Hidden: []int{}}}
+	for _, est := range []string{"gaussian", "correlation"} {
+		t.Run(est, func(t *testing.T) {
+			l := train.DefaultLoss()
+			l.MIEstimator, l.MI = est, 0.1
+			tr, err := train.New(mc, train.Config{Epochs: 40, BatchSize: 16, LR: 0.01, Loss: l})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := train.InitialWeights(mc, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := tr.Fit(train.Task{Data: trainSet, Global: w, Seed: 1, MISeed: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range res.Weights {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					t.Fatal("a weight is not finite")
+				}
+			}
+			if m := res.Terms; math.IsNaN(m.Total) || math.IsNaN(m.MSE) || math.IsNaN(m.MI) {
+				t.Fatalf("terms %+v", m)
+			}
+			st, err := tr.Evaluate(res.Weights, testSet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j := range 2 {
+				if r2 := st.R2(j); r2 < 0.9 {
+					t.Errorf("response %d: test R² %.3f, want ≥ 0.9", j, r2)
+				}
+			}
+			own, err := tr.Evaluate(res.Weights, trainSet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if own.N != 160 || own.Observed(0) != 144 || own.Observed(1) != 80 || math.IsNaN(own.MSE(1)) {
+				t.Errorf("training-set statistics: n %d, observed %d and %d, MSE %v", own.N, own.Observed(0), own.Observed(1), own.MSE(1))
+			}
+		})
+	}
+}
+
+func TestStatsCountMissing(t *testing.T) {
+	nan := float32(math.NaN())
+	a := train.PredictionStats([]float32{1, 1, 2, 2, 3, 3}, []float32{1, nan, 2, 4, nan, nan}, 2)
+	b := train.PredictionStats([]float32{0, 0}, []float32{1, 1}, 2)
+	if a.Observed(0) != 2 || a.Observed(1) != 1 || a.MSE(1) != 4 || a.MSE(0) != 0 {
+		t.Fatalf("stats %+v", a)
+	}
+	a.Add(b)
+	if a.N != 4 || a.Observed(0) != 3 || a.Observed(1) != 2 || a.MSE(1) != 2.5 {
+		t.Fatalf("sum %+v", a)
+	}
+	none := train.PredictionStats([]float32{1}, []float32{nan}, 1)
+	if !math.IsNaN(none.MSE(0)) || !math.IsNaN(none.R2(0)) {
+		t.Errorf("no observation: MSE %v R² %v, want NaN", none.MSE(0), none.R2(0))
+	}
+}

@@ -27,7 +27,8 @@ import (
 // mix = 0 gives pure bands: every response value of client c is ≤ every
 // value of client c+1. mix = 1 gives a uniformly random partition with the
 // band sizes, the same distribution as IID. mix must lie in [0, 1]; with
-// mix = 0 rng is not used and may be nil.
+// mix = 0 rng is not used and may be nil. A sample missing the response
+// (NaN) sorts below every value, into the first band.
 func ByResponse(ds *data.Dataset, response string, clients int, mix float64, rng *rand.Rand) ([][]int, error) {
 	n := ds.Len()
 	if err := checkClients(n, clients); err != nil {

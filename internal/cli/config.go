@@ -22,9 +22,27 @@ data:
   # modalities:
   #   - {name: m5, file: corn/m5.csv, kind: signal}        # vector | signal | image | sequence
   #   - {name: mp5, file: corn/mp5.csv, kind: signal, columns: [w1100, w1102]}
-  # response_file: corn/responses.csv
-  # responses: [protein]
-  # rows: 1-27               # keep only these data rows (1-based ranges, e.g. 1-20,41-47)
+  #   - {name: nir, jcamp: [spectra/], kind: signal}       # JCAMP-DX files, folders or patterns,
+  #                                                        # one spectrum per sample on one X axis
+  #     jcamp_id: title      # a spectrum's sample ID: title (##TITLE) | file (its name)
+  #     delimiter, decimal, id_column: as below, for this modality's file
+  # response_file: corn/responses.csv  # empty, NA, N/A, NaN or ? is a missing response:
+  #                                    # that sample is left out for that response
+  # responses: [protein]     # default: every column but the ID (and split) column
+  # rows: 1-27               # keep only these data rows of the first modality's file
+  #                          # (1-based ranges, e.g. 1-20,41-47), before anything is checked
+  # How the files are read; each is detected from the header and first lines when not set:
+  # delimiter: ","           # , | ; | tab | whitespace
+  # decimal: "."             # . | ,
+  # id_column: sample        # the column of sample IDs, joining the files by ID (default: the
+  #                          # first column, if named id/sample/sample_id/name or not numbers);
+  #                          # none: the files are row-aligned
+  # response_format: {id_column: code}  # the response file's own delimiter, decimal, id_column
+  # replicates: mean         # average the rows that share a sample ID (default: an error)
+  # missing_rows: absent     # a sample with no row in a modality's (or the response) file
+  #                          # lacks that modality (or its responses) (default: an error)
+  # split: {column: set}     # train | validation | test per sample, in the response file (or
+  #                          # file: split.csv): a fixed split in place of test/val_fraction
   test_fraction: 0.2         # of each client's samples, held out for testing
   val_fraction: 0.1          # of the rest, for per-round validation (negative: none)
   standardize: federated     # federated (pooled statistics) | local (each client's own)

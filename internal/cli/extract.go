@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -31,16 +32,23 @@ func applyModel(e *env, args []string, name, what string) error {
 	fs := newFlags(e, name, "--model dir (--modality name=file.csv ... | --data file.yaml) [--out file.csv]", fmt.Sprintf(`
 Applies a trained model (a folder written by "fdrmfl simulate", e.g. out/model)
 to new data and writes %s as CSV, one row per sample
-in file order. The data are standardised with the statistics stored in the
-model. Each modality is a CSV file in the layout of the training data (one
-header line, one row per sample); --responses adds observed responses, and
-then the error of the predictions is printed.`, what))
+in file order, keyed by sample ID when the files have IDs (else by row). The
+data are standardised with the statistics stored in the model. Each modality
+is a CSV file in the layout of the training data (one header line, one row
+per sample), or JCAMP-DX spectra (a .jdx file or a folder of them);
+--responses adds observed responses, and then the error of the predictions
+is printed. The delimiter, decimal separator and ID column are detected
+unless given.`, what))
 	modelDir := fs.String("model", "", "trained model `folder` (with manifest.json and model.safetensors)")
 	var mods modalityFlags
 	fs.Var(&mods, "modality", "a modality as `name=file.csv` (repeat for each)")
 	config := fs.String("data", "", "read the data as the data section of this configuration `file` describes")
 	fs.StringVar(config, "config", "", "the same as --data")
 	responses := fs.String("responses", "", "CSV `file` of observed responses (optional)")
+	var format data.Format
+	fs.StringVar(&format.Delimiter, "delimiter", "", "field `delimiter` of the CSV files: , ; tab whitespace (default: detected)")
+	fs.StringVar(&format.Decimal, "decimal", "", "decimal `separator`: . or , (default: detected)")
+	fs.StringVar(&format.IDColumn, "id-column", "", "the `column` of sample IDs, or none (default: the first column if it holds IDs)")
 	out := fs.String("out", "", "output CSV `file` (default: standard output)")
 	force := fs.Bool("force", false, "replace an existing --out file")
 	if err := parse(fs, args); err != nil {
@@ -56,9 +64,26 @@ then the error of the predictions is printed.`, what))
 	if err != nil {
 		return err
 	}
-	ds, err := readApplyData(m, mods, *config, *responses)
+	if err := format.Check(); err != nil {
+		return usagef("--%v", err)
+	}
+	ds, rep, err := readApplyData(m, mods, *config, *responses, format)
 	if err != nil {
 		return err
+	}
+	if rep != nil {
+		fmt.Fprintf(e.stderr, "data: %s\n", rep.Summary())
+		shown := map[string]bool{}
+		for _, f := range rep.Files {
+			if len(f.Detected) > 0 && (f.Delimiter != "," || f.Decimal != "." || f.IDColumn != "") && !shown[f.File] {
+				shown[f.File] = true
+				id := f.IDColumn
+				if id == "" {
+					id = "none"
+				}
+				fmt.Fprintf(e.stderr, "data: %s read with delimiter %q, decimal %q, ID column %s (detected: %s)\n", f.File, f.Delimiter, f.Decimal, id, strings.Join(f.Detected, ", "))
+			}
+		}
 	}
 	x, err := fdrmfl.Extract(m, weights, ds)
 	if err != nil {
@@ -72,6 +97,9 @@ then the error of the predictions is printed.`, what))
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	head := []string{"row"}
+	if ds.IDs != nil {
+		head[0] = "id"
+	}
 	width := m.Model.Features
 	vals := x.Z
 	if name == "predict" {
@@ -88,6 +116,9 @@ then the error of the predictions is printed.`, what))
 	w.Write(head)
 	for i := range ds.Len() {
 		rec := []string{strconv.Itoa(i + 1)}
+		if ds.IDs != nil {
+			rec[0] = ds.IDs[i]
+		}
 		for _, v := range vals[i*width : (i+1)*width] {
 			rec = append(rec, f32(v))
 		}
@@ -104,38 +135,45 @@ then the error of the predictions is printed.`, what))
 	}
 	if x.Stats != nil {
 		for j, r := range m.Responses {
-			fmt.Fprintf(e.stderr, "%s: n = %d, MSE = %.5g, R² = %.4f\n", r, x.Stats.N, x.Stats.MSE(j), x.Stats.R2(j))
+			fmt.Fprintf(e.stderr, "%s: n = %d, MSE = %.5g, R² = %.4f\n", r, x.Stats.Observed(j), x.Stats.MSE(j), x.Stats.R2(j))
 		}
 	}
 	return nil
 }
 
 // readApplyData reads the data to apply a model to, from --modality flags
-// or a configuration's data section.
-func readApplyData(m *fdrmfl.Manifest, mods modalityFlags, config, responses string) (*data.Dataset, error) {
+// (CSV files in format, or JCAMP-DX files) or a configuration's data
+// section, with the report of reading them.
+func readApplyData(m *fdrmfl.Manifest, mods modalityFlags, config, responses string, format data.Format) (*data.Dataset, *data.Report, error) {
 	if config != "" {
 		if len(mods) > 0 {
-			return nil, fmt.Errorf("give either --data or --modality, not both")
+			return nil, nil, fmt.Errorf("give either --data or --modality, not both")
+		}
+		if format != (data.Format{}) {
+			return nil, nil, usagef("--delimiter, --decimal and --id-column go with --modality; with --data, the configuration says")
 		}
 		cfg, err := loadConfig(config)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cfg = cfg.Defaults()
+		if err := cfg.Validate(); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", config, err)
+		}
 		root := cfg.Data.Root
 		if root == "" {
 			root = "."
 		}
-		return fdrmfl.LoadData(cfg, os.DirFS(root))
+		return fdrmfl.ReadData(cfg, os.DirFS(root))
 	}
 	if len(mods) == 0 {
-		return nil, fmt.Errorf("name the data with --modality name=file.csv (the model has %s) or --data file.yaml", modalityList(m))
+		return nil, nil, fmt.Errorf("name the data with --modality name=file.csv (the model has %s) or --data file.yaml", modalityList(m))
 	}
-	var spec data.Spec
+	spec := data.Spec{Format: format}
 	for _, s := range mods {
 		name, file, ok := strings.Cut(s, "=")
 		if !ok || name == "" || file == "" {
-			return nil, usagef("--modality %q: want name=file.csv", s)
+			return nil, nil, usagef("--modality %q: want name=file.csv", s)
 		}
 		var info *fdrmfl.ModalityInfo
 		for i := range m.Modalities {
@@ -144,14 +182,32 @@ func readApplyData(m *fdrmfl.Manifest, mods modalityFlags, config, responses str
 			}
 		}
 		if info == nil {
-			return nil, fmt.Errorf("--modality %q: the model has no modality %q (it has %s)", s, name, modalityList(m))
+			return nil, nil, fmt.Errorf("--modality %q: the model has no modality %q (it has %s)", s, name, modalityList(m))
 		}
-		spec.Modalities = append(spec.Modalities, data.ModalitySpec{Name: name, File: file, Kind: info.Kind, Shape: info.Shape})
+		ms := data.ModalitySpec{Name: name, File: file, Kind: info.Kind, Shape: info.Shape}
+		if isJCAMP(file) {
+			ms.File, ms.JCAMP = "", []string{file}
+		}
+		spec.Modalities = append(spec.Modalities, ms)
 	}
 	if responses != "" {
 		spec.ResponseFile, spec.Responses = responses, m.Responses
 	}
-	return data.Read(rootFS{}, spec)
+	ds, rep, err := data.Load(rootFS{}, spec)
+	return ds, rep, err
+}
+
+// isJCAMP reports whether a --modality names JCAMP-DX spectra: a folder, or
+// a file named like one.
+func isJCAMP(file string) bool {
+	if st, err := os.Stat(file); err == nil && st.IsDir() {
+		return true
+	}
+	switch strings.ToLower(filepath.Ext(file)) {
+	case ".jdx", ".dx", ".jcamp", ".jcm":
+		return true
+	}
+	return strings.ContainsAny(file, "*?[")
 }
 
 func modalityList(m *fdrmfl.Manifest) string {

@@ -36,6 +36,14 @@ func writeYAML(path string, v any) error {
 func ff(v float64) string  { return strconv.FormatFloat(v, 'g', -1, 64) }
 func f32(v float32) string { return strconv.FormatFloat(float64(v), 'g', -1, 32) }
 
+// observed formats an observed response, empty when it is missing (NaN).
+func observed(v float32) string {
+	if v != v {
+		return ""
+	}
+	return f32(v)
+}
+
 // saveModel writes dir/manifest.json and dir/model.safetensors.
 func saveModel(dir string, m *fdrmfl.Manifest, weights []float32) error {
 	return (&fdrmfl.Model{Manifest: m, Weights: weights}).Save(dir)
@@ -79,15 +87,24 @@ func writeRounds(dir string, res *fdrmfl.Result) error {
 	return writeJSON(filepath.Join(dir, "rounds.json"), res.Rounds)
 }
 
-// writeFeatures writes one CSV per client: split, sample row, z1…zd, the
-// observed and predicted responses.
+// writeFeatures writes one CSV per client: split, the sample's ID (or its
+// row when the data have no IDs), z1…zd, the observed (empty when missing)
+// and predicted responses.
 func writeFeatures(dir string, res *fdrmfl.Result) error {
 	d := res.Manifest.Model.Features
 	resp := res.Manifest.Responses
 	for _, c := range res.Clients {
 		var buf bytes.Buffer
 		w := csv.NewWriter(&buf)
-		head := []string{"split", "row"}
+		byID := false
+		for _, sp := range c.Splits {
+			byID = byID || sp.IDs != nil
+		}
+		key := "row"
+		if byID {
+			key = "id"
+		}
+		head := []string{"split", key}
 		for k := range d {
 			head = append(head, "z"+strconv.Itoa(k+1))
 		}
@@ -98,11 +115,14 @@ func writeFeatures(dir string, res *fdrmfl.Result) error {
 		for _, sp := range c.Splits {
 			for i, row := range sp.Index {
 				rec := []string{sp.Name, strconv.Itoa(row + 1)}
+				if byID {
+					rec[1] = sp.IDs[i]
+				}
 				for _, v := range sp.Z[i*d : (i+1)*d] {
 					rec = append(rec, f32(v))
 				}
 				for j := range resp {
-					rec = append(rec, f32(sp.Y[i*len(resp)+j]), f32(sp.Pred[i*len(resp)+j]))
+					rec = append(rec, observed(sp.Y[i*len(resp)+j]), f32(sp.Pred[i*len(resp)+j]))
 				}
 				w.Write(rec)
 			}

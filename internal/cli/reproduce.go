@@ -262,12 +262,23 @@ func writeResults(dir string, res *experiment.Results) error {
 		return err
 	}
 	asg := [][]string{{"experiment", "task", "split", "seed", "client", "set", "rows"}}
+	byID := false
+	for _, a := range res.Assignments {
+		byID = byID || a.IDs != nil
+	}
+	if byID { // the samples' IDs beside their rows, separated by ";" (an ID may hold blanks)
+		asg[0] = append(asg[0], "ids")
+	}
 	for _, a := range res.Assignments {
 		ids := make([]string, len(a.Rows))
 		for i, r := range a.Rows {
 			ids[i] = strconv.Itoa(r + 1)
 		}
-		asg = append(asg, []string{a.Experiment, a.Task, a.Split, strconv.Itoa(a.Seed), a.Client, a.Set, strings.Join(ids, " ")})
+		rec := []string{a.Experiment, a.Task, a.Split, strconv.Itoa(a.Seed), a.Client, a.Set, strings.Join(ids, " ")}
+		if byID {
+			rec = append(rec, strings.Join(a.IDs, ";"))
+		}
+		asg = append(asg, rec)
 	}
 	if err := writeCSV(filepath.Join(dir, "splits.csv"), asg); err != nil {
 		return err

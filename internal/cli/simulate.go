@@ -175,6 +175,13 @@ func printResults(w io.Writer, res *fdrmfl.Result) {
 		row(c.Name, c.Test)
 	}
 	row("pooled", res.Test)
+	if m := res.Test; m != nil && m.Count != nil {
+		for j, r := range resp {
+			if m.Count[j] < m.N {
+				fmt.Fprintf(w, "(%s: over the %d of %d test samples that have a value)\n", r, m.Count[j], m.N)
+			}
+		}
+	}
 }
 
 func describeData(cfg fdrmfl.Config) string {
