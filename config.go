@@ -32,6 +32,12 @@ type Config struct {
 	// Select is model selection by federated validation: the number of
 	// rounds and a small grid of settings.
 	Select Select `yaml:"select" json:"select"`
+	// Privacy sets secure aggregation and differential privacy (privacy.go).
+	Privacy Privacy `yaml:"privacy" json:"privacy"`
+
+	// privacySizes are the clients' training sizes, for sample-level
+	// accounting (set by the simulation once the data are split).
+	privacySizes []int
 }
 
 // Data says where the samples come from and how they are split and scaled.
@@ -300,6 +306,7 @@ func (c Config) Defaults() Config {
 	if f.Personalize == "" {
 		f.Personalize = "auto"
 	}
+	c.Privacy.defaults()
 	return c
 }
 
@@ -404,6 +411,9 @@ func (c Config) Validate() error {
 	case "auto", "off":
 	default:
 		return fmt.Errorf("federation.personalize: %q is not \"auto\" or \"off\"", f.Personalize)
+	}
+	if err := c.validatePrivacy(); err != nil {
+		return err
 	}
 	if err := c.Train.Validate(); err != nil {
 		return fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "train: "))

@@ -23,7 +23,7 @@ var layers = []struct {
 	name     string
 	packages []string
 }{
-	{"foundations: kernels, seeds, files, certificates, wire types", []string{"internal/vec", "internal/gemm", "internal/seed", "internal/pki", "internal/workpool", "internal/disk", "internal/shareddata", "fed/fedgrpc/fedpb", "data/jcamp"}},
+	{"foundations: kernels, seeds, files, certificates, wire types", []string{"internal/vec", "internal/gemm", "internal/seed", "internal/pki", "internal/workpool", "internal/disk", "internal/shareddata", "fed/fedgrpc/fedpb", "data/jcamp", "fed/secagg", "privacy"}},
 	{"arrays, data and the federation protocol", []string{"tensor", "internal/linalg", "data", "fed"}},
 	{"autodiff, partitions, strategies, fleets, classical baselines", []string{"ag", "data/partition", "fed/strategy", "fed/sim", "fed/fedgrpc", "baseline", "baseline/forest"}},
 	{"layers", []string{"nn", "ag/agtest"}},
@@ -42,11 +42,11 @@ var layers = []struct {
 // in site and the root package.
 var (
 	learningStack  = []string{"tensor", "ag", "ag/agtest", "nn", "optim", "loss", "model", "train", "data", "data/jcamp", "data/partition", "modelio"}
-	federationCore = []string{"fed", "fed/strategy", "fed/sim", "fed/fedgrpc", "fed/fedgrpc/fedpb"}
+	federationCore = []string{"fed", "fed/secagg", "fed/strategy", "fed/sim", "fed/fedgrpc", "fed/fedgrpc/fedpb"}
 	// noIO packages compute and leave files, sockets and processes to
 	// the command line and the transports (checked on direct imports: the
 	// standard library itself imports os).
-	noIO = append(append([]string{"site"}, learningStack...), "fed", "fed/strategy", "fed/sim", "baseline", "baseline/forest", "baseline/vae", "warm", "internal/linalg", "internal/gemm", "internal/vec", "internal/workpool")
+	noIO = append(append([]string{"site"}, learningStack...), "fed", "fed/secagg", "privacy", "fed/strategy", "fed/sim", "baseline", "baseline/forest", "baseline/vae", "warm", "internal/linalg", "internal/gemm", "internal/vec", "internal/workpool")
 )
 
 // TestDependencyRules checks every package of the module against its

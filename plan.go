@@ -85,7 +85,7 @@ func (c Config) Strategy(m *Manifest) (fed.Strategy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.strategy(pool)
+	return c.rule(c.strategy(pool), pool), nil
 }
 
 // RoundMetrics summarises a round of a federation training the

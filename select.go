@@ -419,7 +419,11 @@ func (p *Prepared) choose(ctx context.Context, cfg Config, sites []*site.Site, w
 				runRes = &Result{}
 				rec.run = runRes
 			}
-			if _, err := p.federate(ctx, c, run, pool, workers, tag, runRes, Options{Log: opt.Log}, onRound); err != nil {
+			runOpt := Options{Log: opt.Log, Wrap: opt.Wrap}
+			if mode == "validation" && len(cands) == 1 { // the only training there is
+				runOpt.Progress, runOpt.ClientsDone = opt.Progress, opt.ClientsDone
+			}
+			if _, err := p.federate(ctx, c, run, pool, workers, tag, runRes, runOpt, onRound); err != nil {
 				return nil, fmt.Errorf("select: %s, %s: %w", cand.name, tag, err)
 			}
 			rec.preds = append(rec.preds, foldPreds)

@@ -33,6 +33,10 @@ type Options struct {
 	ClientsDone func(round int, phase string, done, total int)
 	// Log receives warnings (nil: discard).
 	Log *slog.Logger
+	// Wrap, if set, wraps each client of a federation as the server sees
+	// it: fault injection (a client that drops out) in tests and
+	// demonstrations.
+	Wrap func(name string, c fed.Client) fed.Client
 }
 
 // RoundMetrics summarise a round.
@@ -44,6 +48,10 @@ type RoundMetrics struct {
 	// Val holds the global model's validation error after the round, over
 	// all clients' validation samples, in the responses' units.
 	Val *Metrics
+	// Epsilon and Delta are the differential privacy spent up to and
+	// including this round (0 without privacy.dp).
+	Epsilon float64 `json:"epsilon,omitempty"`
+	Delta   float64 `json:"delta,omitempty"`
 }
 
 // Metrics are prediction errors per response.
@@ -292,7 +300,15 @@ func standardizeClients(cfg Config, clients []*site.Sets) (*data.Standardizer, e
 			return nil, err
 		}
 	}
-	pooled, err := site.Pooled(clients[0].Train.ResponseNames, parts)
+	summed, err := cfg.pooledMoments(clients[0].Train.ResponseNames, parts)
+	if err != nil {
+		return nil, err
+	}
+	sums := parts
+	if summed != nil { // under secure aggregation: only the sums
+		sums = [][]site.Moments{summed}
+	}
+	pooled, err := site.Pooled(clients[0].Train.ResponseNames, sums)
 	if err != nil {
 		return nil, err
 	}
@@ -305,20 +321,13 @@ func standardizeClients(cfg Config, clients []*site.Sets) (*data.Standardizer, e
 }
 
 // strategy returns the server's policy for cfg over the pool's network.
-func (c Config) strategy(pool *site.TrainerPool) (fed.Strategy, error) {
+func (c Config) strategy(pool *site.TrainerPool) *strategy.FedAvg {
 	f := c.Federation
-	avg := strategy.FedAvg{
+	avg := &strategy.FedAvg{
 		Fraction: f.Fraction, Smoothing: f.Smoothing,
 		Rand: rand.NewPCG(seed.For(c.Seed, seed.Strategy), 0),
 	}
-	weights := 0 // the trained values, at the front of the vector
-	for _, e := range pool.Layout() {
-		if e.Param.Kind == nn.Weight {
-			weights += e.Param.Len()
-		}
-	}
 	switch f.Strategy {
-	case "fedavg":
 	case "fedprox":
 		avg.Prox = f.Prox
 	case "fedbn":
@@ -327,17 +336,31 @@ func (c Config) strategy(pool *site.TrainerPool) (fed.Strategy, error) {
 				avg.Local = append(avg.Local, strategy.Range{From: e.Offset, To: e.Offset + e.Param.Len()})
 			}
 		}
-	case strategy.MethodScaffold:
-		return &strategy.Scaffold{FedAvg: avg, LR: f.ServerLR, Weights: weights}, nil
-	case strategy.MethodFedDyn:
-		return &strategy.FedDyn{FedAvg: avg, Alpha: f.DynAlpha, Weights: weights}, nil
-	case strategy.OptAvgM, strategy.OptAdagrad, strategy.OptAdam, strategy.OptYogi:
-		return &strategy.ServerOpt{FedAvg: avg, Method: f.Strategy, LR: f.ServerLR, Beta1: f.ServerMomentum,
-			Beta2: f.ServerBeta2, Tau: f.ServerTau, Weights: weights}, nil
-	default:
-		return nil, fmt.Errorf("federation.strategy: %q is not known", f.Strategy)
 	}
-	return &avg, nil
+	return avg
+}
+
+// rule returns the configured strategy built on FedAvg's settings base:
+// base itself for fedavg, fedprox and fedbn, else the drift control or
+// server optimiser that wraps it.
+func (c Config) rule(base *strategy.FedAvg, pool *site.TrainerPool) fed.Strategy {
+	f := c.Federation
+	weights := 0 // the trained values, at the front of the vector
+	for _, e := range pool.Layout() {
+		if e.Param.Kind == nn.Weight {
+			weights += e.Param.Len()
+		}
+	}
+	switch f.Strategy {
+	case strategy.MethodScaffold:
+		return &strategy.Scaffold{FedAvg: *base, LR: f.ServerLR, Weights: weights}
+	case strategy.MethodFedDyn:
+		return &strategy.FedDyn{FedAvg: *base, Alpha: f.DynAlpha, Weights: weights}
+	case strategy.OptAvgM, strategy.OptAdagrad, strategy.OptAdam, strategy.OptYogi:
+		return &strategy.ServerOpt{FedAvg: *base, Method: f.Strategy, LR: f.ServerLR, Beta1: f.ServerMomentum,
+			Beta2: f.ServerBeta2, Tau: f.ServerTau, Weights: weights}
+	}
+	return base
 }
 
 // ClientFeatures applies a final global model to each set of a client

@@ -2,6 +2,7 @@ package fdrmfl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -14,7 +15,9 @@ import (
 	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/fed/sim"
+	"github.com/fdrmfl/fdrmfl/fed/strategy"
 	"github.com/fdrmfl/fdrmfl/internal/seed"
+	"github.com/fdrmfl/fdrmfl/privacy"
 	"github.com/fdrmfl/fdrmfl/site"
 	"github.com/fdrmfl/fdrmfl/train"
 	"github.com/fdrmfl/fdrmfl/warm"
@@ -121,6 +124,14 @@ func (p *Prepared) Train(ctx context.Context, cfg Config, mode Mode, opt Options
 		return nil, err
 	}
 	cfg.Model = mc
+	if mode == Federated && len(p.clients) > 1 { // the clients train by DP-SGD
+		for _, c := range p.clients {
+			cfg.privacySizes = append(cfg.privacySizes, c.Train.Len())
+		}
+		if err := cfg.calibrateDPSGD(cfg.privacySizes); err != nil {
+			return nil, err
+		}
+	}
 	workers := cfg.Federation.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -285,13 +296,32 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 			return nil, err
 		}
 	}
-	strat, err := cfg.strategy(pool)
-	if err != nil {
-		return nil, err
+	// Privacy settings apply to a federation of several sites; the local
+	// and central comparisons train one site alone.
+	private := len(sites) > 1
+	var strat fed.Strategy = cfg.rule(cfg.strategy(pool), pool)
+	if private {
+		n := 0
+		for _, s := range sites {
+			n += s.Train.Len()
+		}
+		if strat, err = cfg.privateStrategy(cfg.strategy(pool), n); err != nil {
+			return nil, err
+		}
+		if base, ok := strat.(*strategy.FedAvg); ok { // no differential privacy
+			strat = cfg.rule(base, pool)
+		}
 	}
+	secure := private && cfg.Privacy.Secure.Enabled
 	clients := map[string]fed.Client{}
 	for _, s := range sites {
 		clients[s.Name] = s
+		if secure {
+			clients[s.Name] = &fed.SecureClient{Client: s}
+		}
+		if opt.Wrap != nil && private {
+			clients[s.Name] = opt.Wrap(s.Name, clients[s.Name])
+		}
 	}
 	fleet := sim.New(clients)
 	fleet.Workers = workers
@@ -308,6 +338,7 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 				return
 			}
 			rm := roundMetrics(r, cfg.Model.Responses, ySD)
+			rm.Epsilon, rm.Delta, _ = spent(strat)
 			res.Rounds = append(res.Rounds, rm)
 			if opt.Progress != nil {
 				opt.Progress(rm)
@@ -338,10 +369,19 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 			return nil
 		}
 	}
+	if secure {
+		server.Secure = cfg.secureAggregation()
+	}
 	if cfg.Federation.Rounds == 0 {
 		return global, nil
 	}
 	final, err := server.Run(ctx, global, 1, cfg.Federation.Rounds)
+	if errors.Is(err, privacy.ErrBudget) {
+		if opt.Log != nil {
+			opt.Log.Warn("training stopped: the privacy budget is spent", "err", err)
+		}
+		err = nil
+	}
 	if err != nil || best == nil {
 		return final, err
 	}

@@ -425,3 +425,45 @@ func TestClientWithOtherDataIsLeftOut(t *testing.T) {
 		}
 	}
 }
+
+// TestSecureFederationOverGRPC runs the federation of
+// TestFederationMatchesSimulate under secure aggregation: the clients'
+// updates reach the server masked, over TLS, and the model is the
+// simulation's to within the fixed-point rounding.
+func TestSecureFederationOverGRPC(t *testing.T) {
+	cfg := study(2)
+	cfg.Privacy.Secure.Enabled = true
+	sim, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDeployment(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	lis := listen(t, "127.0.0.1:0")
+	results := d.startClients(t, ctx, lis.Addr().String())
+	res, err := d.newServer(t, nil).Run(ctx, lis)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, d.log)
+	}
+	var worst float64
+	for i := range res.Weights {
+		worst = max(worst, math.Abs(float64(res.Weights[i]-sim.Weights[i])))
+	}
+	if worst > 1e-5 {
+		t.Fatalf("the secure federation's model differs from the simulation's by %g\n%s", worst, d.log)
+	}
+	for _, r := range res.Rounds {
+		if r.Clients != 3 {
+			t.Fatalf("round %d merged %d clients", r.Round, r.Clients)
+		}
+	}
+	if !strings.Contains(d.log.String(), "secagg") {
+		t.Fatalf("no secure aggregation step in the log\n%s", d.log)
+	}
+	for range d.Clients {
+		if o := <-results; o.err != nil {
+			t.Fatalf("%s: %v", o.name, o.err)
+		}
+	}
+}

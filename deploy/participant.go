@@ -34,12 +34,13 @@ type Participant struct {
 	// Workers is the number of trainers (0: 1).
 	Workers int
 
-	mu    sync.Mutex
-	fedID string
-	sets  *site.Sets
-	site  *site.Site
-	man   *fdrmfl.Manifest
-	store site.StateStore
+	mu     sync.Mutex
+	fedID  string
+	sets   *site.Sets
+	site   *site.Site
+	man    *fdrmfl.Manifest
+	store  site.StateStore
+	secure *fed.SecureClient
 }
 
 // Execute runs a task.
@@ -71,11 +72,23 @@ func (p *Participant) Execute(ctx context.Context, t fed.Task) (fed.Update, erro
 	}
 	p.mu.Lock()
 	s := p.site
+	if p.secure == nil {
+		// Fit tasks under secure aggregation and the protocol's steps go
+		// through the secure client; everything else passes through it.
+		p.secure = &fed.SecureClient{Client: fed.ClientFunc(func(ctx context.Context, t fed.Task) (fed.Update, error) {
+			p.mu.Lock()
+			s := p.site
+			p.mu.Unlock()
+			return s.Execute(ctx, t)
+		})}
+	}
+	sec := p.secure
 	p.mu.Unlock()
 	if s == nil {
 		return fed.Update{}, fmt.Errorf("client %s: a %v task before the setup", p.Name, t.Kind)
 	}
-	return s.Execute(ctx, t)
+	t.Client = p.Name
+	return sec.Execute(ctx, t)
 }
 
 // split returns the client's sets as req asks, raw.

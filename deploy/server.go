@@ -26,6 +26,7 @@ import (
 	"github.com/fdrmfl/fdrmfl/fed/fedgrpc"
 	"github.com/fdrmfl/fdrmfl/internal/disk"
 	"github.com/fdrmfl/fdrmfl/internal/pki"
+	"github.com/fdrmfl/fdrmfl/privacy"
 )
 
 // ServerConfig is what NewServer needs.
@@ -82,6 +83,9 @@ func NewServer(c ServerConfig) (*Server, error) {
 	}
 	if c.StateDir == "" {
 		return nil, errors.New("server: no state folder for the checkpoint")
+	}
+	if s.cfg.Privacy.Secure.Enabled && c.Settings.MaxUpdateNorm > 0 {
+		return nil, errors.New("server.max_update_norm: the server cannot measure updates it never sees under privacy.secure_aggregation.enabled; bound them with privacy.secure_aggregation.clip (or privacy.dp.clip), which each client applies")
 	}
 	var err error
 	if s.members, err = c.Settings.members(c.Dir); err != nil {
@@ -140,6 +144,9 @@ type checkpoint struct {
 	Best      []float32
 	BestRound int
 	BestMSE   float64
+	// TrainSamples is the clients' total of training samples, which scales
+	// each client's weight under secure aggregation.
+	TrainSamples int
 }
 
 // study hashes what a checkpoint must agree with: the study and the
@@ -234,7 +241,7 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 	if err := json.Unmarshal(ck.Manifest, &man); err != nil {
 		return nil, fmt.Errorf("server: the manifest in %s: %w", path, err)
 	}
-	strat, err := s.cfg.Strategy(&man)
+	strat, err := s.cfg.PrivateStrategy(&man, ck.TrainSamples)
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +273,7 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 	server := &fed.Server{
 		Strategy: strat, Fleet: fleet, Quorum: quorum, Retries: set.Retries,
 		RoundTimeout: set.RoundTimeout.Or(10 * time.Minute), MaxUpdateNorm: set.MaxUpdateNorm,
-		Evaluate: s.cfg.Data.ValFraction > 0, Log: s.log,
+		Evaluate: s.cfg.Data.ValFraction > 0, Log: s.log, Secure: s.cfg.SecureAggregationSettings(),
 		Checkpoint: func(ctx context.Context, c fed.Checkpoint) error {
 			ck.Round, ck.Global = c.Round, c.Global
 			if e, ok := fdrmfl.ValidationMSE(c.Report, man.Model.Responses); keepBest && ok && (ck.Best == nil || e < ck.BestMSE) {
@@ -279,7 +286,9 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 				}
 				ck.Strategy = b
 			}
-			ck.Rounds = append(slices.Clip(ck.Rounds), man.RoundMetrics(c.Report))
+			rm := man.RoundMetrics(c.Report)
+			rm.Epsilon, rm.Delta, _ = fdrmfl.Spent(strat)
+			ck.Rounds = append(slices.Clip(ck.Rounds), rm)
 			if err := disk.Save(path, ck); err != nil {
 				return err
 			}
@@ -295,6 +304,9 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 			if rm.Val != nil {
 				attrs = append(attrs, "val_mse", rm.Val.MSE, "val_r2", rm.Val.R2)
 			}
+			if eps, delta, ok := fdrmfl.Spent(strat); ok {
+				attrs = append(attrs, "epsilon", eps, "delta", delta)
+			}
 			for c, why := range r.Rejected {
 				attrs = append(attrs, "rejected_"+c, why)
 			}
@@ -305,6 +317,10 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 		},
 	}
 	final, err := server.Run(ctx, ck.Global, ck.Round+1, s.cfg.Federation.Rounds)
+	if errors.Is(err, privacy.ErrBudget) {
+		s.log.Warn("training stopped: the privacy budget is spent", "err", err)
+		err = nil
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			s.log.Warn("stopped; the round in progress was abandoned. Run the same command to resume", "last_checkpoint", ck.Round)
@@ -341,6 +357,9 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 // its training data, and the server plans the model and its
 // standardisation from them.
 func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all int) (checkpoint, error) {
+	if s.cfg.Privacy.Secure.Enabled {
+		s.log.Warn("setup: the standardisation moments travel in the clear; secure aggregation covers the training rounds (a simulation sums the moments securely too)")
+	}
 	join := s.c.Settings.JoinTimeout.Or(10 * time.Minute)
 	s.log.Info("setup: waiting for every client", "clients", all, "at_most", join)
 	ids, err := fleet.Wait(ctx, all, join)
@@ -367,6 +386,7 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	slices.SortFunc(ups, func(a, b fed.Update) int { return s.index[a.Client] - s.index[b.Client] })
 	var replies []StatsReply
 	var names []string
+	trainSamples := 0
 	for _, u := range ups {
 		var r StatsReply
 		if u.Err == nil {
@@ -379,6 +399,7 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 		s.log.Info("setup: statistics", "client", u.Client, "train", r.Train, "val", r.Val, "test", r.Test)
 		replies = append(replies, r)
 		names = append(names, u.Client)
+		trainSamples += r.Train
 	}
 	if len(replies) < max(quorum, 1) {
 		return checkpoint{}, fmt.Errorf("setup: %d clients sent statistics, the quorum is %d", len(replies), quorum)
@@ -399,11 +420,11 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	if err != nil {
 		return checkpoint{}, err
 	}
-	strat, err := s.cfg.Strategy(man)
+	strat, err := s.cfg.PrivateStrategy(man, trainSamples)
 	if err != nil {
 		return checkpoint{}, err
 	}
-	ck := checkpoint{Study: s.study(), Federation: pki.Token()[:16], Global: global, Excluded: leftOut}
+	ck := checkpoint{Study: s.study(), Federation: pki.Token()[:16], Global: global, Excluded: leftOut, TrainSamples: trainSamples}
 	if m, ok := strat.(interface{ MarshalBinary() ([]byte, error) }); ok {
 		if ck.Strategy, err = m.MarshalBinary(); err != nil {
 			return checkpoint{}, err

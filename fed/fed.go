@@ -54,6 +54,8 @@ func (k Kind) String() string {
 		return "stats"
 	case Setup:
 		return "setup"
+	case SecAgg:
+		return "secagg"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }

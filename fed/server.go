@@ -38,6 +38,9 @@ type Server struct {
 	Progress func(RoundReport)
 	// Log receives warnings about rejected updates (nil: discard).
 	Log *slog.Logger
+	// Secure, if set, merges fit updates under secure aggregation
+	// (secure.go): the Strategy must be a SumStrategy.
+	Secure *SecureAggregation
 }
 
 // Checkpoint is the state after a completed round.
@@ -103,6 +106,9 @@ func (s *Server) log() *slog.Logger {
 
 // round runs the fit phase of round r, retrying below quorum.
 func (s *Server) round(ctx context.Context, r int, global Weights) (Weights, RoundReport, error) {
+	if s.Secure != nil {
+		return s.secureRound(ctx, r, global)
+	}
 	quorum := max(s.Quorum, 1)
 	var rep RoundReport
 	for attempt := 1; attempt <= s.Retries+1; attempt++ {

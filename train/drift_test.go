@@ -12,7 +12,7 @@ import (
 
 // oneStep trains one full-batch SGD step (no momentum, no decay) from w
 // and returns the new weights, the result and the state after it.
-func oneStep(t *testing.T, mc model.Config, w []float32, lr float64, task train.Task) ([]float32, train.Result) {
+func sgdStep(t *testing.T, mc model.Config, w []float32, lr float64, task train.Task) ([]float32, train.Result) {
 	t.Helper()
 	tr, err := train.New(mc, train.Config{Epochs: 1, BatchSize: task.Data.Len(), Optimizer: "sgd", LR: lr})
 	if err != nil {
@@ -48,7 +48,7 @@ func TestDriftTerms(t *testing.T) {
 		t.Fatal(err)
 	}
 	const lr = 0.05
-	plain, _ := oneStep(t, mc, w, lr, train.Task{Data: ds, State: &train.ClientState{}})
+	plain, _ := sgdStep(t, mc, w, lr, train.Task{Data: ds, State: &train.ClientState{}})
 	nw := len(plain) // no buffers in this network
 	r := rand.New(rand.NewPCG(4, 5))
 	rnd := func() []float32 {
@@ -68,7 +68,7 @@ func TestDriftTerms(t *testing.T) {
 	t.Run("scaffold", func(t *testing.T) {
 		c, ci := rnd(), rnd()
 		st := &train.ClientState{Control: append([]float32(nil), ci...)}
-		got, res := oneStep(t, mc, w, lr, train.Task{Data: ds, State: st, Control: c})
+		got, res := sgdStep(t, mc, w, lr, train.Task{Data: ds, State: st, Control: c})
 		for i := range nw {
 			// w − η(∇L + c − c_i) = plain − η(c − c_i)
 			near("weight", float64(got[i]), float64(plain[i])-lr*float64(c[i]-ci[i]), 1)
@@ -81,7 +81,7 @@ func TestDriftTerms(t *testing.T) {
 		const alpha = 0.3
 		gi := rnd()
 		st := &train.ClientState{DynGrad: append([]float32(nil), gi...)}
-		got, res := oneStep(t, mc, w, lr, train.Task{Data: ds, State: st, Dyn: alpha})
+		got, res := sgdStep(t, mc, w, lr, train.Task{Data: ds, State: st, Dyn: alpha})
 		if res.ControlDelta != nil {
 			t.Fatal("FedDyn returned a SCAFFOLD control change")
 		}

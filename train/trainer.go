@@ -159,6 +159,12 @@ func New(mcfg model.Config, cfg Config) (*Trainer, error) {
 			}
 		}
 	}
+	if err := t.checkDP(); err != nil {
+		return nil, err
+	}
+	if cfg.DP.On() && (len(cfg.Freeze) > 0 || cfg.GroupLasso > 0) {
+		return nil, fmt.Errorf("train: dp: freeze and group_lasso are not supported with DP-SGD")
+	}
 	return t, nil
 }
 
@@ -297,6 +303,7 @@ type Run struct {
 	epoch   int
 	last    Terms
 	nWeight int
+	dpSum   []float32 // DP-SGD's sum of clipped per-sample gradients
 }
 
 // Begin loads task.Global (and the client's state) into the trainer and
@@ -353,6 +360,9 @@ func (t *Trainer) Begin(task Task) (*Run, error) {
 	}
 	if task.Dyn < 0 {
 		return nil, fmt.Errorf("train: FedDyn α = %v must not be negative", task.Dyn)
+	}
+	if t.cfg.DP.On() && (task.Control != nil || task.Dyn > 0) {
+		return nil, fmt.Errorf("train: dp: SCAFFOLD and FedDyn are not supported with DP-SGD")
 	}
 	if task.Control != nil {
 		if len(task.Control) != r.nWeight {
@@ -516,6 +526,9 @@ func (t *Trainer) input(ds *data.Dataset, cols []int, idx []int) model.Input[flo
 // mean loss terms. A final batch of one sample is skipped (batch
 // statistics and correlations need two).
 func (r *Run) Epoch() Terms {
+	if r.t.cfg.DP.On() {
+		return r.dpEpoch()
+	}
 	t := r.t
 	ds := r.task.Data
 	n, bs := ds.Len(), t.cfg.BatchSize

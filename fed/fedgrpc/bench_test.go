@@ -29,12 +29,28 @@ import (
 // included) against the least a round can move, 2 × 4 bytes × parameters
 // × clients.
 //
+// Each size runs twice, in the clear ("plain") and under secure
+// aggregation ("secagg": the default 32-bit ring and 2⌈log₂ n⌉
+// neighbours), so that the two can be compared within one run.
+//
 //	go test ./fed/fedgrpc -run '^$' -bench Round -benchtime 5x
 func BenchmarkRound(b *testing.B) {
 	const params = 1_000_000
 	layout := Layout{{Name: "w", Shape: []int{1000, 1000}}}
 	for _, n := range []int{10, 100} {
-		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
+		for _, secure := range []bool{false, true} {
+			mode := "plain"
+			if secure {
+				mode = "secagg"
+			}
+			b.Run(fmt.Sprintf("clients=%d/%s", n, mode), func(b *testing.B) { benchRound(b, layout, params, n, secure) })
+		}
+	}
+}
+
+func benchRound(b *testing.B, layout Layout, params, n int, secure bool) {
+	{
+		{
 			h := newHarness(b, Options{Layout: layout, MinClients: n, Heartbeat: 5 * time.Second}, n)
 			dir := b.TempDir()
 			var toks []string
@@ -54,7 +70,10 @@ func BenchmarkRound(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer child.Wait()
-			s := &fed.Server{Strategy: &strategy.FedAvg{}, Fleet: h.fleet, Quorum: n}
+			s := &fed.Server{Strategy: &strategy.FedAvg{SampleScale: float64(n)}, Fleet: h.fleet, Quorum: n}
+			if secure {
+				s.Secure = &fed.SecureAggregation{}
+			}
 			global := ramp(params)
 			if global, err = s.Run(context.Background(), global, 0, 0); err != nil { // warm-up: connections, sessions
 				b.Fatal(err)
@@ -82,7 +101,7 @@ func BenchmarkRound(b *testing.B) {
 			b.ReportMetric(cpu.Seconds(), "server-cpu-s/round")
 			b.ReportMetric(clientCPU.Seconds(), "clients-cpu-s/round")
 			b.ReportMetric(0, "ns/op")
-		})
+		}
 	}
 }
 
@@ -124,6 +143,7 @@ func TestBenchClients(t *testing.T) {
 	echo := fed.ClientFunc(func(_ context.Context, t fed.Task) (fed.Update, error) {
 		return fed.Update{Kind: fed.Fit, Weights: t.Global, N: 1}, nil // t.Global is this client's own copy
 	})
+	client := &fed.SecureClient{Client: echo} // plain tasks pass through
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	done := make(chan error)
@@ -133,7 +153,7 @@ func TestBenchClients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := &Runner{Name: "client-" + strconv.Itoa(i+1), Client: echo, Conn: cc, RetryFor: time.Minute}
+		r := &Runner{Name: "client-" + strconv.Itoa(i+1), Client: client, Conn: cc, RetryFor: time.Minute}
 		go func() { done <- r.Run(ctx); cc.Close() }()
 	}
 	for range list {

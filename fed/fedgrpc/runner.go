@@ -187,6 +187,8 @@ func (r *Runner) session(ctx context.Context, api fedpb.FederationClient, reg *f
 			t.Kind = fed.Stats
 		case fedpb.Instruction_SETUP:
 			t.Kind = fed.Setup
+		case fedpb.Instruction_SECAGG:
+			t.Kind = fed.SecAgg
 		default:
 			return fmt.Errorf("client %s: unknown instruction %v (a newer server?)", r.Name, in.Kind)
 		}

@@ -199,6 +199,8 @@ func (f *Fleet) instructionLocked(s *session) *fedpb.Instruction {
 		in.Kind = fedpb.Instruction_STATS
 	case fed.Setup:
 		in.Kind = fedpb.Instruction_SETUP
+	case fed.SecAgg:
+		in.Kind = fedpb.Instruction_SECAGG
 	}
 	return in
 }
@@ -339,7 +341,7 @@ func (f *Fleet) readResult(tk *task, layout Layout, h *fedpb.UpdateHeader, next 
 	}
 	u.Weights, u.N, u.Metrics, u.Payload = w, int(h.Samples), h.Metrics, h.Payload
 	switch {
-	case tk.t.Kind != fed.Fit:
+	case tk.t.Kind != fed.Fit, w == nil: // no model: another kind, or a fit under secure aggregation
 	case f.opt.MaxUpdateNorm > 0: // the assembler checked the layout and values; this adds the bound
 		if err := fed.CheckUpdate(tk.t.Global, u, f.opt.MaxUpdateNorm); err != nil {
 			return u, err
@@ -372,7 +374,10 @@ func readUpload(layout Layout, h *fedpb.UpdateHeader, next nextPart, maxChunk, m
 	}
 	sink := func(uint64, [][]byte) error { return errors.New("a chunk in a result without a model") }
 	var a *assembler
-	if h.Error == "" && kind == fed.Fit {
+	// A fit result under secure aggregation carries the protocol's message
+	// in its payload instead of a model.
+	secure := kind == fed.Fit && h.Model == nil && len(h.Payload) > 0
+	if h.Error == "" && kind == fed.Fit && !secure {
 		var err error
 		if a, err = newAssembler(layout, h.Model, maxChunk, alloc); err != nil {
 			return nil, fmt.Errorf("model: %w", err)

@@ -41,6 +41,11 @@ type FedAvg struct {
 	Prox float64
 	// Local spans are kept by the clients (FedBN).
 	Local []Range
+	// SampleScale and SumMetrics serve secure aggregation (secure.go): the
+	// federation's training samples, which scale each client's weight, and
+	// the metrics summed with the updates.
+	SampleScale float64
+	SumMetrics  []string
 	// Rand picks clients when 0 < Fraction < 1. It is the strategy's only
 	// state: MarshalBinary saves it and UnmarshalBinary restores it, so that
 	// a federation resumed from a checkpoint picks the clients it would

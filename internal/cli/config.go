@@ -132,6 +132,26 @@ select:                      # model selection by federated validation (never th
   # mi: [0, 0.01]            # λ_mi; also kl, con, l1, lr
   # freeze: [none, encoders]
 
+privacy:                     # README, "Privacy": what the server, a client and an outsider learn
+  secure_aggregation:        # the server learns only sums of updates and statistics (SecAgg+)
+    enabled: false
+    bits: 32                 # ring Z_2^bits of the summed updates (8..64)
+    clip: 1                  # bound on each value of a client's weighted update ω·Δ
+    neighbours: 0            # each client's neighbours (0: 2⌈log₂ n⌉; n−1: complete graph)
+    threshold: 0             # of each neighbourhood's k+1 clients, how many must stay (0: ⌊(k+1)/2⌋+1)
+  dp:
+    level: ""                # "" (none) | client (DP-FedAvg: a client's whole data is protected)
+                             # | sample (DP-SGD on every client: one sample is protected; needs loss.mi: 0)
+    epsilon: 0               # budget: training stops before passing it; with noise 0, sets the noise
+    delta: 1e-05
+    noise: 0                 # noise multiplier z (noise std z·clip)
+    clip: 0.1                # L2 bound of a client's update (the start when adaptive); sample: of a gradient (1)
+    adaptive: false          # the bound follows a quantile of update norms (Andrew et al. 2021)
+    quantile: 0.5
+    clip_lr: 0.2
+    count_noise: 0           # std of the noise on the clipped count (0: clients per round / 20)
+    noise_at: server         # server | clients (each client adds its share; needs secure_aggregation)
+
 # study:                     # fdrmfl reproduce --config only: repeated splits of your own data
 #   name: custom             # the experiment's name in the tables
 #   splits: [iid, response]  # iid | response (each client a band of the response)

@@ -67,6 +67,13 @@ func writeRounds(dir string, res *fdrmfl.Result) error {
 	for _, r := range resp {
 		head = append(head, "val_mse_"+r, "val_r2_"+r)
 	}
+	private := false
+	for _, r := range res.Rounds {
+		private = private || r.Delta > 0
+	}
+	if private {
+		head = append(head, "epsilon", "delta")
+	}
 	w.Write(head)
 	for _, r := range res.Rounds {
 		row := []string{strconv.Itoa(r.Round), strconv.Itoa(r.Clients), strconv.Itoa(len(r.Rejected)),
@@ -77,6 +84,9 @@ func writeRounds(dir string, res *fdrmfl.Result) error {
 			} else {
 				row = append(row, "", "")
 			}
+		}
+		if private {
+			row = append(row, ff(r.Epsilon), ff(r.Delta))
 		}
 		w.Write(row)
 	}

@@ -119,11 +119,15 @@ Output folder:
 		}
 		line := fmt.Sprintf("%5d %7d %9.4g %9.4g %8.4g %8.4g %8.4g %10s %8s %6.1fs",
 			r.Round, r.Clients, r.Train["loss"], r.Train["mse"], r.Train["mi"], r.Train["kl"], r.Train["con"], vm, vr, time.Since(start).Seconds())
-		fmt.Fprintln(progress, line)
 		attrs := []any{"round", r.Round, "clients", r.Clients, "loss", r.Train["loss"], "mse", r.Train["mse"], "mi", r.Train["mi"], "kl", r.Train["kl"], "con", r.Train["con"]}
 		if r.Val != nil {
 			attrs = append(attrs, "val_mse", r.Val.MSE, "val_r2", r.Val.R2)
 		}
+		if r.Delta > 0 {
+			attrs = append(attrs, "epsilon", r.Epsilon, "delta", r.Delta)
+			line += fmt.Sprintf("  ε = %.3g (δ = %.0e)", r.Epsilon, r.Delta)
+		}
+		fmt.Fprintln(progress, line)
 		for c, why := range r.Rejected {
 			log.Warn("update rejected", "round", r.Round, "client", c, "reason", why)
 		}

@@ -54,6 +54,9 @@ const (
 	Instruction_SETUP Instruction_Kind = 5
 	// The federation is over: download the final model (has_model) and stop.
 	Instruction_DONE Instruction_Kind = 6
+	// A step of secure aggregation: payload holds the server's message,
+	// the result's payload the client's answer (fed/secagg).
+	Instruction_SECAGG Instruction_Kind = 7
 )
 
 // Enum value maps for Instruction_Kind.
@@ -66,6 +69,7 @@ var (
 		4: "STATS",
 		5: "SETUP",
 		6: "DONE",
+		7: "SECAGG",
 	}
 	Instruction_Kind_value = map[string]int32{
 		"KIND_UNSPECIFIED": 0,
@@ -75,6 +79,7 @@ var (
 		"STATS":            4,
 		"SETUP":            5,
 		"DONE":             6,
+		"SECAGG":           7,
 	}
 )
 
@@ -378,7 +383,9 @@ type Instruction struct {
 	Prox float64 `protobuf:"fixed64,6,opt,name=prox,proto3" json:"prox,omitempty"`
 	// FedBN: keep the client's own normalisation layers.
 	KeepNormLocal bool `protobuf:"varint,7,opt,name=keep_norm_local,json=keepNormLocal,proto3" json:"keep_norm_local,omitempty"`
-	// Application data of STATS and SETUP tasks, opaque to the protocol.
+	// Application data of STATS and SETUP tasks, opaque to the protocol;
+	// for a FIT task under secure aggregation, the round's parameters, and
+	// for SECAGG, the protocol's message.
 	Payload       []byte `protobuf:"bytes,8,opt,name=payload,proto3" json:"payload,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -775,7 +782,8 @@ type UpdateHeader struct {
 	Metrics map[string]float64 `protobuf:"bytes,4,rep,name=metrics,proto3" json:"metrics,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
 	// The client's failure; a failed task carries nothing else.
 	Error string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
-	// Application data of STATS and SETUP results.
+	// Application data of STATS and SETUP results; under secure
+	// aggregation, the protocol's answer (a FIT result then has no model).
 	Payload []byte `protobuf:"bytes,6,opt,name=payload,proto3" json:"payload,omitempty"`
 	// The model that follows (FIT only).
 	Model         *ModelHeader `protobuf:"bytes,7,opt,name=model,proto3" json:"model,omitempty"`
@@ -999,7 +1007,7 @@ const file_fed_proto_rawDesc = "" +
 	"\x04task\x18\x01 \x01(\tR\x04task\"@\n" +
 	"\vPullRequest\x12\x18\n" +
 	"\asession\x18\x01 \x01(\tR\asession\x12\x17\n" +
-	"\await_ms\x18\x02 \x01(\rR\x06waitMs\"\xd7\x02\n" +
+	"\await_ms\x18\x02 \x01(\rR\x06waitMs\"\xe3\x02\n" +
 	"\vInstruction\x123\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1f.fdrmfl.fed.v1.Instruction.KindR\x04kind\x12\x12\n" +
 	"\x04task\x18\x02 \x01(\tR\x04task\x12\x14\n" +
@@ -1008,7 +1016,7 @@ const file_fed_proto_rawDesc = "" +
 	"\thas_model\x18\x05 \x01(\bR\bhasModel\x12\x12\n" +
 	"\x04prox\x18\x06 \x01(\x01R\x04prox\x12&\n" +
 	"\x0fkeep_norm_local\x18\a \x01(\bR\rkeepNormLocal\x12\x18\n" +
-	"\apayload\x18\b \x01(\fR\apayload\"]\n" +
+	"\apayload\x18\b \x01(\fR\apayload\"i\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\b\n" +
 	"\x04WAIT\x10\x01\x12\a\n" +
@@ -1016,7 +1024,9 @@ const file_fed_proto_rawDesc = "" +
 	"\bEVALUATE\x10\x03\x12\t\n" +
 	"\x05STATS\x10\x04\x12\t\n" +
 	"\x05SETUP\x10\x05\x12\b\n" +
-	"\x04DONE\x10\x06\"?\n" +
+	"\x04DONE\x10\x06\x12\n" +
+	"\n" +
+	"\x06SECAGG\x10\a\"?\n" +
 	"\x0fDownloadRequest\x12\x18\n" +
 	"\asession\x18\x01 \x01(\tR\asession\x12\x12\n" +
 	"\x04task\x18\x02 \x01(\tR\x04task\"6\n" +
