@@ -53,7 +53,7 @@ type Config struct {
 	// network warm-started from a linear model can keep the model's
 	// directions in its encoders and learn only on top of them.
 	Freeze []string `yaml:"freeze,omitempty" json:"freeze,omitempty"`
-	Loss     Loss   `yaml:"loss" json:"loss"`
+	Loss   Loss     `yaml:"loss" json:"loss"`
 	// DP, when on, trains by DP-SGD (dpsgd.go); the fdrmfl configuration
 	// sets it from privacy.dp.
 	DP DPSGD `yaml:"-" json:"dp,omitzero"`
