@@ -117,7 +117,7 @@ loss:                        # L = mse + mi·L_mi + kl·L_skl + con·L_con
   older_globals: 0           # older global models as extra contrastive negatives
 
 init:                        # where training starts
-  from: random               # random | pls | ridge | linear (the better of the two by federated CV):
+  from: random               # random | pls | ridge | enet | linear (the best by federated CV):
                              #   a linear model fitted from summed statistics, mapped into the network
   components: 30             # pls: most components tried
   folds: 5                   # cross-validation folds per client
