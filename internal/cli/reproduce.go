@@ -55,7 +55,7 @@ variant unless --variants names some.`)
 	clients := fs.Int("clients", 0, "clients of every experiment (0: each experiment's own, 3)")
 	testFraction := fs.Float64("test-fraction", 0, "share of each client's samples held out (0: each experiment's own)")
 	firstSeed := fs.Int("first-seed", 0, "the first repetition's seed (0: 1, or 101 with --tune)")
-	variants := fs.String("variants", "", "with --tune: comma-separated names of the tuning variants to run (default: all)")
+	variants := fs.String("variants", "", "with --tune: names of the tuning variants to run, separated by semicolons (default: all)")
 	names, err := parseWithNames(fs, args)
 	if err != nil {
 		return err
@@ -130,7 +130,7 @@ variant unless --variants names some.`)
 		opt.Variants, opt.FirstSeed = experiment.TuningGrid(), experiment.TuneFirstSeed
 		if *variants != "" {
 			var keep []experiment.Variant
-			for _, name := range strings.Split(*variants, ",") {
+			for _, name := range strings.Split(*variants, ";") {
 				name = strings.TrimSpace(name)
 				i := slices.IndexFunc(opt.Variants, func(v experiment.Variant) bool { return v.Name == name })
 				if i < 0 {
