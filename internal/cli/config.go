@@ -127,6 +127,7 @@ select:                      # model selection by federated validation (never th
   mode: auto                 # auto | kfold | holdout | validation | off; auto: validation with a
                              #   validation set, else kfold below 100 training rows a client, else holdout
   folds: 3                   # kfold, holdout (holdout keeps one fold out, then retrains on all)
+  no_refit: false            # holdout: keep the model trained without the held-out fold
   # candidates: every combination of the lists given (empty: the value configured)
   # features: [4, 8]         # d
   # mi: [0, 0.01]            # λ_mi; also kl, con, l1, lr
