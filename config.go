@@ -34,6 +34,12 @@ type Config struct {
 	// τ = 0.5, σ = 0.1); it is kept apart from Train so that an explicit
 	// zero weight (an ablation) is not mistaken for "default".
 	Loss *train.Loss `yaml:"loss" json:"loss"`
+	// Init says where training starts (random, or a federated linear
+	// model mapped into the network).
+	Init Init `yaml:"init" json:"init"`
+	// Select is model selection by federated validation: the number of
+	// rounds and a small grid of settings.
+	Select Select `yaml:"select" json:"select"`
 	// Privacy sets secure aggregation and differential privacy (privacy.go).
 	Privacy Privacy `yaml:"privacy" json:"privacy"`
 
@@ -133,8 +139,23 @@ type Federation struct {
 	// Lacks lists, per client number (1-based), modalities that client
 	// does not have.
 	Lacks map[int][]string `yaml:"lacks" json:"lacks"`
-	// Strategy is "fedavg" (default), "fedprox" or "fedbn".
+	// Strategy is "fedavg" (default), "fedprox", "fedbn", the
+	// drift-control strategies "scaffold" and "feddyn", or FedAvg with a
+	// server optimiser: "fedavgm", "fedadam", "fedyogi", "fedadagrad"
+	// (package fed/strategy).
 	Strategy string `yaml:"strategy" json:"strategy"`
+	// ServerLR is the server's step η: of the server optimisers (default
+	// 1 − server_momentum for fedavgm, so that its steps match FedAvg's
+	// in size, 0.01 for the adaptive ones) and of SCAFFOLD (default 1).
+	ServerLR float64 `yaml:"server_lr,omitempty" json:"server_lr,omitempty"`
+	// ServerMomentum is β₁ of the server optimisers (default 0.9),
+	// ServerBeta2 β₂ (default 0.99) and ServerTau τ, their adaptivity
+	// (default 1e-3).
+	ServerMomentum float64 `yaml:"server_momentum,omitempty" json:"server_momentum,omitempty"`
+	ServerBeta2    float64 `yaml:"server_beta2,omitempty" json:"server_beta2,omitempty"`
+	ServerTau      float64 `yaml:"server_tau,omitempty" json:"server_tau,omitempty"`
+	// DynAlpha is FedDyn's α (default 0.01).
+	DynAlpha float64 `yaml:"dyn_alpha,omitempty" json:"dyn_alpha,omitempty"`
 	// Smoothing is the server's β: w ← β·w + (1−β)·mean.
 	Smoothing float64 `yaml:"smoothing" json:"smoothing"`
 	// Prox is FedProx's μ (default 0.01 with fedprox).
@@ -181,6 +202,13 @@ type Federation struct {
 	// out (default 10; negative: only the checks against impossible
 	// statistics).
 	StatsLimit float64 `yaml:"stats_limit" json:"stats_limit"`
+	// Personalize is "auto" (default): after model selection, each client
+	// fits a personal head — an affine recalibration a + b·ŷ of the
+	// global model's prediction, shrunk towards the identity, on the
+	// held-out predictions of its own training rows — and deploys it when
+	// its leave-one-out error there beats the global model's; "off" keeps
+	// the global model for every client. The global head is always kept.
+	Personalize string `yaml:"personalize" json:"personalize"`
 }
 
 // DefaultModel returns the network of the built-in simulation: a linear
@@ -269,6 +297,32 @@ func (c Config) Defaults() Config {
 		f.Prox = 0.01
 	}
 	f.robustDefaults()
+	switch f.Strategy {
+	case "fedavgm", "fedadam", "fedyogi", "fedadagrad":
+		if f.ServerMomentum == 0 {
+			f.ServerMomentum = 0.9
+		}
+		if f.ServerBeta2 == 0 {
+			f.ServerBeta2 = 0.99
+		}
+		if f.ServerTau == 0 {
+			f.ServerTau = 1e-3
+		}
+		if f.ServerLR == 0 {
+			f.ServerLR = 0.01
+			if f.Strategy == "fedavgm" {
+				f.ServerLR = 1 - f.ServerMomentum
+			}
+		}
+	case "scaffold":
+		if f.ServerLR == 0 {
+			f.ServerLR = 1
+		}
+	case "feddyn":
+		if f.DynAlpha == 0 {
+			f.DynAlpha = 0.01
+		}
+	}
 	if c.Loss != nil {
 		c.Train.Loss = *c.Loss
 	} else if c.Train.Loss == (train.Loss{}) {
@@ -321,6 +375,11 @@ func (c Config) Defaults() Config {
 		}
 	}
 	c.Train = c.Train.Defaults()
+	c.Init = c.Init.defaults()
+	c.Select = c.Select.defaults()
+	if f.Personalize == "" {
+		f.Personalize = "auto"
+	}
 	c.Privacy.defaults()
 	return c
 }
@@ -395,10 +454,23 @@ func (c Config) Validate() error {
 	if f.Rounds < 1 {
 		return fmt.Errorf("federation.rounds: %d must be at least 1", f.Rounds)
 	}
-	switch f.Strategy {
-	case "fedavg", "fedprox", "fedbn":
-	default:
-		return fmt.Errorf("federation.strategy: %q is not \"fedavg\", \"fedprox\" or \"fedbn\"", f.Strategy)
+	if !slices.Contains(Strategies, f.Strategy) {
+		return fmt.Errorf("federation.strategy: %q is not one of %q", f.Strategy, Strategies)
+	}
+	if f.ServerLR < 0 {
+		return fmt.Errorf("federation.server_lr: %v must be positive", f.ServerLR)
+	}
+	if f.ServerMomentum < 0 || f.ServerMomentum >= 1 {
+		return fmt.Errorf("federation.server_momentum: %v is not in [0, 1)", f.ServerMomentum)
+	}
+	if f.ServerBeta2 < 0 || f.ServerBeta2 >= 1 {
+		return fmt.Errorf("federation.server_beta2: %v is not in [0, 1)", f.ServerBeta2)
+	}
+	if f.ServerTau < 0 {
+		return fmt.Errorf("federation.server_tau: %v must not be negative", f.ServerTau)
+	}
+	if f.DynAlpha < 0 {
+		return fmt.Errorf("federation.dyn_alpha: %v must be positive", f.DynAlpha)
 	}
 	if f.Smoothing < 0 || f.Smoothing >= 1 {
 		return fmt.Errorf("federation.smoothing: %v is not in [0, 1)", f.Smoothing)
@@ -415,6 +487,17 @@ func (c Config) Validate() error {
 	if f.Fraction < 0 || f.Fraction > 1 {
 		return fmt.Errorf("federation.fraction: %v is not in [0, 1]", f.Fraction)
 	}
+	if err := c.Init.validate(); err != nil {
+		return err
+	}
+	if err := c.Select.validate(c.Data.ValFraction); err != nil {
+		return err
+	}
+	switch f.Personalize {
+	case "auto", "off":
+	default:
+		return fmt.Errorf("federation.personalize: %q is not \"auto\" or \"off\"", f.Personalize)
+	}
 	if err := c.validatePrivacy(); err != nil {
 		return err
 	}
@@ -423,6 +506,9 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// Strategies lists the values federation.strategy may take.
+var Strategies = []string{"fedavg", "fedprox", "fedbn", "scaffold", "feddyn", "fedavgm", "fedadam", "fedyogi", "fedadagrad"}
 
 // checkFiles validates the keys that say how CSV and JCAMP-DX files are
 // read, naming the key at fault.

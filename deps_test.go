@@ -29,7 +29,7 @@ var layers = []struct {
 	{"layers", []string{"nn", "ag/agtest"}},
 	{"optimisers, objective terms, weight files", []string{"optim", "loss", "modelio"}},
 	{"the network", []string{"model", "baseline/vae"}},
-	{"local training", []string{"train"}},
+	{"local training, warm starts", []string{"train", "warm"}},
 	{"a client of a federation", []string{"site", "internal/bench"}},
 	{"the library", []string{".", "export/onnx"}},
 	{"deployment, the study, attacks", []string{"deploy", "experiment", "attack"}},
@@ -46,7 +46,7 @@ var (
 	// noIO packages compute and leave files, sockets and processes to
 	// the command line and the transports (checked on direct imports: the
 	// standard library itself imports os).
-	noIO = append(append([]string{"site"}, learningStack...), "fed", "fed/secagg", "privacy", "preprocess", "fed/strategy", "fed/sim", "baseline", "baseline/forest", "baseline/vae", "internal/linalg", "internal/gemm", "internal/vec", "internal/workpool")
+	noIO = append(append([]string{"site"}, learningStack...), "fed", "fed/secagg", "privacy", "preprocess", "fed/strategy", "fed/sim", "baseline", "baseline/forest", "baseline/vae", "warm", "internal/linalg", "internal/gemm", "internal/vec", "internal/workpool")
 )
 
 // TestDependencyRules checks every package of the module against its

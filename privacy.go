@@ -186,6 +186,9 @@ func (c Config) validatePrivacy() error {
 	if f.Strategy == "fedbn" && d.Level == "client" {
 		return errors.New("privacy.dp.level: client-level DP with federation.strategy fedbn is not supported: the local normalisation layers would escape the accounting")
 	}
+	if d.Level != "" && !slices.Contains(sumStrategies, f.Strategy) {
+		return fmt.Errorf("privacy.dp.level: %q with federation.strategy %q is not supported: its server state and client corrections would escape the accounting; use one of %v", d.Level, f.Strategy, sumStrategies)
+	}
 	return nil
 }
 
@@ -318,7 +321,11 @@ func (c Config) PrivateStrategy(m *Manifest, trainSamples int) (fed.Strategy, er
 	if err != nil {
 		return nil, err
 	}
-	return c.privateStrategy(c.fedAvg(pool), trainSamples)
+	strat, err := c.privateStrategy(c.fedAvg(pool), trainSamples)
+	if base, ok := strat.(*strategy.FedAvg); ok && err == nil { // no differential privacy, the mean
+		strat = c.rule(base, pool)
+	}
+	return strat, err
 }
 
 // SecureAggregation returns the server's secure-aggregation settings, nil

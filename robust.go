@@ -43,6 +43,15 @@ func (f Federation) validateRobust() error {
 	if !slices.Contains(Aggregators, f.Aggregator) {
 		return fmt.Errorf("federation.aggregator: %q is not one of %v", f.Aggregator, Aggregators)
 	}
+	switch f.Strategy {
+	case "fedavg", "fedprox", "fedbn", "":
+	default:
+		if f.Aggregator != "mean" {
+			// Drift controls and server optimisers take the mean of the
+			// updates (and their payloads) by construction.
+			return fmt.Errorf("federation.aggregator: %q with federation.strategy %q: the drift controls and server optimisers build on the mean; use aggregator mean, or strategy fedavg, fedprox or fedbn", f.Aggregator, f.Strategy)
+		}
+	}
 	if f.Byzantine < 0 || f.Aggregator != "mean" && 2*f.Byzantine >= f.Clients {
 		return fmt.Errorf("federation.byzantine: %d hostile clients of %d cannot be outvoted (fewer than half, please)", f.Byzantine, f.Clients)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/fed/strategy"
 	"github.com/fdrmfl/fdrmfl/internal/seed"
+	"github.com/fdrmfl/fdrmfl/nn"
 	"github.com/fdrmfl/fdrmfl/site"
 	"github.com/fdrmfl/fdrmfl/train"
 )
@@ -141,6 +142,10 @@ type Result struct {
 	// Preprocess is the spectral preprocessing the run fitted (and chose,
 	// under "auto") on the training data.
 	Preprocess []Preprocessing
+	// Init is the linear model training started from (nil: random).
+	Init *LinearChoice
+	// Selection is the model selection's record (nil: none ran).
+	Selection *Selection
 }
 
 // ClientResult is one client's share of the result.
@@ -148,6 +153,9 @@ type ClientResult struct {
 	Name   string
 	Splits []Split // train, val, test
 	Test   *Metrics
+	// Personal is the client's personal head, nil when it deploys the
+	// global model (federation.personalize).
+	Personal *Calibration
 }
 
 // Split is a client's subset of samples with their features.
@@ -158,6 +166,18 @@ type Split struct {
 	Z     []float32 // features, len(Index)×d
 	Pred  []float32 // head predictions, len(Index)×q, in the responses' units
 	Y     []float32 // observed responses, len(Index)×q
+	// Personal holds the personal head's predictions (nil when the client
+	// deploys the global model).
+	Personal []float32
+}
+
+// Deployed returns the predictions the client deploys: its personal
+// head's if it has one, else the global model's.
+func (s Split) Deployed() []float32 {
+	if s.Personal != nil {
+		return s.Personal
+	}
+	return s.Pred
 }
 
 // Simulate runs the federation cfg describes with every client in this
@@ -341,31 +361,57 @@ func standardizeClients(cfg Config, clients []*site.Sets, adv Adversary) (*data.
 	return pooled, kept, excluded, nil
 }
 
-// strategy returns the server's policy for cfg over the pool's network:
-// FedAvg, FedProx or FedBN, merging with the configured aggregator.
+// strategy returns the server's policy for cfg over the pool's network,
+// without the privacy settings: FedAvg, FedProx or FedBN merging with the
+// configured aggregator, or a drift control or server optimiser around
+// FedAvg (see rule).
 func (c Config) strategy(pool *site.TrainerPool) fed.Strategy {
-	return c.Federation.aggregate(c.fedAvg(pool))
+	return c.rule(c.fedAvg(pool), pool)
 }
 
 // fedAvg returns the FedAvg, FedProx or FedBN that cfg's strategy is
 // built on, before the aggregator and the privacy settings.
 func (c Config) fedAvg(pool *site.TrainerPool) *strategy.FedAvg {
 	f := c.Federation
-	s := &strategy.FedAvg{
+	avg := &strategy.FedAvg{
 		Fraction: f.Fraction, Smoothing: f.Smoothing,
 		Rand: rand.NewPCG(seed.For(c.Seed, seed.Strategy), 0),
 	}
-	if f.Strategy == "fedprox" {
-		s.Prox = f.Prox
-	}
-	if f.Strategy == "fedbn" {
+	switch f.Strategy {
+	case "fedprox":
+		avg.Prox = f.Prox
+	case "fedbn":
 		for _, e := range pool.Layout() {
 			if e.Param.Norm {
-				s.Local = append(s.Local, strategy.Range{From: e.Offset, To: e.Offset + e.Param.Len()})
+				avg.Local = append(avg.Local, strategy.Range{From: e.Offset, To: e.Offset + e.Param.Len()})
 			}
 		}
 	}
-	return s
+	return avg
+}
+
+// rule returns the configured strategy built on FedAvg's settings base:
+// for fedavg, fedprox and fedbn, base merging with the configured
+// aggregator (Federation.aggregate); else the drift control or server
+// optimiser that wraps it (which Validate allows with the mean only).
+func (c Config) rule(base *strategy.FedAvg, pool *site.TrainerPool) fed.Strategy {
+	f := c.Federation
+	weights := 0 // the trained values, at the front of the vector
+	for _, e := range pool.Layout() {
+		if e.Param.Kind == nn.Weight {
+			weights += e.Param.Len()
+		}
+	}
+	switch f.Strategy {
+	case strategy.MethodScaffold:
+		return &strategy.Scaffold{FedAvg: *base, LR: f.ServerLR, Weights: weights}
+	case strategy.MethodFedDyn:
+		return &strategy.FedDyn{FedAvg: *base, Alpha: f.DynAlpha, Weights: weights}
+	case strategy.OptAvgM, strategy.OptAdagrad, strategy.OptAdam, strategy.OptYogi:
+		return &strategy.ServerOpt{FedAvg: *base, Method: f.Strategy, LR: f.ServerLR, Beta1: f.ServerMomentum,
+			Beta2: f.ServerBeta2, Tau: f.ServerTau, Weights: weights}
+	}
+	return f.aggregate(base)
 }
 
 // ClientFeatures applies a final global model to each set of a client
@@ -378,7 +424,7 @@ func ClientFeatures(s *site.Site, sets *site.Sets, global []float32, std *data.S
 		return cr, err
 	}
 	for _, o := range outs {
-		cr.Splits = append(cr.Splits, Split(o))
+		cr.Splits = append(cr.Splits, Split{Name: o.Name, Index: o.Index, IDs: o.IDs, Z: o.Z, Pred: o.Pred, Y: o.Y})
 	}
 	if test.N > 0 {
 		cr.Test = metricsOf(test)

@@ -152,9 +152,17 @@ func listen(t *testing.T, addr string) net.Listener {
 // TestFederationMatchesSimulate runs a server and three clients, each in
 // its own goroutine and talking TLS over 127.0.0.1, and checks that they
 // reach the model fdrmfl.Simulate reaches with the same seed, bit for
-// bit, and the same features on every client's test samples.
+// bit, and the same features on every client's test samples — with plain
+// FedAvg, with the drift controls whose state travels with the tasks
+// (SCAFFOLD's control variates, FedDyn's α) and with a server optimiser.
 func TestFederationMatchesSimulate(t *testing.T) {
-	testFederationMatchesSimulate(t, study(2))
+	for _, strategy := range []string{"fedavg", "scaffold", "feddyn", "fedadam"} {
+		t.Run(strategy, func(t *testing.T) {
+			cfg := study(2)
+			cfg.Federation.Strategy = strategy
+			testFederationMatchesSimulate(t, cfg)
+		})
+	}
 }
 
 // TestFederationWithPreprocessingMatchesSimulate is the same with spectral
@@ -215,52 +223,59 @@ func testFederationMatchesSimulate(t *testing.T, cfg fdrmfl.Config) {
 // address: it resumes at round 3 from its checkpoint, the clients
 // reconnect, and the final model is the uninterrupted simulation's.
 func TestServerResumesFromCheckpoint(t *testing.T) {
-	cfg := study(4)
-	sim, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := newDeployment(t, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	lis := listen(t, "127.0.0.1:0")
-	addr := lis.Addr().String()
-	results := d.startClients(t, ctx, addr)
+	// SCAFFOLD resumes with its control variates: the server's from the
+	// checkpoint, each client's from its state folder.
+	for _, strategy := range []string{"fedavg", "scaffold"} {
+		t.Run(strategy, func(t *testing.T) {
+			cfg := study(4)
+			cfg.Federation.Strategy = strategy
+			sim, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := newDeployment(t, cfg)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			lis := listen(t, "127.0.0.1:0")
+			addr := lis.Addr().String()
+			results := d.startClients(t, ctx, addr)
 
-	first, stop := context.WithCancel(ctx)
-	if _, err := d.newServer(t, func(r int) {
-		if r == 2 {
-			stop()
-		}
-	}).Run(first, lis); err == nil {
-		t.Fatal("the stopped server reported success")
-	}
-	lis.Close()
-	var resumed []int
-	var mu sync.Mutex
-	var rounds []fdrmfl.RoundMetrics
-	s := d.newServer(t, func(r int) { mu.Lock(); resumed = append(resumed, r); mu.Unlock() })
-	s.c.OnRound = func(res *fdrmfl.Result) error { rounds = res.Rounds; return nil }
-	res, err := s.Run(ctx, listen(t, addr))
-	if err != nil {
-		t.Fatalf("%v\n%s", err, d.log)
-	}
-	if fmt.Sprint(resumed) != "[3 4]" {
-		t.Fatalf("the restarted server ran rounds %v, want [3 4]", resumed)
-	}
-	if !sameBits(res.Weights, sim.Weights) {
-		t.Fatalf("the resumed federation's model differs from the simulation's\n%s", d.log)
-	}
-	if res.Manifest.Values != len(sim.Weights) {
-		t.Fatalf("manifest values %d", res.Manifest.Values)
-	}
-	if len(rounds) != 4 || rounds[0].Round != 1 || rounds[3].Round != 4 {
-		t.Fatalf("the resumed server reported rounds %+v, want 1 to 4", rounds)
-	}
-	for range d.Clients {
-		if o := <-results; o.err != nil {
-			t.Fatalf("%s: %v", o.name, o.err)
-		}
+			first, stop := context.WithCancel(ctx)
+			if _, err := d.newServer(t, func(r int) {
+				if r == 2 {
+					stop()
+				}
+			}).Run(first, lis); err == nil {
+				t.Fatal("the stopped server reported success")
+			}
+			lis.Close()
+			var resumed []int
+			var mu sync.Mutex
+			var rounds []fdrmfl.RoundMetrics
+			s := d.newServer(t, func(r int) { mu.Lock(); resumed = append(resumed, r); mu.Unlock() })
+			s.c.OnRound = func(res *fdrmfl.Result) error { rounds = res.Rounds; return nil }
+			res, err := s.Run(ctx, listen(t, addr))
+			if err != nil {
+				t.Fatalf("%v\n%s", err, d.log)
+			}
+			if fmt.Sprint(resumed) != "[3 4]" {
+				t.Fatalf("the restarted server ran rounds %v, want [3 4]", resumed)
+			}
+			if !sameBits(res.Weights, sim.Weights) {
+				t.Fatalf("the resumed federation's model differs from the simulation's\n%s", d.log)
+			}
+			if res.Manifest.Values != len(sim.Weights) {
+				t.Fatalf("manifest values %d", res.Manifest.Values)
+			}
+			if len(rounds) != 4 || rounds[0].Round != 1 || rounds[3].Round != 4 {
+				t.Fatalf("the resumed server reported rounds %+v, want 1 to 4", rounds)
+			}
+			for range d.Clients {
+				if o := <-results; o.err != nil {
+					t.Fatalf("%s: %v", o.name, o.err)
+				}
+			}
+		})
 	}
 }
 

@@ -258,7 +258,15 @@ func (p *Participant) Features(global []float32) (fdrmfl.ClientResult, error) {
 	if s == nil {
 		return fdrmfl.ClientResult{}, fmt.Errorf("client %s: features before the setup", p.Name)
 	}
-	return fdrmfl.ClientFeatures(s, sets, global, m.Standardizer)
+	cr, err := fdrmfl.ClientFeatures(s, sets, global, m.Standardizer)
+	if err != nil {
+		return cr, err
+	}
+	// A personal head, fitted on the client's own validation rows.
+	if err := fdrmfl.PersonalizeOnValidation(&cr, m.Federation.Personalize, m.Standardizer); err != nil {
+		return cr, fmt.Errorf("client %s: %w", p.Name, err)
+	}
+	return cr, nil
 }
 
 func prod(s []int) int {

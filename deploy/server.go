@@ -93,6 +93,9 @@ func NewServer(c ServerConfig) (*Server, error) {
 	if err := s.cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if _, err := s.cfg.DeployedSelection(); err != nil {
+		return nil, err
+	}
 	if c.StateDir == "" {
 		return nil, errors.New("server: no state folder for the checkpoint")
 	}
@@ -149,6 +152,12 @@ type checkpoint struct {
 	// Declared maps every client taking part to the training-set size it
 	// declared: its updates count with at most that many samples.
 	Declared map[string]int
+	// Best is the global model of the round with the least validation
+	// error so far (BestRound; BestMSE over the standardised responses),
+	// kept when the study selects the round by validation.
+	Best      []float32
+	BestRound int
+	BestMSE   float64
 	// TrainSamples is the total of Declared, which scales each client's
 	// weight under secure aggregation.
 	TrainSamples int
@@ -273,6 +282,10 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 			return nil, fmt.Errorf("server: %s: %w", path, err)
 		}
 	}
+	keepBest, err := s.cfg.DeployedSelection()
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	server := &fed.Server{
 		Strategy: strat, Fleet: fleet, Quorum: quorum, Retries: set.Retries,
@@ -281,6 +294,9 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 		Evaluate: s.cfg.Data.ValFraction > 0, Log: s.log, Secure: s.cfg.SecureAggregationSettings(),
 		Checkpoint: func(ctx context.Context, c fed.Checkpoint) error {
 			ck.Round, ck.Global = c.Round, c.Global
+			if e, ok := fdrmfl.ValidationMSE(c.Report, man.Model.Responses); keepBest && ok && (ck.Best == nil || e < ck.BestMSE) {
+				ck.Best, ck.BestRound, ck.BestMSE = append(ck.Best[:0], c.Global...), c.Round, e
+			}
 			if m, ok := strat.(interface{ MarshalBinary() ([]byte, error) }); ok {
 				b, err := m.MarshalBinary()
 				if err != nil {
@@ -331,6 +347,12 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 		return nil, err
 	}
 	res.Weights = final
+	if keepBest && ck.Best != nil {
+		res.Weights = ck.Best
+		res.Selection = &fdrmfl.Selection{Mode: "validation", Rounds: ck.BestRound, Chosen: 0,
+			Candidates: []fdrmfl.CandidateScore{{Name: "as configured", Best: ck.BestRound, MSE: ck.BestMSE, Rounds: s.cfg.Federation.Rounds}}}
+		s.log.Info("keeping the round with the least validation error", "round", ck.BestRound, "val_mse", ck.BestMSE)
+	}
 	s.log.Info("federation done; handing out the final model", "rounds", s.cfg.Federation.Rounds)
 	return s.finish(ctx, fleet, served, res)
 }

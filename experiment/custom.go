@@ -58,7 +58,7 @@ func Custom(cfg fdrmfl.Config, st Study) (Spec, error) {
 	if st.TestFraction == 0 {
 		st.TestFraction = 0.2
 	}
-	base := realData(st.Name, "Study of "+st.Name, st.TestFraction, 30, 15, nil)
+	base := realData(st.Name, "Study of "+st.Name, st.TestFraction, 15, nil)
 	base.Splits, base.Seeds, base.Clients = st.Splits, st.Seeds, st.Clients
 	ours := cfg
 	ours.Data = fdrmfl.Data{Source: "csv"}

@@ -29,6 +29,7 @@ type features struct {
 	train, test   *mat.Dense
 	yTrain, yTest []float64
 	head          []float64 // the network head's test predictions, if any
+	deployed      []float64 // the predictions the client deploys (personal head or global)
 }
 
 // runUnit runs every method and variant on one unit.
@@ -147,9 +148,9 @@ func (ur *UnitResults) network(ctx context.Context, p *fdrmfl.Prepared, u Unit, 
 	for k, c := range res.Clients {
 		tr, te := c.Splits[0], c.Splits[2]
 		fs[k] = features{train: dense(tr.Z, len(tr.Index)), test: dense(te.Z, len(te.Index)),
-			yTrain: f64(tr.Y), yTest: f64(te.Y), head: f64(te.Pred)}
+			yTrain: f64(tr.Y), yTest: f64(te.Y), head: f64(te.Pred), deployed: f64(te.Deployed())}
 	}
-	if err := ur.judge(u, m, p.Clients(), fs, []string{RegHead, RegForest, RegRidge}); err != nil {
+	if err := ur.judge(u, m, p.Clients(), fs, []string{RegHead, RegDeployed, RegForest, RegRidge}); err != nil {
 		return err
 	}
 	ur.Timings = append(ur.Timings, Timing{Unit: u, Method: m, Seconds: time.Since(start).Seconds()})
@@ -619,6 +620,8 @@ func (ur *UnitResults) judge(u Unit, m string, clients []site.Sets, fs []feature
 			switch reg {
 			case RegHead:
 				pred = f.head
+			case RegDeployed:
+				pred = f.deployed
 			case RegForest:
 				rf := &forest.Forest{Trees: 100, FeatureFraction: 1.0 / 3, Seed: unitSeed(u) + uint64(k), Workers: 1}
 				if err := rf.Fit(f.train, f.yTrain); err != nil {

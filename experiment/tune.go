@@ -96,6 +96,44 @@ func TuningGrid() []Variant {
 		{"ours, 3 × the learning rate", both(ours(func(c *fdrmfl.Config) { c.Train.LR *= 3 }))},
 		{"ours, AdamW weight decay 0.05", both(ours(func(c *fdrmfl.Config) { c.Train.Optimizer, c.Train.WeightDecay = "adamw", 0.05 }))},
 		{"ours, head dropout 0.3", both(ours(func(c *fdrmfl.Config) { c.Model.Head.Dropout = 0.3 }))},
+
+		// The real data: from our settings before warm starts (a random
+		// start, 30 or 20 rounds × 15 epochs of the whole network, the last
+		// model) to ours, one change at a time, then around ours.
+		{"before: random start, 30/20 rounds × 15 epochs, no selection", real(func(s Spec) fdrmfl.Config {
+			c := clone(s.FDRMFL)
+			c.Init, c.Select.Mode, c.Federation.Personalize = fdrmfl.Init{}, "off", "off"
+			c.Train.Freeze, c.Train.Epochs, c.Federation.Rounds = nil, 15, 20
+			if strings.HasPrefix(s.Name, "corn") {
+				c.Federation.Rounds = 30
+			}
+			return c
+		})},
+		{"warm start from PLS, then as before", real(ours(func(c *fdrmfl.Config) {
+			c.Init, c.Select.Mode, c.Federation.Personalize = fdrmfl.Init{From: "pls"}, "off", "off"
+			c.Train.Freeze, c.Train.Epochs, c.Federation.Rounds = nil, 15, 20
+		}))},
+		{"warm start from PLS, encoders frozen, 10 rounds × 5 epochs", real(ours(func(c *fdrmfl.Config) {
+			c.Init, c.Select.Mode, c.Federation.Personalize = fdrmfl.Init{From: "pls"}, "off", "off"
+		}))},
+		{"the same, rounds by 3-fold federated CV", real(ours(func(c *fdrmfl.Config) {
+			c.Init, c.Federation.Personalize = fdrmfl.Init{From: "pls"}, "off"
+		}))},
+		{"the same, linear model by CV among PLS on each set of modalities, ridge, elastic net", real(ours(func(c *fdrmfl.Config) {
+			c.Federation.Personalize = "off"
+		}))},
+		// "ours" adds each client's personal head.
+		{"ours, PLS on all modalities only", real(ours(func(c *fdrmfl.Config) { c.Init = fdrmfl.Init{From: "pls"} }))},
+		{"ours, encoders trained (lr 1e-4)", real(ours(func(c *fdrmfl.Config) { c.Train.Freeze, c.Train.LR = nil, 1e-4 }))},
+		{"ours, encoders trained with group lasso 0.01 (lr 1e-4)", real(ours(func(c *fdrmfl.Config) {
+			c.Train.Freeze, c.Train.LR, c.Train.GroupLasso = nil, 1e-4, 0.01
+		}))},
+		{"ours, twice the rounds", real(ours(func(c *fdrmfl.Config) { c.Federation.Rounds *= 2 }))},
+		{"ours, MSE only", real(ours(func(c *fdrmfl.Config) { l := train.Loss{}; c.Loss = &l }))},
+		{"ours, FedProx", real(ours(func(c *fdrmfl.Config) { c.Federation.Strategy = "fedprox" }))},
+		{"ours, SCAFFOLD", real(ours(func(c *fdrmfl.Config) { c.Federation.Strategy = "scaffold" }))},
+		{"ours, FedDyn", real(ours(func(c *fdrmfl.Config) { c.Federation.Strategy = "feddyn" }))},
+		{"ours, FedAdam", real(ours(func(c *fdrmfl.Config) { c.Federation.Strategy = "fedadam" }))},
 	}
 }
 
@@ -105,6 +143,7 @@ func clone(c fdrmfl.Config) fdrmfl.Config {
 	c.Model.Modalities = slices.Clone(c.Model.Modalities)
 	c.Model.Fusion.Hidden = slices.Clone(c.Model.Fusion.Hidden)
 	c.Model.Head.Hidden = slices.Clone(c.Model.Head.Hidden)
+	c.Train.Freeze = slices.Clone(c.Train.Freeze)
 	if c.Loss != nil {
 		l := *c.Loss
 		c.Loss = &l

@@ -109,23 +109,22 @@ type Output[T nn.Float] struct {
 	Mu, LogVar []*ag.Var[T]
 }
 
-// present reports whether sample i has modality m.
-func (in Input[T]) present(m, i int) bool {
-	if in.X[m] == nil {
-		return false
-	}
-	return in.Present == nil || in.Present[m] == nil || in.Present[m][i]
-}
-
 // Forward runs the network on a batch.
 func (m *Model[T]) Forward(tp *ag.Tape[T], in Input[T]) Output[T] {
+	mu, logVar := m.Encode(tp, in)
+	return m.FromLatents(tp, in, mu, logVar)
+}
+
+// Encode runs each modality's encoder on the batch and returns the
+// latents h_m (and their log-variances with LearnedSigma), nil for a
+// modality absent from the batch.
+func (m *Model[T]) Encode(tp *ag.Tape[T], in Input[T]) (mu, logVar []*ag.Var[T]) {
 	nm := len(m.Encoders)
 	if len(in.X) != nm {
 		panic(fmt.Sprintf("model.Forward: %d modality inputs for a model with %d modalities", len(in.X), nm))
 	}
 	e := m.Config.Latent
-	out := Output[T]{Mu: make([]*ag.Var[T], nm), LogVar: make([]*ag.Var[T], nm)}
-	var any bool
+	mu, logVar = make([]*ag.Var[T], nm), make([]*ag.Var[T], nm)
 	for i, enc := range m.Encoders {
 		x := in.X[i]
 		if x == nil {
@@ -137,11 +136,31 @@ func (m *Model[T]) Forward(tp *ag.Tape[T], in Input[T]) Output[T] {
 		}
 		h := enc.Forward(tp, tp.Reshape(x, want...))
 		if m.Config.LearnedSigma {
-			out.Mu[i], out.LogVar[i] = tp.Slice(h, 1, 0, e), tp.Slice(h, 1, e, 2*e)
+			mu[i], logVar[i] = tp.Slice(h, 1, 0, e), tp.Slice(h, 1, e, 2*e)
 		} else {
-			out.Mu[i] = h
+			mu[i] = h
 		}
-		any = true
+	}
+	return mu, logVar
+}
+
+// FromLatents runs the fusion and the head on latents from Encode (or
+// latents computed earlier by a frozen encoder): a modality is present
+// for sample i when its latent is not nil and in.Present does not say
+// otherwise; in.X is not read.
+func (m *Model[T]) FromLatents(tp *ag.Tape[T], in Input[T], mu, logVar []*ag.Var[T]) Output[T] {
+	nm := len(m.Encoders)
+	if len(mu) != nm {
+		panic(fmt.Sprintf("model.FromLatents: %d latents for a model with %d modalities", len(mu), nm))
+	}
+	e := m.Config.Latent
+	out := Output[T]{Mu: mu, LogVar: logVar}
+	if logVar == nil {
+		out.LogVar = make([]*ag.Var[T], nm)
+	}
+	any := false
+	for _, h := range mu {
+		any = any || h != nil
 	}
 	if !any {
 		panic("model.Forward: the batch has no modality at all")
@@ -152,7 +171,7 @@ func (m *Model[T]) Forward(tp *ag.Tape[T], in Input[T]) Output[T] {
 	for i := range in.N {
 		has := false
 		for mo := range nm {
-			if in.present(mo, i) {
+			if mu[mo] != nil && (in.Present == nil || in.Present[mo] == nil || in.Present[mo][i]) {
 				md[i*nm+mo] = 1
 				has = true
 			}

@@ -60,3 +60,19 @@ func (s *Site) Features(sets *Sets, global []float32, std *data.Standardizer) ([
 	}
 	return out, test, nil
 }
+
+// Predict applies a global model (with the client's own normalisation
+// layers under FedBN) to ds, standardised as the site's sets are, and
+// returns the features and the predictions on the standardised scale.
+func (s *Site) Predict(global []float32, ds *data.Dataset) (z, pred []float32, err error) {
+	tr, err := s.Trainers.get(context.Background())
+	if err != nil {
+		return nil, nil, err
+	}
+	defer s.Trainers.put(tr)
+	st, err := s.Store.Load(s.Name)
+	if err != nil {
+		return nil, nil, &StateError{Client: s.Name, Op: "loading", Err: err}
+	}
+	return tr.Apply(s.localWeights(tr, global, st), ds)
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/fed"
+	"github.com/fdrmfl/fdrmfl/fed/strategy"
 	"github.com/fdrmfl/fdrmfl/internal/seed"
 	"github.com/fdrmfl/fdrmfl/train"
 )
@@ -60,19 +61,40 @@ func (s *Site) Execute(ctx context.Context, t fed.Task) (fed.Update, error) {
 		s.mu.Lock()
 		s.fedbn = t.KeepNormLocal
 		s.mu.Unlock()
-		res, err := tr.Fit(train.Task{
+		task := train.Task{
 			Data: s.Train, Global: t.Global, State: st,
 			Seed: seed.For(s.Seed, uint64(t.Round)), MISeed: s.Seed,
 			Prox: t.Prox, KeepNormLocal: t.KeepNormLocal,
-		})
+		}
+		var extra strategy.FitExtra
+		if len(t.Payload) > 0 {
+			if err := extra.UnmarshalBinary(t.Payload); err != nil {
+				return fed.Update{}, fmt.Errorf("client %s: the fit task's payload: %w", s.Name, err)
+			}
+			switch extra.Method {
+			case strategy.MethodScaffold:
+				task.Control = extra.Control
+			case strategy.MethodFedDyn:
+				task.Dyn = extra.Alpha
+			default:
+				return fed.Update{}, fmt.Errorf("client %s: the fit task asks for %q, which this client does not know", s.Name, extra.Method)
+			}
+		}
+		res, err := tr.Fit(task)
 		if err != nil {
 			return fed.Update{}, fmt.Errorf("client %s: %w", s.Name, err)
+		}
+		var payload []byte
+		if res.ControlDelta != nil {
+			if payload, err = (strategy.FitExtra{Method: strategy.MethodScaffold, Control: res.ControlDelta}).MarshalBinary(); err != nil {
+				return fed.Update{}, err
+			}
 		}
 		if err := s.Store.Save(s.Name, st); err != nil {
 			return fed.Update{}, &StateError{Client: s.Name, Op: "saving", Err: err}
 		}
 		m := res.Terms
-		return fed.Update{Kind: fed.Fit, Weights: res.Weights, N: res.N, Metrics: map[string]float64{
+		return fed.Update{Kind: fed.Fit, Weights: res.Weights, N: res.N, Payload: payload, Metrics: map[string]float64{
 			"loss": m.Total, "mse": m.MSE, "mi": m.MI, "kl": m.KL, "con": m.Con,
 		}}, nil
 	case fed.Evaluate:

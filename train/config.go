@@ -8,6 +8,7 @@ package train
 
 import (
 	"fmt"
+	"slices"
 )
 
 // Config is the local-training recipe of a client.
@@ -34,14 +35,32 @@ type Config struct {
 	// fdrmfl configuration's default for simulated data is 0.1, and a
 	// negative value there switches it off).
 	L1 float64 `yaml:"l1" json:"l1"`
+	// GroupLasso is the weight λ of a group-lasso penalty on each
+	// modality's encoder input weights W_m (the tensor L1 acts on),
+	//
+	//	λ·Σ_m √p_m·‖W_m‖₂   (p_m: the modality's inputs),
+	//
+	// applied as a proximal step after each optimiser step: W_m ←
+	// W_m·max(0, 1 − lr·λ·√p_m/‖W_m‖₂). A modality whose weights reach zero
+	// is switched off as a whole, so the network can pick its instruments
+	// as cross-validated PLS picks them (0: none).
+	GroupLasso float64 `yaml:"group_lasso,omitempty" json:"group_lasso,omitempty"`
 	// Schedule is "" (constant rate) or "plateau": halve the rate when the
 	// epoch's mean loss has not improved for 2 epochs (kept across rounds).
 	Schedule string `yaml:"schedule" json:"schedule"`
-	Loss     Loss   `yaml:"loss" json:"loss"`
+	// Freeze lists parts of the network that local training leaves as
+	// they came: "encoders", "fusion" and/or "head" (none by default). A
+	// network warm-started from a linear model can keep the model's
+	// directions in its encoders and learn only on top of them.
+	Freeze []string `yaml:"freeze,omitempty" json:"freeze,omitempty"`
+	Loss   Loss     `yaml:"loss" json:"loss"`
 	// DP, when on, trains by DP-SGD (dpsgd.go); the fdrmfl configuration
 	// sets it from privacy.dp.
 	DP DPSGD `yaml:"-" json:"dp,omitzero"`
 }
+
+// FreezeParts lists the parts Config.Freeze may name.
+var FreezeParts = []string{"encoders", "fusion", "head"}
 
 // Loss weights and forms the terms of the objective
 //
@@ -126,11 +145,18 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: lr: %v must be positive", c.LR)
 	case c.WeightDecay < 0 || c.Momentum < 0 || c.ClipNorm < 0 || c.L1 < 0:
 		return fmt.Errorf("train: weight_decay (%v), momentum (%v), clip_norm (%v) and l1 (%v) must not be negative", c.WeightDecay, c.Momentum, c.ClipNorm, c.L1)
+	case c.GroupLasso < 0:
+		return fmt.Errorf("train: group_lasso: %v must not be negative", c.GroupLasso)
 	}
 	switch c.Optimizer {
 	case "adam", "adamw", "sgd":
 	default:
 		return fmt.Errorf("train: optimizer: %q is not one of \"adam\", \"adamw\", \"sgd\"", c.Optimizer)
+	}
+	for _, f := range c.Freeze {
+		if !slices.Contains(FreezeParts, f) {
+			return fmt.Errorf("train: freeze: %q is not one of %q", f, FreezeParts)
+		}
 	}
 	switch c.Schedule {
 	case "", "plateau":

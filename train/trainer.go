@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/fdrmfl/fdrmfl/ag"
@@ -26,6 +27,12 @@ type ClientState struct {
 	Globals  [][]float32 // earlier global models, newest first
 	MI       []float32   // weights of a learned MI estimator
 	MIOptim  optim.Snapshot
+	// Control is SCAFFOLD's client control variate c_i (nil before the
+	// client's first SCAFFOLD round), over the trained weights.
+	Control []float32
+	// DynGrad is FedDyn's client state g_i (nil: zero), over the trained
+	// weights.
+	DynGrad []float32
 }
 
 // Task is one round of local training.
@@ -41,6 +48,15 @@ type Task struct {
 	Prox float64
 	// KeepNormLocal keeps the client's own normalisation layers (FedBN).
 	KeepNormLocal bool
+	// Control, if not nil, is SCAFFOLD's server control variate c (one
+	// value per trained weight): each gradient g becomes g + c − c_i, c_i
+	// being State.Control, and at the end c_i becomes the mean raw
+	// gradient of the round (Result.ControlDelta is its change).
+	Control []float32
+	// Dyn is FedDyn's α (0: none): the loss gains −⟨g_i, w⟩ +
+	// α/2·‖w − w_global‖², g_i being State.DynGrad, which at the end
+	// becomes g_i − α·(w − w_global).
+	Dyn float64
 }
 
 // Terms are the mean loss terms over an epoch's samples.
@@ -54,6 +70,8 @@ type Result struct {
 	Weights []float32 // the trained model's values
 	N       int       // training samples
 	Terms   Terms     // of the last epoch
+	// ControlDelta is SCAFFOLD's c_i⁺ − c_i (nil without Task.Control).
+	ControlDelta []float32
 }
 
 // Trainer trains one client at a time on one goroutine. It holds the
@@ -71,6 +89,25 @@ type Trainer struct {
 	// l1 holds the ranges of Values that Config.L1 shrinks: the input
 	// weights of each encoder.
 	l1 [][2]int
+	// frozen holds the ranges of weights that Config.Freeze keeps fixed.
+	frozen [][2]int
+	// groups holds each modality's input weights and its number of
+	// inputs, for Config.GroupLasso.
+	groups []group
+	// latentCache: the encoders are frozen and deterministic (no dropout,
+	// no batch normalisation), so a round computes every sample's latents
+	// once and trains the fusion and the head on them.
+	latentCache bool
+	encRange    [2]int // the encoders' weights in the flat vector
+	// stepFrom is where the trained weights start when the frozen ones
+	// are a prefix of the vector (frozen encoders): the optimiser and
+	// the proximal steps leave that prefix alone, and it costs nothing.
+	stepFrom int
+}
+
+type group struct {
+	r      [2]int
+	inputs int
 }
 
 type frozen struct {
@@ -96,10 +133,79 @@ func New(mcfg model.Config, cfg Config) (*Trainer, error) {
 	if cfg.L1 > 0 {
 		t.l1 = inputWeights(t.st.Entries)
 	}
+	t.frozen = partWeights(t.st.Entries, cfg.Freeze)
+	if len(t.frozen) == 1 && t.frozen[0][0] == 0 {
+		t.stepFrom = t.frozen[0][1]
+	}
+	if slices.Contains(cfg.Freeze, "encoders") {
+		t.latentCache = true
+		for _, m := range mcfg.Modalities {
+			if m.Encoder.Dropout > 0 || m.Encoder.BatchNorm || m.Encoder.Type == model.EncResNet {
+				t.latentCache = false
+			}
+		}
+		if r := partWeights(t.st.Entries, []string{"encoders"}); len(r) == 1 {
+			t.encRange = r[0]
+		} else {
+			t.latentCache = false
+		}
+	}
+	if cfg.GroupLasso > 0 {
+		for _, r := range inputWeights(t.st.Entries) {
+			for _, e := range t.st.Entries {
+				if e.Offset == r[0] {
+					t.groups = append(t.groups, group{r: r, inputs: e.Param.Len() / e.Param.Shape[0]})
+				}
+			}
+		}
+	}
 	if err := t.checkDP(); err != nil {
 		return nil, err
 	}
+	if cfg.DP.On() && (len(cfg.Freeze) > 0 || cfg.GroupLasso > 0) {
+		return nil, fmt.Errorf("train: dp: freeze and group_lasso are not supported with DP-SGD")
+	}
 	return t, nil
+}
+
+// GroupShrink is the proximal step of the penalty t·‖w‖₂: it returns
+// w·max(0, 1 − t/‖w‖₂), the minimiser of ½‖x − w‖² + t‖x‖₂, in place.
+func GroupShrink(w []float32, t float64) {
+	var s float64
+	for _, v := range w {
+		s += float64(v) * float64(v)
+	}
+	norm := math.Sqrt(s)
+	if norm <= t {
+		clear(w)
+		return
+	}
+	f := float32(1 - t/norm)
+	for i := range w {
+		w[i] *= f
+	}
+}
+
+// partWeights returns the ranges of the weights (not buffers) of the
+// named parts of the network, merged where they touch.
+func partWeights(entries []nn.Entry[float32], parts []string) [][2]int {
+	var out [][2]int
+	for _, e := range entries {
+		if e.Param.Kind != nn.Weight {
+			continue
+		}
+		part, _, _ := strings.Cut(e.Name, ".")
+		if !slices.Contains(parts, part) {
+			continue
+		}
+		r := [2]int{e.Offset, e.Offset + e.Param.Len()}
+		if n := len(out); n > 0 && out[n-1][1] == r[0] {
+			out[n-1][1] = r[1]
+		} else {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // inputWeights returns the ranges in the flat vector of each encoder's
@@ -183,9 +289,17 @@ type Run struct {
 	// the frozen global model and the negatives, computed once per round:
 	// the models are frozen and run in evaluation mode, so the features do
 	// not change between epochs.
-	zGlob   []float32
-	zNegs   [][]float32
-	gw      []float32 // global weights for FedProx
+	zGlob []float32
+	zNegs [][]float32
+	// lat holds every sample's latents under the frozen encoders (per
+	// model modality, n × width; nil without the latent cache or for a
+	// modality the data lack).
+	lat  [][]float32
+	latW []int
+	gw   []float32 // global weights for FedProx and FedDyn
+	// gradSum and steps accumulate the raw gradients of a SCAFFOLD round.
+	gradSum []float64
+	steps   int
 	epoch   int
 	last    Terms
 	nWeight int
@@ -228,18 +342,45 @@ func (t *Trainer) Begin(task Task) (*Run, error) {
 	if err := r.setupMI(); err != nil {
 		return nil, err
 	}
+	if t.latentCache {
+		r.lat, r.latW = t.latents(task.Data, cols)
+	}
 	if t.cfg.Loss.Con > 0 && st.Prev != nil {
-		r.zGlob = t.frozenFeatures(t.frozenCopy(0, t.st.Values), task.Data, cols) // the global model as loaded (with local norms under FedBN)
-		r.zNegs = append(r.zNegs, t.frozenFeatures(t.frozenCopy(1, st.Prev), task.Data, cols))
+		r.zGlob = r.frozenFeatures(t.frozenCopy(0, t.st.Values), task.Data, cols) // the global model as loaded (with local norms under FedBN)
+		r.zNegs = append(r.zNegs, r.frozenFeatures(t.frozenCopy(1, st.Prev), task.Data, cols))
 		for i, g := range st.Globals {
 			if i >= t.cfg.Loss.OlderGlobals {
 				break
 			}
-			r.zNegs = append(r.zNegs, t.frozenFeatures(t.frozenCopy(2+i, g), task.Data, cols))
+			r.zNegs = append(r.zNegs, r.frozenFeatures(t.frozenCopy(2+i, g), task.Data, cols))
 		}
 	}
-	if task.Prox > 0 {
+	if task.Prox > 0 || task.Dyn > 0 {
 		r.gw = append([]float32(nil), t.st.Values[:r.nWeight]...)
+	}
+	if task.Dyn < 0 {
+		return nil, fmt.Errorf("train: FedDyn α = %v must not be negative", task.Dyn)
+	}
+	if t.cfg.DP.On() && (task.Control != nil || task.Dyn > 0) {
+		return nil, fmt.Errorf("train: dp: SCAFFOLD and FedDyn are not supported with DP-SGD")
+	}
+	if task.Control != nil {
+		if len(task.Control) != r.nWeight {
+			return nil, fmt.Errorf("train: SCAFFOLD control variate has %d values, the network %d weights", len(task.Control), r.nWeight)
+		}
+		if st.Control == nil {
+			st.Control = make([]float32, r.nWeight)
+		} else if len(st.Control) != r.nWeight {
+			return nil, fmt.Errorf("train: the client's SCAFFOLD state has %d values, the network %d weights", len(st.Control), r.nWeight)
+		}
+		r.gradSum = make([]float64, r.nWeight)
+	}
+	if task.Dyn > 0 {
+		if st.DynGrad == nil {
+			st.DynGrad = make([]float32, r.nWeight)
+		} else if len(st.DynGrad) != r.nWeight {
+			return nil, fmt.Errorf("train: the client's FedDyn state has %d values, the network %d weights", len(st.DynGrad), r.nWeight)
+		}
 	}
 	return r, nil
 }
@@ -412,11 +553,19 @@ func (r *Run) Epoch() Terms {
 		tp := t.tape
 		tp.Reset()
 		tp.Train, tp.Rand = true, r.rng
-		in := t.input(ds, r.cols, idx)
+		var in model.Input[float32]
+		var out model.Output[float32]
+		if r.lat != nil {
+			var mu, lv []*ag.Var[float32]
+			in, mu, lv = r.cachedLatents(idx)
+			out = t.net.FromLatents(tp, in, mu, lv)
+		} else {
+			in = t.input(ds, r.cols, idx)
+			out = t.net.Forward(tp, in)
+		}
 		yb := tp.Buffer(b * q)
 		ds.GatherY(yb, idx)
 		y := ag.Const(yb, b, q)
-		out := t.net.Forward(tp, in)
 		mse := loss.MSE(tp, out.Pred, y)
 		total := mse
 		var vMI, vKL, vCon float64
@@ -457,18 +606,45 @@ func (r *Run) Epoch() Terms {
 		}
 		tp.Backward(total)
 		w, g := t.st.Values[:r.nWeight], t.st.Grads
-		if r.gw != nil { // FedProx: ∂/∂w μ/2‖w − w_g‖² = μ(w − w_g)
+		for _, fr := range t.frozen {
+			clear(g[fr[0]:fr[1]])
+		}
+		if r.gradSum != nil { // SCAFFOLD: g + c − c_i, remembering the raw g
+			c, ci := r.task.Control, r.task.State.Control
+			for i, v := range g {
+				r.gradSum[i] += float64(v)
+				g[i] = v + c[i] - ci[i]
+			}
+			r.steps++
+		}
+		if r.task.Prox > 0 { // FedProx: ∂/∂w μ/2‖w − w_g‖² = μ(w − w_g)
 			mu := float32(r.task.Prox)
 			for i := range g {
 				g[i] += mu * (w[i] - r.gw[i])
 			}
 		}
+		if a := float32(r.task.Dyn); a > 0 { // FedDyn: ∂/∂w (−⟨g_i, w⟩ + α/2‖w − w_g‖²)
+			gi := r.task.State.DynGrad
+			for i := range g {
+				g[i] += a*(w[i]-r.gw[i]) - gi[i]
+			}
+		}
 		if t.cfg.ClipNorm > 0 {
 			optim.ClipGradNorm(g, t.cfg.ClipNorm)
 		}
-		r.opt.Step(w, g)
-		if t.l1 != nil {
-			t.shrink(w, float32(r.opt.LR()*t.cfg.L1))
+		if k := t.stepFrom; k > 0 {
+			r.opt.Step(w[k:], g[k:]) // the frozen prefix holds the encoders: no shrinkage either
+		} else {
+			r.opt.Step(w, g)
+			if t.l1 != nil {
+				t.shrink(w, float32(r.opt.LR()*t.cfg.L1))
+			}
+			for _, gr := range t.groups {
+				GroupShrink(w[gr.r[0]:gr.r[1]], r.opt.LR()*t.cfg.GroupLasso*math.Sqrt(float64(gr.inputs)))
+			}
+			for _, fr := range t.frozen { // undo weight decay and shrinkage
+				copy(w[fr[0]:fr[1]], r.task.Global[fr[0]:fr[1]])
+			}
 		}
 		if r.miOpt != nil {
 			r.miOpt.Step(r.miSt.Values[:r.miSt.NumWeights()], r.miSt.Grads)
@@ -495,13 +671,114 @@ func (r *Run) Epoch() Terms {
 
 // frozenFeatures returns the features Z of every sample of ds under a
 // frozen network, in evaluation mode, as an n×d row-major slice.
-func (t *Trainer) frozenFeatures(f *frozen, ds *data.Dataset, cols []int) []float32 {
+func (r *Run) frozenFeatures(f *frozen, ds *data.Dataset, cols []int) []float32 {
+	t := r.t
 	d := t.mcfg.Features
 	z := make([]float32, ds.Len()*d)
+	er := t.encRange
+	if r.lat != nil && slices.Equal(f.st.Values[er[0]:er[1]], t.st.Values[er[0]:er[1]]) {
+		// Same frozen encoders: the latents are those of the cache.
+		tp := t.tape
+		idx := make([]int, 0, evalBatch)
+		for start := 0; start < ds.Len(); start += evalBatch {
+			idx = idx[:0]
+			for i := start; i < min(start+evalBatch, ds.Len()); i++ {
+				idx = append(idx, i)
+			}
+			tp.Reset()
+			tp.Train = false
+			was := tp.SetGrad(false)
+			in, mu, lv := r.cachedLatents(idx)
+			copy(z[start*d:], f.net.FromLatents(tp, in, mu, lv).Z.Data())
+			tp.SetGrad(was)
+		}
+		return z
+	}
 	t.evalBatches(f.net, ds, cols, func(start int, out model.Output[float32]) {
 		copy(z[start*d:], out.Z.Data())
 	})
 	return z
+}
+
+// latents returns every sample's encoder outputs under the loaded
+// weights, in evaluation mode: per model modality n × width (nil for a
+// modality ds lacks), and the widths.
+func (t *Trainer) latents(ds *data.Dataset, cols []int) ([][]float32, []int) {
+	nm := len(cols)
+	lat, width := make([][]float32, nm), make([]int, nm)
+	w := t.mcfg.Latent
+	if t.mcfg.LearnedSigma {
+		w *= 2
+	}
+	n := ds.Len()
+	for m, j := range cols {
+		width[m] = w
+		if j >= 0 {
+			lat[m] = make([]float32, n*w)
+		}
+	}
+	tp := t.tape
+	idx := make([]int, 0, evalBatch)
+	for start := 0; start < n; start += evalBatch {
+		idx = idx[:0]
+		for i := start; i < min(start+evalBatch, n); i++ {
+			idx = append(idx, i)
+		}
+		tp.Reset()
+		tp.Train = false
+		was := tp.SetGrad(false)
+		in := t.input(ds, cols, idx)
+		mu, lv := t.net.Encode(tp, in)
+		for m := range nm {
+			if mu[m] == nil {
+				continue
+			}
+			h := mu[m]
+			if lv[m] != nil {
+				h = tp.Concat(1, mu[m], lv[m])
+			}
+			copy(lat[m][start*w:], h.Data())
+		}
+		tp.SetGrad(was)
+	}
+	return lat, width
+}
+
+// cachedLatents returns the batch idx as the network's input without its
+// raw values (presence only) and its cached latents, split into means
+// and log-variances as Encode splits them.
+func (r *Run) cachedLatents(idx []int) (model.Input[float32], []*ag.Var[float32], []*ag.Var[float32]) {
+	t, ds := r.t, r.task.Data
+	tp := t.tape
+	nm := len(r.cols)
+	in := model.Input[float32]{N: len(idx), X: make([]*ag.Var[float32], nm), Present: make([][]bool, nm)}
+	mu, lv := make([]*ag.Var[float32], nm), make([]*ag.Var[float32], nm)
+	e := t.mcfg.Latent
+	for m, j := range r.cols {
+		if j < 0 || r.lat[m] == nil {
+			continue
+		}
+		dm := &ds.Modalities[j]
+		if dm.Present != nil {
+			p := dm.GatherPresent(make([]bool, len(idx)), idx)
+			if !slices.Contains(p, true) {
+				continue
+			}
+			in.Present[m] = p
+		}
+		w := r.latW[m]
+		buf := tp.Buffer(len(idx) * w)
+		for k, i := range idx {
+			copy(buf[k*w:(k+1)*w], r.lat[m][i*w:(i+1)*w])
+		}
+		h := ag.Const(buf, len(idx), w)
+		if t.mcfg.LearnedSigma {
+			mu[m], lv[m] = tp.Slice(h, 1, 0, e), tp.Slice(h, 1, e, 2*e)
+		} else {
+			mu[m] = h
+		}
+	}
+	return in, mu, lv
 }
 
 // cached returns the rows idx of cached features as a constant.
@@ -534,5 +811,19 @@ func (r *Run) End() Result {
 		st.MI = append([]float32(nil), r.miSt.Values...)
 		st.MIOptim = r.miOpt.Snapshot()
 	}
-	return Result{Weights: w, N: r.task.Data.Len(), Terms: r.last}
+	res := Result{Weights: w, N: r.task.Data.Len(), Terms: r.last}
+	if r.gradSum != nil {
+		res.ControlDelta = make([]float32, r.nWeight)
+		for i, s := range r.gradSum {
+			ci := float32(s / float64(max(r.steps, 1)))
+			res.ControlDelta[i] = ci - st.Control[i]
+			st.Control[i] = ci
+		}
+	}
+	if a := r.task.Dyn; a > 0 {
+		for i := range st.DynGrad {
+			st.DynGrad[i] -= float32(a * (float64(w[i]) - float64(r.gw[i])))
+		}
+	}
+	return res
 }

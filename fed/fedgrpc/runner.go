@@ -335,7 +335,10 @@ func (r *Runner) upload(ctx context.Context, api fedpb.FederationClient, reg *fe
 
 // DialOptions are the connection settings a Runner's connection should
 // have besides its credentials: socket buffers sized for 1 MiB model
-// chunks.
+// chunks, and room for an instruction whose payload carries a
+// strategy's state as large as the results' payload may be (SCAFFOLD's
+// control variate: four bytes per weight).
 func DialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithWriteBufferSize(256 << 10), grpc.WithReadBufferSize(256 << 10)}
+	return []grpc.DialOption{grpc.WithWriteBufferSize(256 << 10), grpc.WithReadBufferSize(256 << 10),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20 + 1<<20))}
 }

@@ -56,9 +56,16 @@ federation:
   beta: 0.5                  # dirichlet: concentration
   min_size: 0                # dirichlet: fewest samples per client (0: 2)
   # lacks: {2: [mp6]}        # client number → modalities it does not have
-  strategy: fedavg           # fedavg | fedprox | fedbn
+  strategy: fedavg           # fedavg | fedprox | fedbn | scaffold | feddyn (drift control)
+                             #   | fedavgm | fedadam | fedyogi | fedadagrad (server optimisers)
   smoothing: 0               # server β: w ← β·w + (1−β)·mean
   prox: 0                    # fedprox μ (0.01 when strategy is fedprox)
+  # server_lr: 0             # server step η (fedavgm: 1 − server_momentum; fedadam, fedyogi,
+  #                          #   fedadagrad: 0.01; scaffold: 1)
+  # server_momentum: 0       # β₁ of the server optimisers (0.9)
+  # server_beta2: 0          # β₂ of fedadam and fedyogi (0.99)
+  # server_tau: 0            # τ, their adaptivity (1e-3)
+  # dyn_alpha: 0             # feddyn α (0.01)
   fraction: 0                # share of clients per round (0: all)
   workers: 0                 # clients trained at once (0: all cores)
   keep_best: false           # return the round with the lowest validation error
@@ -71,6 +78,8 @@ federation:
   norm_bound: 4              # reject updates longer than 4× or shorter than 1/10 of the round's median (negative: off)
   direction: 0               # ρ > 0: reject updates whose cosine with the median update is below ρ × the median cosine
   stats_limit: 10            # leave out clients whose statistics stand out by more than this (negative: off)
+  personalize: auto          # auto: a client deploys a personal head (a + b·ŷ fitted on its
+                             #   held-out rows) when leave-one-out says it is better | off
 
 model:
   kind: fdrmfl               # fdrmfl (the network) | pls | ridge | lasso | enet: linear models fitted
@@ -116,7 +125,9 @@ train:
   momentum: 0                # sgd
   clip_norm: 0               # gradient-norm clipping (0: none)
   l1: 0.1                    # L1 on the encoders' input weights, a proximal step (csv: 0; negative: off)
+  group_lasso: 0             # group lasso per modality on the same weights: gates whole modalities
   schedule: ""               # "" | plateau
+  # freeze: [encoders]       # parts local training leaves as they came: encoders | fusion | head
 
 loss:                        # L = mse + mi·L_mi + kl·L_skl + con·L_con
   mi: 0.1                    # λ_mi: how much response information Z retains (csv: 0.01)
@@ -129,6 +140,23 @@ loss:                        # L = mse + mi·L_mi + kl·L_skl + con·L_con
   mi_hidden: 64
   phases: false              # the author's real-data phase weighting
   older_globals: 0           # older global models as extra contrastive negatives
+
+init:                        # where training starts
+  from: random               # random | pls | ridge | enet | linear (the best by federated CV):
+                             #   a linear model fitted from summed statistics, mapped into the network
+  components: 30             # pls: most components tried
+  folds: 5                   # cross-validation folds per client
+  subsets: false             # pls: also try every subset of the modalities
+
+select:                      # model selection by federated validation (never the test rows)
+  mode: auto                 # auto | kfold | holdout | validation | off; auto: validation with a
+                             #   validation set, else kfold below 100 training rows a client, else holdout
+  folds: 3                   # kfold, holdout (holdout keeps one fold out, then retrains on all)
+  no_refit: false            # holdout: keep the model trained without the held-out fold
+  # candidates: every combination of the lists given (empty: the value configured)
+  # features: [4, 8]         # d
+  # mi: [0, 0.01]            # λ_mi; also kl, con, l1, lr
+  # freeze: [none, encoders]
 
 privacy:                     # README, "Privacy": what the server, a client and an outsider learn
   secure_aggregation:        # the server learns only sums of updates and statistics (SecAgg+)

@@ -48,7 +48,8 @@ train/validation/test split per row).
 With --tune, runs instead the tuning study that chose FDRMFL's settings
 (experiment.TuningGrid: from the author's settings to ours one change at a
 time, then single changes around ours) on seeds 101 on, which the reported
-results do not use, iid split only.`)
+results do not use; the iid split unless --splits says otherwise, every
+variant unless --variants names some.`)
 	out := fs.String("out", "results", "output `folder`")
 	dataDir := fs.String("data", "../shared/data", "`folder` of the NIR datasets (tecator/, corn/)")
 	seeds := fs.Int("seeds", 0, "repetitions per split (0: each experiment's own, 10 or 20)")
@@ -56,7 +57,7 @@ results do not use, iid split only.`)
 	config := fs.String("config", "", "a study of your own data (YAML with data, model, train and study sections)")
 	methods := fs.String("methods", "", "comma-separated methods to run (default: all)")
 	render := fs.Bool("render", false, "only rebuild tables and plots from the results.json already in --out")
-	tune := fs.Bool("tune", false, "run the tuning study of FDRMFL's settings instead (seeds 101 on, iid split)")
+	tune := fs.Bool("tune", false, "run the tuning study of FDRMFL's settings instead (seeds 101 on, iid split by default)")
 	resume := fs.Bool("resume", false, "continue a stopped run in --out: keep the repetitions it finished, run the rest")
 	force := fs.Bool("force", false, "write over an earlier run in --out (its repetitions are removed)")
 	splits := fs.String("splits", "", "comma-separated splits, `iid,response` (default: each experiment's own)")
@@ -64,6 +65,7 @@ results do not use, iid split only.`)
 	testFraction := fs.Float64("test-fraction", 0, "share of each client's samples held out (0: each experiment's own)")
 	firstSeed := fs.Int("first-seed", 0, "the first repetition's seed (0: 1, or 101 with --tune)")
 	preproc := fs.String("preprocess", "", "spectral preprocessing of every signal modality, for every method: a chain such as `sg1(11,2)+snv`, auto (chosen per repetition by federated CV of PLS on its training data) or none (default: each experiment's own)")
+	variants := fs.String("variants", "", "with --tune: names of the tuning variants to run, separated by semicolons (default: all)")
 	names, err := parseWithNames(fs, args)
 	if err != nil {
 		return err
@@ -142,13 +144,31 @@ results do not use, iid split only.`)
 			opt.Methods = append(opt.Methods, strings.TrimSpace(m))
 		}
 	}
+	if *variants != "" && !*tune {
+		return usagef("--variants picks variants of the tuning study: give --tune")
+	}
 	if *tune {
 		opt.Variants, opt.FirstSeed = experiment.TuningGrid(), experiment.TuneFirstSeed
-		if *splits != "" {
-			return usagef("--tune runs the iid split only")
+		if *variants != "" {
+			var keep []experiment.Variant
+			for _, name := range strings.Split(*variants, ";") {
+				name = strings.TrimSpace(name)
+				i := slices.IndexFunc(opt.Variants, func(v experiment.Variant) bool { return v.Name == name })
+				if i < 0 {
+					var known []string
+					for _, v := range opt.Variants {
+						known = append(known, strconv.Quote(v.Name))
+					}
+					return usagef("--variants: no variant %q (known: %s)", name, strings.Join(known, ", "))
+				}
+				keep = append(keep, opt.Variants[i])
+			}
+			opt.Variants = keep
 		}
 		for i := range specs {
-			specs[i].Splits = []string{"iid"}
+			if *splits == "" {
+				specs[i].Splits = []string{"iid"}
+			}
 			if specs[i].TuneSeeds > 0 {
 				specs[i].Seeds = specs[i].TuneSeeds
 			}

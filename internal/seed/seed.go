@@ -12,7 +12,7 @@ const (
 	Strategy
 	Client
 	// Folds assigns a client's training rows to cross-validation folds
-	// (the linear models' statistics).
+	// (the linear models' statistics, the warm start, model selection).
 	Folds
 )
 
