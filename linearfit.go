@@ -102,7 +102,14 @@ func LinearStats(train *data.Dataset, spec LinearStatsSpec) ([]*baseline.SuffSta
 	if k := min(spec.Folds, n/2); k >= 2 {
 		folds = baseline.KFold(n, k, seed.For(spec.Seed, seed.Folds, uint64(spec.Index)))
 	}
-	return baseline.FoldStats(x, mat.NewDense(n, q, y), folds)
+	stats, err := baseline.FoldStats(x, mat.NewDense(n, q, y), folds)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range stats {
+		s.Densify() // the pool and the wire hold full cross-products
+	}
+	return stats, nil
 }
 
 // rowsOf returns the given rows of x.

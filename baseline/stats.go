@@ -306,6 +306,16 @@ func MergeStats(stats ...*SuffStats) (*SuffStats, error) {
 	return out, nil
 }
 
+// Densify forms Sxx from the factor when s holds only the factor F, and
+// drops F: for consumers that need the full cross-product (a wire format
+// of p×p statistics, checks of its diagonal).
+func (s *SuffStats) Densify() {
+	if s.Sxx == nil && s.F != nil {
+		s.sxx()
+	}
+	s.F = nil
+}
+
 // Clone returns a deep copy of s.
 func (s *SuffStats) Clone() *SuffStats {
 	c := &SuffStats{N: s.N,

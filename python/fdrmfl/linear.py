@@ -46,6 +46,7 @@ class LinearModel(Model):
         if len(self.responses) != self.n_responses:
             raise ValueError(f"{source}: manifest lists {len(self.responses)} responses for a model of {self.n_responses}")
         self.learned_sigma = False
+        self._pre = self._read_preprocess(manifest.get("preprocess") or [])
         self._std = self._read_standardizer(manifest.get("standardizer"))
         self.inputs = sum(int(np.prod(s)) for _, s, _ in self.modalities)
         self.tensors = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()}

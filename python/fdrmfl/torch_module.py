@@ -266,6 +266,7 @@ class LinearModule(nn.Module):
         t = m.tensors
         self.names = m.modality_names
         self.shapes = [tuple(s) for _, s, _ in m.modalities]
+        self._pre = m._pre
         p, q, a = m.inputs, m.n_responses, m.features
         self.features = nn.Linear(p, a) if a else None
         self.head = nn.Linear(a if a else p, q)
@@ -307,6 +308,13 @@ class LinearModule(nn.Module):
             if xi is None:
                 cols.append(torch.zeros(n, width))
                 continue
+            if name in self._pre:
+                # Spectral preprocessing (numpy: it is fitted, not learned).
+                arr = xi.detach().cpu().numpy() if torch.is_tensor(xi) else np.asarray(xi)
+                arr = np.array(arr, dtype=np.float64).reshape(n, -1)
+                rows = ~np.isnan(arr).all(axis=1)
+                arr[rows] = P.apply(self._pre[name], arr[rows], self.shapes[i][-1])
+                xi = arr
             xi = torch.as_tensor(xi, dtype=torch.float32).reshape((n,) + self.shapes[i])
             absent = torch.isnan(xi.reshape(n, -1)).all(dim=1)
             xs = (torch.nan_to_num(xi, nan=0.0) - getattr(self, f"_mean_{name}")) * getattr(self, f"_inv_sd_{name}")

@@ -322,4 +322,6 @@ CASES = [
     Case("linear-ridge-lacks", {"vec": None, "sig": None, "img": None}, kind="ridge", linear={"folds": 3},
          federation={"clients": 3, "lacks": {2: ["img"]}}, scale={"vec": "none"}),
     Case("linear-corn-pls", {"m5": None, "mp5": None, "mp6": None}, corn=True, kind="pls", linear={"max_components": 15}),
+    Case("linear-corn-preprocess", {"m5": None, "mp5": None}, corn=True, kind="pls", linear={"max_components": 10},
+         preprocess={"m5": "sg1(11,2)+snv", "mp5": "msc"}),
 ]
