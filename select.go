@@ -141,6 +141,9 @@ func freezeParts(s string) ([]string, error) {
 // only fdrmfl simulate runs; a study asking for them is refused with the
 // key at fault. Call it on a Config after Defaults.
 func (c Config) DeployedSelection() (keepBest bool, err error) {
+	if c.IsLinear() { // fitted, not trained: no rounds to select among
+		return false, nil
+	}
 	s := c.Select
 	switch {
 	case s.Mode == "kfold" || s.Mode == "holdout":
