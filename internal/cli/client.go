@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 
 	"github.com/fdrmfl/fdrmfl"
 	"github.com/fdrmfl/fdrmfl/deploy"
+	"github.com/fdrmfl/fdrmfl/site"
 )
 
 func runClient(ctx context.Context, e *env, args []string) error {
@@ -59,6 +61,9 @@ restarts rejoins where it was. At the end it writes, with the final model:
 	}
 	fmt.Fprintf(e.stdout, "fdrmfl client %s: server %s, output in %s\n", c.Name(), c.Addr(), *out)
 	res, err := c.Run(ctx)
+	if se := (*site.StateError)(nil); errors.As(err, &se) {
+		return fmt.Errorf("cannot keep the training state in its state folder %s, so it stopped (make the folder writable and run the same command to rejoin): %w", filepath.Join(*out, "state"), err)
+	}
 	if err != nil {
 		return err
 	}
