@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fdrmfl/fdrmfl"
 	"github.com/fdrmfl/fdrmfl/experiment"
 )
 
@@ -109,5 +110,40 @@ func TestCurvesOnePanelPerMethod(t *testing.T) {
 	}
 	if err := Curves(&two, curves, "e", "t", "response"); err == nil {
 		t.Error("a split without curves drew a chart")
+	}
+}
+
+func TestImportanceOnePanelPerModality(t *testing.T) {
+	imp := func(name string, vip bool) fdrmfl.Importance {
+		i := fdrmfl.Importance{Modality: name, Shape: []int{1, 50}, Responses: []string{"a", "b"}, Samples: 10, Sensitivity: make([]float64, 100)}
+		for j := range i.Sensitivity {
+			i.Sensitivity[j] = float64(j % 7)
+		}
+		if vip {
+			i.VIP, i.PLSComponents = make([]float64, 50), 3
+			for j := range i.VIP {
+				i.VIP[j] = float64(j) / 25
+			}
+		}
+		return i
+	}
+	var one, two bytes.Buffer
+	if err := Importance(&one, []fdrmfl.Importance{imp("m5", true)}, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	axis := map[string][]float64{"m5": make([]float64, 50)}
+	for j := range axis["m5"] {
+		axis["m5"][j] = 1100 + 2*float64(j)
+	}
+	if err := Importance(&two, []fdrmfl.Importance{imp("m5", true), imp("mp5", false)}, 0, axis); err != nil {
+		t.Fatal(err)
+	}
+	_, h1 := decode(t, one.Bytes())
+	_, h2 := decode(t, two.Bytes())
+	if h2 <= h1 {
+		t.Errorf("two modalities drawn %d high, one %d: want a panel each", h2, h1)
+	}
+	if err := Importance(&one, []fdrmfl.Importance{imp("m5", true)}, 2, nil); err == nil {
+		t.Error("a response the model does not have was plotted")
 	}
 }

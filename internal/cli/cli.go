@@ -30,6 +30,7 @@ func commands() []command {
 		{"simulate", "run a federation with every client in this process", runSimulate},
 		{"extract", "write the features Z of new data with a trained model", runExtract},
 		{"predict", "write the predictions ŷ of new data with a trained model", runPredict},
+		{"explain", "show which inputs (wavelengths) a trained model relies on, beside a PLS's VIP", runExplain},
 		{"export", "write a trained model as an ONNX model (ŷ and Z from raw inputs)", runExport},
 		{"server", "run the server of a real federation (clients dial in over TLS)", runServer},
 		{"client", "run one client of a real federation with its own data", runClient},
