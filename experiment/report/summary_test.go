@@ -60,6 +60,11 @@ func TestRankUsesDeploymentR2UnderEverySplit(t *testing.T) {
 		row("iid", 1, experiment.MFDRMFL, experiment.Pooled, 0.9),
 		row("iid", 1, experiment.MPCA, experiment.Pooled, 0.8),
 	}
+	for i := range rows {
+		if rows[i].Method == experiment.MFDRMFL {
+			rows[i].Regressor = experiment.RegDeployed // how the ranking judges FDRMFL
+		}
+	}
 	for _, r := range report.Rank(report.Summarize(rows)) {
 		want := map[string]int{"iid": 1, "response": 0}[r.Split]
 		if r.Tasks != 1 || r.Beats[experiment.MPCA] != want {
@@ -84,5 +89,27 @@ func TestMainTableNamesTheBestBaseline(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("main table lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestMainTableJudgesFDRMFLByWhatItDeploys: the FDRMFL column shows what
+// each client deploys, chosen without test data, not the downstream
+// regressor that did best on the test samples.
+func TestMainTableJudgesFDRMFLByWhatItDeploys(t *testing.T) {
+	with := func(reg string, r2 float64) experiment.Row {
+		r := row("iid", 1, experiment.MFDRMFL, experiment.Pooled, r2)
+		r.Regressor = reg
+		return r
+	}
+	rows := []experiment.Row{
+		with(experiment.RegForest, 0.95), with(experiment.RegDeployed, 0.6), with(experiment.RegHead, 0.5),
+		row("iid", 1, experiment.MPLS, experiment.Pooled, 0.8),
+	}
+	var b strings.Builder
+	if err := report.Main(&b, report.Summarize(rows)); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); !strings.Contains(out, "0.600 ± 0.000 (deployed)") || strings.Contains(out, "0.950") {
+		t.Errorf("the FDRMFL column is not the deployed model's:\n%s", out)
 	}
 }
