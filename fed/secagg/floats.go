@@ -78,7 +78,7 @@ func ExponentLen(blocks int) int { return expSlots * blocks }
 // Exponents returns a party's input to the first aggregation of
 // SumFloats: for each block of x (of the given lengths), a one-hot run of
 // ExponentLen(1) slots in Z_{2^32} marking the binary exponent e of its
-// largest magnitude m, the least with m ≤ 2^e (e from −64 to 63; an
+// largest magnitude m, the least with m < 2^e (e from −64 to 63; an
 // all-zero block marks −64).
 func Exponents(x []float64, blocks []int) (Vec, error) {
 	total := 0
@@ -135,13 +135,13 @@ func FloatEncoding(hist Vec, blocks []int, n int) (Encoding, error) {
 	return enc, enc.Check()
 }
 
-// exponentSlot returns the slot of the smallest power of two 2^e ≥ m
+// exponentSlot returns the slot of the smallest power of two 2^e > m
 // (e from −64 to 63).
 func exponentSlot(m float64) int {
 	if m == 0 {
 		return 0
 	}
-	_, e := math.Frexp(m) // m = f·2^e, f in [0.5, 1): m ≤ 2^e
+	_, e := math.Frexp(m) // m = f·2^e, f in [0.5, 1): m < 2^e
 	return max(0, min(expSlots-1, e+64))
 }
 

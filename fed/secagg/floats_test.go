@@ -79,8 +79,9 @@ func TestExponentsAndEncodingRefuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Largest magnitudes 5 and 0.25: clips 8 and 0.25 (2^3, 2^−2).
-	if enc.Blocks[0].Clip != 8 || enc.Blocks[1].Clip != 0.25 || enc.Bits != FloatBits {
+	// Largest magnitudes 5 and 0.25: clips 8 and 0.5, the least powers of
+	// two above them.
+	if enc.Blocks[0].Clip != 8 || enc.Blocks[1].Clip != 0.5 || enc.Bits != FloatBits {
 		t.Fatalf("encoding %+v", enc)
 	}
 	for _, c := range []struct {
