@@ -11,6 +11,7 @@ import (
 
 	"github.com/fdrmfl/fdrmfl/baseline"
 	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/fed/secagg"
 	"github.com/fdrmfl/fdrmfl/internal/seed"
 	"github.com/fdrmfl/fdrmfl/preprocess"
 	"github.com/fdrmfl/fdrmfl/site"
@@ -109,18 +110,28 @@ func ApplyPreprocessing(pp []Preprocessing, ds *data.Dataset) (*data.Dataset, er
 }
 
 // fitChains fits the msc references of chains (modality → chain) on the
-// clients' training sets, from summed spectra.
-func fitChains(chains map[string]preprocess.Chain, trains []*data.Dataset) (map[string]preprocess.Chain, error) {
+// clients' training sets, from summed spectra: summed in the clear, or
+// under secure aggregation when secure (the server sees only the sums,
+// as a deployment's does).
+func fitChains(chains map[string]preprocess.Chain, trains []*data.Dataset, secure bool) (map[string]preprocess.Chain, error) {
 	out := map[string]preprocess.Chain{}
 	for name, c := range chains {
 		f, err := c.Fit(func(prefix preprocess.Chain) ([]float64, int, error) {
 			var tot []float64
+			var parts [][]float64
+			var blocks []int
 			n := 0
 			for _, tr := range trains {
 				m := tr.Modality(name)
 				s, k, err := prefix.Sum(m.Data, m.SampleSize(), spectrumWidth(m), m.Present)
 				if err != nil {
 					return nil, 0, err
+				}
+				if secure {
+					var x []float64
+					x, blocks = preprocess.FlatSum(s, k)
+					parts = append(parts, x)
+					continue
 				}
 				if tot == nil {
 					tot = s
@@ -131,6 +142,18 @@ func fitChains(chains map[string]preprocess.Chain, trains []*data.Dataset) (map[
 				}
 				n += k
 			}
+			if !secure {
+				return tot, n, nil
+			}
+			if len(parts) < 2 { // one client: its own sum is the total
+				tot, n = preprocess.UnflatSum(parts[0])
+				return tot, n, nil
+			}
+			sum, err := secagg.SumFloats(parts, blocks, nil)
+			if err != nil {
+				return nil, 0, fmt.Errorf("secure aggregation: %w", err)
+			}
+			tot, n = preprocess.UnflatSum(sum)
 			return tot, n, nil
 		})
 		if err != nil {
@@ -177,7 +200,7 @@ func preprocessClients(cfg Config, clients []*site.Sets) ([]Preprocessing, error
 		}
 		fixed[name] = c
 	}
-	fitted, err := fitChains(fixed, trains)
+	fitted, err := fitChains(fixed, trains, cfg.Privacy.Secure.Enabled)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +209,7 @@ func preprocessClients(cfg Config, clients []*site.Sets) ([]Preprocessing, error
 		out = append(out, Preprocessing{Modality: name, Spec: fitted[name].String(), Chain: fitted[name]})
 	}
 	if len(auto) > 0 {
-		chosen, scores, err := choosePreprocessing(auto, fitted, clients, cfg.Seed)
+		chosen, scores, err := choosePreprocessing(auto, fitted, clients, cfg.Seed, cfg.Privacy.Secure.Enabled)
 		if err != nil {
 			return nil, err
 		}
@@ -215,8 +238,9 @@ const autoFolds = 5
 // clients' training sets, every modality side by side, the responses
 // standardised with their pooled moments. The other modalities carry
 // their fixed chains. Each client makes its own folds; the server sees
-// fold statistics only.
-func choosePreprocessing(auto []string, fixed map[string]preprocess.Chain, clients []*site.Sets, sd uint64) (map[string]preprocess.Chain, map[string]float64, error) {
+// fold statistics only (each client's: secure fits the msc references
+// from secure sums, not the choice).
+func choosePreprocessing(auto []string, fixed map[string]preprocess.Chain, clients []*site.Sets, sd uint64, secure bool) (map[string]preprocess.Chain, map[string]float64, error) {
 	first := clients[0].Train
 	cands := map[string][]preprocess.Chain{}
 	k := -1
@@ -261,7 +285,7 @@ func choosePreprocessing(auto []string, fixed map[string]preprocess.Chain, clien
 		for _, name := range auto {
 			chains[name] = cands[name][ci]
 		}
-		fitted, err := fitChains(chains, trains)
+		fitted, err := fitChains(chains, trains, secure)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -304,7 +328,7 @@ func choosePreprocessing(auto []string, fixed map[string]preprocess.Chain, clien
 	for _, name := range auto {
 		all[name] = cands[name][best]
 	}
-	chosen, err := fitChains(all, trains)
+	chosen, err := fitChains(all, trains, secure)
 	if err != nil {
 		return nil, nil, err
 	}

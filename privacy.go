@@ -280,9 +280,6 @@ func (c Config) pooledMoments(responses []string, parts [][]site.Moments) ([]sit
 		return nil, nil
 	}
 	var blocks []int
-	for _, m := range parts[0] {
-		blocks = append(blocks, len(m.N), len(m.N), len(m.N))
-	}
 	flat := make([][]float64, len(parts))
 	for k, p := range parts {
 		if len(p) != len(parts[0]) {
@@ -292,24 +289,14 @@ func (c Config) pooledMoments(responses []string, parts [][]site.Moments) ([]sit
 			if len(m.N) != len(parts[0][i].N) {
 				return nil, fmt.Errorf("standardize: client %d's statistics for %q do not match client 0's", k, m.Name)
 			}
-			flat[k] = append(append(append(flat[k], m.N...), m.Sum...), m.Sum2...)
 		}
+		flat[k], blocks = site.FlatMoments(p)
 	}
 	sum, err := secagg.SumFloats(flat, blocks, nil)
 	if err != nil {
 		return nil, fmt.Errorf("standardize: secure aggregation: %w", err)
 	}
-	out := make([]site.Moments, len(parts[0]))
-	at := 0
-	for i, m := range parts[0] {
-		l := len(m.N)
-		out[i] = site.Moments{Name: m.Name, Mode: m.Mode, N: sum[at : at+l], Sum: sum[at+l : at+2*l], Sum2: sum[at+2*l : at+3*l]}
-		for j := range out[i].N {
-			out[i].N[j] = math.Round(out[i].N[j]) // counts are integers
-		}
-		at += 3 * l
-	}
-	return out, nil
+	return site.UnflatMoments(parts[0], sum)
 }
 
 // PrivateStrategy returns the server's policy for training the manifest's

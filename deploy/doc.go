@@ -6,7 +6,11 @@
 // client a StatsRequest, each client answers with a StatsReply (a
 // description of its data and the moments of its training set, never a
 // sample), and the server plans the model from the replies
-// (PlanFederation) and hands every client the Plan. Training then runs
+// (PlanFederation) and hands every client the Plan. Under secure
+// aggregation a client sends only the description in the clear; its
+// moments (and its sums of spectra for msc references) reach the server
+// as part of a secure sum (fed.SecureFloats), so the server plans from
+// sums alone. Training then runs
 // round by round with the strategy the configuration names, exactly as
 // fdrmfl.Simulate runs it, so that the same data and seed give the same
 // model. The server checkpoints after every round and resumes from its

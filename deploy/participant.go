@@ -15,9 +15,11 @@ import (
 )
 
 // Participant is one client of a real federation, a fed.Client: it holds
-// its own raw samples, answers the server's Stats task with their
-// moments, sets itself up from the server's Plan, and then runs fit and
-// evaluate tasks as a site.Site. Its methods are safe for concurrent use.
+// its own raw samples, answers the server's Stats tasks with their
+// moments — in the clear, or under secure aggregation as a party of the
+// sum (the server then learns only the description of its data) — sets
+// itself up from the server's Plan, and then runs fit and evaluate tasks
+// as a site.Site. Its methods are safe for concurrent use.
 type Participant struct {
 	Name string
 	// Data holds the samples this client may use, raw; Rows picks this
@@ -61,6 +63,9 @@ func (p *Participant) Execute(ctx context.Context, t fed.Task) (fed.Update, erro
 		if err := json.Unmarshal(t.Payload, &req); err != nil {
 			return fed.Update{}, fmt.Errorf("client %s: the stats request: %w", p.Name, err)
 		}
+		if req.Secure != nil {
+			return p.secureStats(req)
+		}
 		rep, err := p.stats(req)
 		if err != nil {
 			return fed.Update{}, err
@@ -80,25 +85,38 @@ func (p *Participant) Execute(ctx context.Context, t fed.Task) (fed.Update, erro
 		}
 		return fed.Update{Kind: fed.Setup}, nil
 	}
+	sec := p.secureClient()
+	t.Client = p.Name
+	if t.Kind == fed.SecAgg { // a step of secure aggregation: of a fit, or of the statistics before the setup
+		return sec.Execute(ctx, t)
+	}
 	p.mu.Lock()
 	s := p.site
-	if p.secure == nil {
-		// Fit tasks under secure aggregation and the protocol's steps go
-		// through the secure client; everything else passes through it.
-		p.secure = &fed.SecureClient{Client: fed.ClientFunc(func(ctx context.Context, t fed.Task) (fed.Update, error) {
-			p.mu.Lock()
-			s := p.site
-			p.mu.Unlock()
-			return s.Execute(ctx, t)
-		})}
-	}
-	sec := p.secure
 	p.mu.Unlock()
 	if s == nil {
 		return fed.Update{}, fmt.Errorf("client %s: a %v task before the setup", p.Name, t.Kind)
 	}
-	t.Client = p.Name
 	return sec.Execute(ctx, t)
+}
+
+// secureClient returns the client's side of secure aggregation: fit
+// tasks under secure aggregation and the protocol's steps go through it,
+// everything else passes through it to the site.
+func (p *Participant) secureClient() *fed.SecureClient {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.secure == nil {
+		p.secure = &fed.SecureClient{Client: fed.ClientFunc(func(ctx context.Context, t fed.Task) (fed.Update, error) {
+			p.mu.Lock()
+			s := p.site
+			p.mu.Unlock()
+			if s == nil {
+				return fed.Update{}, fmt.Errorf("client %s: a %v task before the setup", p.Name, t.Kind)
+			}
+			return s.Execute(ctx, t)
+		})}
+	}
+	return p.secure
 }
 
 // split returns the client's sets as req asks, raw.
@@ -136,32 +154,40 @@ func (p *Participant) stats(req StatsRequest) (StatsReply, error) {
 	if err != nil {
 		return StatsReply{}, err
 	}
-	if sr := req.Sums; sr != nil {
-		m := sets.Train.Modality(sr.Modality)
-		if m == nil {
-			return StatsReply{}, fmt.Errorf("client %s: sums of modality %q, which the data lack (they have %v)", p.Name, sr.Modality, p.Data.ModalityNames())
-		}
-		sum, n, err := sr.Prefix.Sum(m.Data, m.SampleSize(), m.Shape[len(m.Shape)-1], m.Present)
-		if err != nil {
-			return StatsReply{}, fmt.Errorf("client %s: %w", p.Name, err)
-		}
-		return StatsReply{Source: p.Source, Responses: p.Data.ResponseNames, Train: sets.Train.Len(), Val: sets.Val.Len(), Test: sets.Test.Len(),
-			Modalities: p.modalities(), Sum: sum, SumCount: n}, nil
-	}
-	modes, err := site.ScaleModes(req.Scale)
-	if err != nil {
-		return StatsReply{}, err
-	}
-	ms, err := sets.Moments(modes)
-	if err != nil {
-		return StatsReply{}, fmt.Errorf("client %s: %w", p.Name, err)
-	}
 	rep := StatsReply{
-		Source: p.Source, Responses: p.Data.ResponseNames, Moments: ms,
+		Source: p.Source, Responses: p.Data.ResponseNames, Modalities: p.modalities(),
 		Train: sets.Train.Len(), Val: sets.Val.Len(), Test: sets.Test.Len(),
 	}
-	rep.Modalities = p.modalities()
+	switch {
+	case req.Describe:
+	case req.Sums != nil:
+		if rep.Sum, rep.SumCount, err = p.sums(sets, req.Sums); err != nil {
+			return StatsReply{}, err
+		}
+	default:
+		modes, err := site.ScaleModes(req.Scale)
+		if err != nil {
+			return StatsReply{}, err
+		}
+		if rep.Moments, err = sets.Moments(modes); err != nil {
+			return StatsReply{}, fmt.Errorf("client %s: %w", p.Name, err)
+		}
+	}
 	return rep, nil
+}
+
+// sums returns the sum of the client's training samples of the modality
+// sr names after its chain, and their count.
+func (p *Participant) sums(sets *site.Sets, sr *SumRequest) ([]float64, int, error) {
+	m := sets.Train.Modality(sr.Modality)
+	if m == nil {
+		return nil, 0, fmt.Errorf("client %s: sums of modality %q, which the data lack (they have %v)", p.Name, sr.Modality, p.Data.ModalityNames())
+	}
+	sum, n, err := sr.Prefix.Sum(m.Data, m.SampleSize(), m.Shape[len(m.Shape)-1], m.Present)
+	if err != nil {
+		return nil, 0, fmt.Errorf("client %s: %w", p.Name, err)
+	}
+	return sum, n, nil
 }
 
 func (p *Participant) modalities() []fdrmfl.ModalityInfo {

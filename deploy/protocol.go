@@ -7,6 +7,7 @@ import (
 
 	"github.com/fdrmfl/fdrmfl"
 	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/preprocess"
 	"github.com/fdrmfl/fdrmfl/site"
 )
@@ -28,6 +29,16 @@ type StatsRequest struct {
 	// samples of one modality after a chain: the server fits an msc
 	// reference (the federated mean spectrum) from them.
 	Sums *SumRequest `json:"sums,omitempty"`
+	// Describe asks for the description of the data and the sizes of the
+	// sets alone, with no statistic: under secure aggregation the
+	// statistics go through Secure.
+	Describe bool `json:"describe,omitempty"`
+	// Secure, if set, asks for the statistics — the moments, or the sums
+	// Sums asks for, laid out as one vector by site.FlatMoments or
+	// preprocess.FlatSum — as a party of one of the two aggregations of
+	// fed.SecureFloats: the client answers with the protocol's first
+	// message, and the server learns only the sum over the clients.
+	Secure *fed.FloatStep `json:"secure,omitempty"`
 }
 
 // SumRequest asks a client for the sum of its training samples of
@@ -45,8 +56,9 @@ func NewStatsRequest(cfg fdrmfl.Config, index int) StatsRequest {
 }
 
 // StatsReply is a client's answer to a StatsRequest: a description of its
-// data, the sizes of its sets, and the moments of its training set. No
-// sample leaves the client.
+// data, the sizes of its sets, and the moments of its training set (none
+// when the request asks for the description alone). No sample leaves the
+// client.
 type StatsReply struct {
 	Source     string                `json:"source"`
 	Modalities []fdrmfl.ModalityInfo `json:"modalities"`
@@ -86,27 +98,7 @@ func PlanFederation(cfg fdrmfl.Config, replies []StatsReply) (m *fdrmfl.Manifest
 	if len(replies) == 0 {
 		return nil, nil, errors.New("plan: no client statistics")
 	}
-	excluded = map[int]string{}
-	// The description most clients give is the federation's (the first
-	// client's on a tie); the others are left out.
-	count := map[string]int{}
-	for _, r := range replies {
-		count[describe(r)]++
-	}
-	want := describe(replies[0])
-	for _, r := range replies {
-		if d := describe(r); count[d] > count[want] {
-			want = d
-		}
-	}
-	var same []int
-	for k, r := range replies {
-		if d := describe(r); d != want {
-			excluded[k] = fmt.Sprintf("describes its data as %s, the other clients as %s", d, want)
-			continue
-		}
-		same = append(same, k)
-	}
+	same, excluded := agree(replies)
 	moments := make([][]site.Moments, len(same))
 	declared := make([]int, len(same))
 	for i, k := range same {
@@ -124,35 +116,85 @@ func PlanFederation(cfg fdrmfl.Config, replies []StatsReply) (m *fdrmfl.Manifest
 	if len(keep) == 0 {
 		return nil, excluded, errors.New("plan: no client sent usable statistics")
 	}
-	first := keep[0]
-	var mods []data.Modality
-	for _, mi := range first.Modalities {
-		mods = append(mods, data.Modality{Name: mi.Name, Kind: mi.Kind, Shape: slices.Clone(mi.Shape)})
-	}
-	schema, err := data.New(0, mods, slices.Clone(first.Responses), nil)
-	if err != nil {
-		return nil, excluded, fmt.Errorf("plan: the clients' data: %w", err)
-	}
-	modes, err := site.ScaleModes(cfg.Data.Scale)
-	if err != nil {
-		return nil, excluded, err
-	}
-	for name := range modes {
-		if schema.Modality(name) == nil {
-			return nil, excluded, fmt.Errorf("data.scale: the data have no modality %q", name)
-		}
-	}
 	parts := make([][]site.Moments, len(keep))
 	for k, r := range keep {
 		parts[k] = r.Moments
 	}
+	m, err = planFrom(cfg, keep[0], parts)
+	return m, excluded, err
+}
+
+// agree returns the places of the replies that describe their data as
+// most do (the first reply's description on a tie), and the reason each
+// other reply is left out.
+func agree(replies []StatsReply) (same []int, excluded map[int]string) {
+	excluded = map[int]string{}
+	count := map[string]int{}
+	for _, r := range replies {
+		count[describe(r)]++
+	}
+	want := describe(replies[0])
+	for _, r := range replies {
+		if d := describe(r); count[d] > count[want] {
+			want = d
+		}
+	}
+	for k, r := range replies {
+		if d := describe(r); d != want {
+			excluded[k] = fmt.Sprintf("describes its data as %s, the other clients as %s", d, want)
+			continue
+		}
+		same = append(same, k)
+	}
+	return same, excluded
+}
+
+// planFrom returns the federation's model for data described as first
+// describes them, standardised with the pooled sum of parts (one client's
+// statistics each, or one sum of them). Call it on a Config after Defaults.
+func planFrom(cfg fdrmfl.Config, first StatsReply, parts [][]site.Moments) (*fdrmfl.Manifest, error) {
+	schema, err := layoutOf(first)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := scaleModes(cfg, schema); err != nil {
+		return nil, err
+	}
 	std, err := site.Pooled(first.Responses, parts)
 	if err != nil {
-		return nil, excluded, err
+		return nil, err
 	}
 	cfg.Data.Source = first.Source
-	m, err = fdrmfl.NewManifest(cfg, schema, std)
-	return m, excluded, err
+	return fdrmfl.NewManifest(cfg, schema, std)
+}
+
+// scaleModes returns data.scale's mode of each modality, checking that
+// the data have every modality it names.
+func scaleModes(cfg fdrmfl.Config, schema *data.Dataset) (map[string]data.Mode, error) {
+	modes, err := site.ScaleModes(cfg.Data.Scale)
+	if err != nil {
+		return nil, err
+	}
+	for name := range modes {
+		if schema.Modality(name) == nil {
+			return nil, fmt.Errorf("data.scale: the data have no modality %q", name)
+		}
+	}
+	return modes, nil
+}
+
+// layoutOf returns an empty dataset with the modalities and responses a
+// client describes.
+func layoutOf(r StatsReply) (*data.Dataset, error) {
+	var mods []data.Modality
+	for _, mi := range r.Modalities {
+		mods = append(mods, data.Modality{Name: mi.Name, Kind: mi.Kind, Shape: slices.Clone(mi.Shape)})
+	}
+	ds, err := data.New(0, mods, slices.Clone(r.Responses), nil)
+	if err != nil {
+		return nil, fmt.Errorf("plan: the clients' data: %w", err)
+	}
+	return ds, nil
 }
 
 func describe(r StatsReply) string {

@@ -22,7 +22,6 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/fdrmfl/fdrmfl"
-	"github.com/fdrmfl/fdrmfl/data"
 	"github.com/fdrmfl/fdrmfl/fed"
 	"github.com/fdrmfl/fdrmfl/fed/fedgrpc"
 	"github.com/fdrmfl/fdrmfl/internal/disk"
@@ -68,6 +67,9 @@ type Server struct {
 	log     *slog.Logger
 	// afterRound, if set, is called after each round's progress report (tests).
 	afterRound func(round int)
+	// wrapStats, if set, wraps the fleet of the statistics phase (tests
+	// watch what the server receives).
+	wrapStats func(fed.Fleet) fed.Fleet
 	// partBytes bounds the parts of a linear federation's statistics
 	// (0: defaultPartBytes), and linearBatch is the number of clients
 	// whose statistics are gathered at once (0: 4); tests make them small.
@@ -379,59 +381,82 @@ func (s *Server) finish(ctx context.Context, fleet *fedgrpc.Fleet, served <-chan
 }
 
 // setup runs the statistics phase: every client reports the moments of
-// its training data, and the server plans the model and its
+// its training data — in the clear, or under secure aggregation only
+// their sum (planSecure) — and the server plans the model and its
 // standardisation from them.
 func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all int) (checkpoint, error) {
-	if s.cfg.Privacy.Secure.Enabled {
-		s.log.Warn("setup: the standardisation moments travel in the clear; secure aggregation covers the training rounds (a simulation sums the moments securely too)")
-	}
 	join := s.c.Settings.JoinTimeout.Or(10 * time.Minute)
 	s.log.Info("setup: waiting for every client", "clients", all, "at_most", join)
 	ids, err := fleet.Wait(ctx, all, join)
 	if err != nil {
 		return checkpoint{}, err
 	}
-	replies, names, err := s.statsRound(ctx, fleet, ids, nil, nil)
+	var sf fed.Fleet = fleet
+	if s.wrapStats != nil {
+		sf = s.wrapStats(sf)
+	}
+	secure := s.cfg.Privacy.Secure.Enabled
+	if secure {
+		s.log.Info("setup: statistics under secure aggregation: the server learns each client's description and set sizes, and only the sums of the msc spectra and of the moments; screening the statistics (federation.stats_limit) needs each client's and is skipped")
+	}
+	replies, names, err := s.statsRound(ctx, sf, ids, nil, nil)
 	if err != nil {
 		return checkpoint{}, err
 	}
 	var pre []fdrmfl.Preprocessing
-	if len(s.cfg.Data.Preprocess) > 0 && len(replies) > 0 {
-		// Fit the spectral preprocessing (msc references: the federated
-		// mean spectrum, from the clients' sums), then ask for the moments
-		// of the preprocessed samples.
-		schema, err := layoutOf(replies[0])
-		if err != nil {
+	var man *fdrmfl.Manifest
+	var excluded map[int]string
+	if secure {
+		if len(replies) < max(quorum, 1) {
+			return checkpoint{}, fmt.Errorf("setup: %d clients described their data, the quorum is %d", len(replies), quorum)
+		}
+		if man, pre, excluded, err = s.planSecure(ctx, sf, replies, names); err != nil {
 			return checkpoint{}, err
 		}
-		pre, err = fdrmfl.FitPreprocessing(s.cfg.Data.Preprocess, schema, func(mod string, prefix preprocess.Chain) ([]float64, int, error) {
-			sums, _, err := s.statsRound(ctx, fleet, ids, nil, &SumRequest{Modality: mod, Prefix: prefix})
+	} else {
+		if len(s.cfg.Data.Preprocess) > 0 && len(replies) > 0 {
+			// Fit the spectral preprocessing (msc references: the federated
+			// mean spectrum, from the clients' sums), then ask for the moments
+			// of the preprocessed samples.
+			schema, err := layoutOf(replies[0])
 			if err != nil {
-				return nil, 0, err
+				return checkpoint{}, err
 			}
-			var tot []float64
-			n := 0
-			for _, r := range sums {
-				if tot == nil {
-					tot = make([]float64, len(r.Sum))
+			pre, err = fdrmfl.FitPreprocessing(s.cfg.Data.Preprocess, schema, func(mod string, prefix preprocess.Chain) ([]float64, int, error) {
+				sums, _, err := s.statsRound(ctx, sf, ids, nil, &SumRequest{Modality: mod, Prefix: prefix})
+				if err != nil {
+					return nil, 0, err
 				}
-				if len(r.Sum) != len(tot) {
-					continue // another layout: PlanFederation leaves the client out
+				var tot []float64
+				n := 0
+				for _, r := range sums {
+					if tot == nil {
+						tot = make([]float64, len(r.Sum))
+					}
+					if len(r.Sum) != len(tot) {
+						continue // another layout: PlanFederation leaves the client out
+					}
+					for j, v := range r.Sum {
+						tot[j] += v
+					}
+					n += r.SumCount
 				}
-				for j, v := range r.Sum {
-					tot[j] += v
-				}
-				n += r.SumCount
+				return tot, n, nil
+			})
+			if err != nil {
+				return checkpoint{}, err
 			}
-			return tot, n, nil
-		})
-		if err != nil {
-			return checkpoint{}, err
+			for _, p := range pre {
+				s.log.Info("setup: preprocessing", "modality", p.Modality, "chain", p.Spec)
+			}
+			if replies, names, err = s.statsRound(ctx, sf, ids, pre, nil); err != nil {
+				return checkpoint{}, err
+			}
 		}
-		for _, p := range pre {
-			s.log.Info("setup: preprocessing", "modality", p.Modality, "chain", p.Spec)
+		if len(replies) < max(quorum, 1) {
+			return checkpoint{}, fmt.Errorf("setup: %d clients sent statistics, the quorum is %d", len(replies), quorum)
 		}
-		if replies, names, err = s.statsRound(ctx, fleet, ids, pre, nil); err != nil {
+		if man, excluded, err = PlanFederation(s.cfg, replies); err != nil {
 			return checkpoint{}, err
 		}
 	}
@@ -439,13 +464,6 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 	for i, r := range replies {
 		s.log.Info("setup: statistics", "client", names[i], "train", r.Train, "val", r.Val, "test", r.Test)
 		declared[names[i]] = r.Train
-	}
-	if len(replies) < max(quorum, 1) {
-		return checkpoint{}, fmt.Errorf("setup: %d clients sent statistics, the quorum is %d", len(replies), quorum)
-	}
-	man, excluded, err := PlanFederation(s.cfg, replies)
-	if err != nil {
-		return checkpoint{}, err
 	}
 	man.Preprocess = pre
 	leftOut := map[string]string{}
@@ -492,14 +510,16 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 }
 
 // statsRound asks every client for its statistics — of its samples after
-// the preprocessing pre, or the sums sr asks for — and returns the replies
-// in client order with the clients' names; a client that fails is left
-// out with a warning.
-func (s *Server) statsRound(ctx context.Context, fleet *fedgrpc.Fleet, ids []string, pre []fdrmfl.Preprocessing, sr *SumRequest) ([]StatsReply, []string, error) {
+// the preprocessing pre, or the sums sr asks for; under secure
+// aggregation the description of its data alone — and returns the
+// replies in client order with the clients' names; a client that fails
+// is left out with a warning.
+func (s *Server) statsRound(ctx context.Context, fleet fed.Fleet, ids []string, pre []fdrmfl.Preprocessing, sr *SumRequest) ([]StatsReply, []string, error) {
 	var tasks []fed.Task
 	for _, id := range ids {
 		req := NewStatsRequest(s.cfg, s.index[id])
 		req.Preprocess, req.Sums = pre, sr
+		req.Describe = s.cfg.Privacy.Secure.Enabled // the statistics go through planSecure
 		b, err := json.Marshal(req)
 		if err != nil {
 			return nil, nil, err
@@ -531,20 +551,6 @@ func (s *Server) statsRound(ctx context.Context, fleet *fedgrpc.Fleet, ids []str
 		names = append(names, u.Client)
 	}
 	return replies, names, nil
-}
-
-// layoutOf returns an empty dataset with the modalities and responses a
-// client describes.
-func layoutOf(r StatsReply) (*data.Dataset, error) {
-	var mods []data.Modality
-	for _, mi := range r.Modalities {
-		mods = append(mods, data.Modality{Name: mi.Name, Kind: mi.Kind, Shape: slices.Clone(mi.Shape)})
-	}
-	ds, err := data.New(0, mods, slices.Clone(r.Responses), nil)
-	if err != nil {
-		return nil, fmt.Errorf("setup: the clients' data: %w", err)
-	}
-	return ds, nil
 }
 
 // serveMetrics serves /metrics (Prometheus) and /healthz on addr.

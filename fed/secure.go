@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -195,38 +194,13 @@ func (s *Server) secureAttempt(ctx context.Context, ss SumStrategy, r int, globa
 	if err := enc.Check(); err != nil {
 		return nil, fmt.Errorf("secure aggregation: %w", err)
 	}
-	rng := sa.Rand
-	if rng == nil {
-		rng = crand.Reader
-	}
-	p := secagg.Params{Parties: n, Degree: sa.Degree, Threshold: sa.Threshold, Bits: bits, Len: enc.Len()}
-	if p.Degree == 0 {
-		p.Degree = secagg.DefaultDegree(n)
-	}
-	if p.Threshold == 0 {
-		p.Threshold = secagg.DefaultThreshold(min(p.Degree+p.Degree%2, n-1))
-	}
-	if n < 2 {
-		return nil, shortError{fmt.Errorf("secure aggregation needs at least 2 clients, %d were asked", n)}
-	}
-	if _, err := io.ReadFull(rng, p.Session[:]); err != nil {
-		return nil, err
-	}
-	if _, err := io.ReadFull(rng, p.GraphSeed[:]); err != nil {
-		return nil, err
-	}
-	if err := p.Validate(); err != nil {
-		return nil, fmt.Errorf("secure aggregation: %w", err)
-	}
-	srv, err := secagg.NewServer(p)
+	p, err := sa.params(n, bits, enc.Len())
 	if err != nil {
 		return nil, err
 	}
 	pb, _ := p.MarshalBinary()
-	party := map[string]int{}
 	cur := make([]Task, n)
 	for i, t := range tasks {
-		party[t.Client] = i
 		b, err := json.Marshal(secureFit{Params: pb, Party: i, Contribution: contrib})
 		if err != nil {
 			return nil, err
@@ -234,63 +208,14 @@ func (s *Server) secureAttempt(ctx context.Context, ss SumStrategy, r int, globa
 		t.Payload = append([]byte(secureFitPrefix), b...)
 		cur[i] = t
 	}
-	out := map[string]bool{} // left out, with the reason in rep.Rejected
-	for phase := secagg.Advertise; phase <= secagg.Unmask; phase++ {
-		answered := map[string]bool{}
-		take := func(u Update) error {
-			answered[u.Client] = true
-			i, ok := party[u.Client]
-			err := u.Err
-			want := SecAgg
-			if phase == secagg.Advertise {
-				want = Fit
-			}
-			if err == nil && (!ok || u.Round != r || u.Kind != want) {
-				err = fmt.Errorf("answered round %d (%v), not round %d (%v)", u.Round, u.Kind, r, want)
-			}
-			if err == nil {
-				err = srv.Receive(i, u.Payload)
-			}
-			if err != nil {
-				out[u.Client] = true
-				rep.Rejected[u.Client] = fmt.Sprintf("secure aggregation, %v: %v", phase, err)
-				s.log().Warn("secure aggregation: client left out", "round", r, "client", u.Client, "phase", phase.String(), "err", err)
-			}
-			return nil
-		}
-		if sf, ok := s.Fleet.(StreamingFleet); ok {
-			if err := s.deliverEach(ctx, sf, cur, take); err != nil {
-				return nil, err
-			}
-		} else {
-			replies, err := s.deliver(ctx, cur)
-			if err != nil {
-				return nil, err
-			}
-			for _, u := range replies {
-				take(u)
-			}
-		}
-		for _, t := range cur {
-			if !answered[t.Client] && !out[t.Client] {
-				out[t.Client] = true
-				rep.Rejected[t.Client] = fmt.Sprintf("secure aggregation, %v: no answer before the deadline", phase)
-				s.log().Warn("client missed the round", "round", r, "client", t.Client, "phase", phase.String())
-			}
-		}
-		msgs, err := srv.Next()
-		if err != nil {
-			return nil, shortError{err}
-		}
-		cur = cur[:0]
-		for _, i := range slices.Sorted(maps.Keys(msgs)) {
-			cur = append(cur, Task{Client: tasks[i].Client, Round: r, Kind: SecAgg, Payload: msgs[i]})
-		}
+	res, err := session{fleet: s.Fleet, timeout: s.RoundTimeout, log: s.Log}.run(ctx, p, cur)
+	for c, why := range res.dropped {
+		rep.Rejected[c] = why
 	}
-	vec, who, err := srv.Sum()
 	if err != nil {
 		return nil, err
 	}
+	vec, who := res.sum, res.in
 	vals, err := enc.Decode(vec)
 	if err != nil {
 		return nil, err
@@ -305,7 +230,6 @@ func (s *Server) secureAttempt(ctx context.Context, ss SumStrategy, r int, globa
 	}
 	for _, i := range who {
 		sum.Clients = append(sum.Clients, tasks[i].Client)
-		delete(rep.Rejected, tasks[i].Client) // dropped after sending its input: still in the sum
 	}
 	slices.Sort(sum.Clients)
 	rep.Accepted = sum.Clients
@@ -427,19 +351,10 @@ func (c *SecureClient) fit(ctx context.Context, t Task) (Update, error) {
 	if err != nil {
 		return Update{}, fmt.Errorf("client %s: %w", t.Client, err)
 	}
-	rng := c.Rand
-	if rng == nil {
-		rng = crand.Reader
-	}
-	st, err := secagg.NewClient(p, sf.Party, v, rng)
-	if err != nil {
-		return Update{}, fmt.Errorf("client %s: %w", t.Client, err)
-	}
-	msg, err := st.Start()
+	msg, err := c.Begin(t.Client, p, sf.Party, v)
 	if err != nil {
 		return Update{}, err
 	}
-	c.put(t.Client, st)
 	return Update{Kind: Fit, Payload: msg}, nil
 }
 

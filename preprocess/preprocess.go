@@ -26,6 +26,7 @@ package preprocess
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -246,6 +247,22 @@ func (c Chain) Sum(x []float32, size, width int, present []bool) ([]float64, int
 		n++
 	}
 	return out, n, nil
+}
+
+// FlatSum lays a client's part of Fit — the sum of its samples and their
+// count — out as one vector, for a sum that sees vectors only (secure
+// aggregation): the sum, then the count, in blocks of the given lengths.
+func FlatSum(sum []float64, n int) (x []float64, blocks []int) {
+	return append(slices.Clip(sum), float64(n)), []int{len(sum), 1}
+}
+
+// UnflatSum splits a vector FlatSum laid out (typically a sum of such
+// vectors) into the sum and the count, rounded to the nearest integer.
+func UnflatSum(x []float64) ([]float64, int) {
+	if len(x) == 0 {
+		return nil, 0
+	}
+	return x[:len(x)-1], int(math.Round(x[len(x)-1]))
 }
 
 // Apply transforms the present samples of x (row-major, size values each,

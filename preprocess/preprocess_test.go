@@ -214,3 +214,23 @@ func TestCandidates(t *testing.T) {
 		t.Errorf("700 channels: first derivative %s, want sg1(11,2)", got)
 	}
 }
+
+// TestFlatSumRoundTrip lays two clients' parts of Fit out as vectors,
+// adds them and splits the sum: the summed spectra and the total count,
+// made whole again when a fixed-point sum left it a hair off.
+func TestFlatSumRoundTrip(t *testing.T) {
+	a, blocks := FlatSum([]float64{1, 2.5, -3}, 4)
+	b, _ := FlatSum([]float64{0.5, 0.5, 1}, 6)
+	if len(a) != 4 || len(blocks) != 2 || blocks[0] != 3 || blocks[1] != 1 {
+		t.Fatalf("vector %v in blocks %v", a, blocks)
+	}
+	sum := make([]float64, len(a))
+	for i := range a {
+		sum[i] = a[i] + b[i]
+	}
+	sum[3] -= 1e-9
+	tot, n := UnflatSum(sum)
+	if n != 10 || len(tot) != 3 || tot[0] != 1.5 || tot[1] != 3 || tot[2] != -2 {
+		t.Fatalf("sum %v of %d samples", tot, n)
+	}
+}

@@ -96,6 +96,41 @@ func ClientMoments(ds *data.Dataset, modes map[string]data.Mode) []Moments {
 	return append(out, moments("y", data.PerFeature, ds.Y, len(ds.ResponseNames), nil))
 }
 
+// FlatMoments lays a client's statistics out as one vector, for a sum
+// that sees vectors only (secure aggregation): N, Sum and Sum2 of each in
+// turn, each its own block; blocks are the blocks' lengths.
+func FlatMoments(ms []Moments) (x []float64, blocks []int) {
+	for _, m := range ms {
+		x = append(append(append(x, m.N...), m.Sum...), m.Sum2...)
+		blocks = append(blocks, len(m.N), len(m.N), len(m.N))
+	}
+	return x, blocks
+}
+
+// UnflatMoments turns a vector FlatMoments laid out as like (typically a
+// sum of such vectors) back into statistics named as like's, with each
+// count rounded to the nearest integer (a sum of counts is one, whatever
+// a fixed-point sum rounded).
+func UnflatMoments(like []Moments, x []float64) ([]Moments, error) {
+	out := make([]Moments, len(like))
+	at := 0
+	for i, m := range like {
+		l := len(m.N)
+		if at+3*l > len(x) {
+			return nil, fmt.Errorf("standardize: %d summed values for statistics of %d", len(x), at+3*l)
+		}
+		out[i] = Moments{Name: m.Name, Mode: m.Mode, N: slices.Clone(x[at : at+l]), Sum: slices.Clone(x[at+l : at+2*l]), Sum2: slices.Clone(x[at+2*l : at+3*l])}
+		for j := range out[i].N {
+			out[i].N[j] = math.Round(out[i].N[j])
+		}
+		at += 3 * l
+	}
+	if at != len(x) {
+		return nil, fmt.Errorf("standardize: %d summed values for statistics of %d", len(x), at)
+	}
+	return out, nil
+}
+
 // Pooled sums the clients' statistics into one Standardizer
 // for every client.
 func Pooled(responses []string, parts [][]Moments) (*data.Standardizer, error) {

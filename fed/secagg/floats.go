@@ -17,13 +17,14 @@ const expSlots = 128
 // simulation or a study runs them: the server's side sees only what a
 // remote server would. It takes two aggregations. First each party adds a
 // one-hot vector marking, per block, the binary exponent of its largest
-// magnitude, so the server learns how many parties fall in each power of
-// two — not which — and so the largest, E. Then the values go in
-// Z_{2^64} with 61 − E − ⌈log₂ n⌉ fractional bits per block, which no sum
-// of n parties can overflow: each value of the result is within
-// n·2^(E+⌈log₂ n⌉−62) of the exact sum (a relative error near 2⁻⁶⁰ of the
-// block's largest value, float64's own precision). rng draws keys (nil:
-// crypto/rand).
+// magnitude (Exponents), so the server learns how many parties fall in
+// each power of two — not which — and so the largest, E. Then the values
+// go in Z_{2^64} with 62 − E − ⌈log₂ n⌉ fractional bits per block
+// (FloatEncoding), which no sum of n parties can overflow: each value of
+// the result is within n·2^(E+⌈log₂ n⌉−63) of the exact sum (a relative
+// error near 2⁻⁶⁰ of the block's largest value, float64's own precision).
+// A deployment runs the same two aggregations over its transport
+// (fed.SecureFloats). rng draws keys (nil: crypto/rand).
 func SumFloats(parts [][]float64, blocks []int, rng io.Reader) ([]float64, error) {
 	n := len(parts)
 	if n < 2 {
@@ -32,48 +33,21 @@ func SumFloats(parts [][]float64, blocks []int, rng io.Reader) ([]float64, error
 	if rng == nil {
 		rng = rand.Reader
 	}
-	total := 0
-	for _, b := range blocks {
-		total += b
-	}
-	for k, p := range parts {
-		if len(p) != total {
-			return nil, fmt.Errorf("secagg: party %d has %d values, the blocks %d", k, len(p), total)
-		}
-	}
 	// Pass 1: the exponents.
 	hist := make([]Vec, n)
 	for k, p := range parts {
-		hist[k] = NewVec(32, expSlots*len(blocks))
-		off := 0
-		for b, l := range blocks {
-			var m float64
-			for _, v := range p[off : off+l] {
-				if math.IsNaN(v) || math.IsInf(v, 0) {
-					return nil, fmt.Errorf("secagg: party %d: value %d is %v", k, off, v)
-				}
-				m = max(m, math.Abs(v))
-			}
-			hist[k].Set(b*expSlots+exponentSlot(m), 1)
-			off += l
+		var err error
+		if hist[k], err = Exponents(p, blocks); err != nil {
+			return nil, fmt.Errorf("secagg: party %d: %w", k, err)
 		}
 	}
-	h, err := sumInProcess(hist, 32, rng)
+	h, err := sumInProcess(hist, ExponentBits, rng)
 	if err != nil {
 		return nil, err
 	}
-	logN := int(math.Ceil(math.Log2(float64(n))))
-	enc := Encoding{Bits: 64}
-	for b, l := range blocks {
-		e := -64
-		for s := expSlots - 1; s >= 0; s-- {
-			if h.At(b*expSlots+s) != 0 {
-				e = s - 64
-				break
-			}
-		}
-		bound := math.Ldexp(1, e)
-		enc.Blocks = append(enc.Blocks, Block{Len: l, Clip: bound, MaxSum: math.Ldexp(1, e+logN)})
+	enc, err := FloatEncoding(h, blocks, n)
+	if err != nil {
+		return nil, err
 	}
 	// Pass 2: the values.
 	vals := make([]Vec, n)
@@ -82,20 +56,92 @@ func SumFloats(parts [][]float64, blocks []int, rng io.Reader) ([]float64, error
 			return nil, err
 		}
 	}
-	s, err := sumInProcess(vals, 64, rng)
+	s, err := sumInProcess(vals, FloatBits, rng)
 	if err != nil {
 		return nil, err
 	}
 	return enc.Decode(s)
 }
 
-// exponentSlot returns the slot of the smallest power of two 2^e ≥ m
+// ExponentBits and FloatBits are the rings of SumFloats's two
+// aggregations: the exponent counts (at most the number of parties) and
+// the values.
+const (
+	ExponentBits = 32
+	FloatBits    = 64
+)
+
+// ExponentLen returns the length of the exponent vector of a layout of
+// the given number of blocks.
+func ExponentLen(blocks int) int { return expSlots * blocks }
+
+// Exponents returns a party's input to the first aggregation of
+// SumFloats: for each block of x (of the given lengths), a one-hot run of
+// ExponentLen(1) slots in Z_{2^32} marking the binary exponent e of its
+// largest magnitude m, the least with m < 2^e (e from −64 to 63; an
+// all-zero block marks −64).
+func Exponents(x []float64, blocks []int) (Vec, error) {
+	total := 0
+	for _, b := range blocks {
+		if b < 0 {
+			return Vec{}, fmt.Errorf("secagg: a block of length %d", b)
+		}
+		total += b
+	}
+	if len(x) != total {
+		return Vec{}, fmt.Errorf("secagg: %d values, the blocks hold %d", len(x), total)
+	}
+	v := NewVec(ExponentBits, ExponentLen(len(blocks)))
+	off := 0
+	for b, l := range blocks {
+		var m float64
+		for i, f := range x[off : off+l] {
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return Vec{}, fmt.Errorf("secagg: value %d is %v", off+i, f)
+			}
+			m = max(m, math.Abs(f))
+		}
+		v.Set(b*expSlots+exponentSlot(m), 1)
+		off += l
+	}
+	return v, nil
+}
+
+// FloatEncoding returns the fixed point of SumFloats's second
+// aggregation among n parties from hist, the sum of their Exponents: for
+// each block, with E the largest exponent any party marked, values
+// clipped to ±2^E (which clips none of theirs) and sums bounded by
+// 2^(E+⌈log₂ n⌉), so 62 − E − ⌈log₂ n⌉ fractional bits in Z_{2^64}. A sum
+// of n parties' values decodes within n·Step/2 of the exact sum.
+func FloatEncoding(hist Vec, blocks []int, n int) (Encoding, error) {
+	if n < 1 {
+		return Encoding{}, fmt.Errorf("secagg: an encoding for %d parties", n)
+	}
+	if hist.Len() != ExponentLen(len(blocks)) || hist.Bits != ExponentBits {
+		return Encoding{}, fmt.Errorf("secagg: an exponent sum of %d values in %d bits for %d blocks", hist.Len(), hist.Bits, len(blocks))
+	}
+	logN := int(math.Ceil(math.Log2(float64(n))))
+	enc := Encoding{Bits: FloatBits}
+	for b, l := range blocks {
+		e := -64
+		for s := expSlots - 1; s >= 0; s-- {
+			if hist.At(b*expSlots+s) != 0 {
+				e = s - 64
+				break
+			}
+		}
+		enc.Blocks = append(enc.Blocks, Block{Len: l, Clip: math.Ldexp(1, e), MaxSum: math.Ldexp(1, e+logN)})
+	}
+	return enc, enc.Check()
+}
+
+// exponentSlot returns the slot of the smallest power of two 2^e > m
 // (e from −64 to 63).
 func exponentSlot(m float64) int {
 	if m == 0 {
 		return 0
 	}
-	_, e := math.Frexp(m) // m = f·2^e, f in [0.5, 1): m ≤ 2^e
+	_, e := math.Frexp(m) // m = f·2^e, f in [0.5, 1): m < 2^e
 	return max(0, min(expSlots-1, e+64))
 }
 

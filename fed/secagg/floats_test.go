@@ -52,3 +52,50 @@ func TestSumFloats(t *testing.T) {
 		t.Fatal("one party summed")
 	}
 }
+
+// TestExponentsAndEncodingRefuse checks the errors of the two halves of
+// SumFloats that a deployment calls on its own.
+func TestExponentsAndEncodingRefuse(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		x      []float64
+		blocks []int
+	}{
+		{"too few values", []float64{1, 2}, []int{3}},
+		{"too many values", []float64{1, 2, 3, 4}, []int{3}},
+		{"a negative block", []float64{1}, []int{2, -1}},
+		{"NaN", []float64{1, math.NaN()}, []int{2}},
+		{"infinity", []float64{math.Inf(-1)}, []int{1}},
+	} {
+		if _, err := Exponents(c.x, c.blocks); err == nil {
+			t.Errorf("%s: accepted", c.name)
+		}
+	}
+	h, err := Exponents([]float64{3, -5, 0.25}, []int{2, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := FloatEncoding(h, []int{2, 1}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Largest magnitudes 5 and 0.25: clips 8 and 0.5, the least powers of
+	// two above them.
+	if enc.Blocks[0].Clip != 8 || enc.Blocks[1].Clip != 0.5 || enc.Bits != FloatBits {
+		t.Fatalf("encoding %+v", enc)
+	}
+	for _, c := range []struct {
+		name   string
+		h      Vec
+		blocks []int
+		n      int
+	}{
+		{"no party", h, []int{2, 1}, 0},
+		{"another layout", h, []int{3}, 2},
+		{"another ring", NewVec(64, ExponentLen(2)), []int{2, 1}, 2},
+	} {
+		if _, err := FloatEncoding(c.h, c.blocks, c.n); err == nil {
+			t.Errorf("%s: accepted", c.name)
+		}
+	}
+}
