@@ -197,6 +197,9 @@ type Federation struct {
 	// honest clients of small non-IID federations, see README
 	// "Robustness").
 	Direction float64 `yaml:"direction" json:"direction"`
+	// DirectionMin is the fewest valid updates a round needs for the
+	// direction check (default 3; see fed.Server.DirectionMin).
+	DirectionMin int `yaml:"direction_min" json:"direction_min"`
 	// StatsLimit screens the statistics phase: a client whose statistics
 	// stand out from the others' by more than this (site.Screen) is left
 	// out (default 10; negative: only the checks against impossible

@@ -33,6 +33,9 @@ func (f *Federation) robustDefaults() {
 	if f.NormBound == 0 {
 		f.NormBound = DefaultNormBound
 	}
+	if f.DirectionMin == 0 {
+		f.DirectionMin = 3
+	}
 	if f.StatsLimit == 0 {
 		f.StatsLimit = site.DefaultScreenLimit
 	}
@@ -63,6 +66,9 @@ func (f Federation) validateRobust() error {
 	}
 	if f.Direction >= 1 {
 		return fmt.Errorf("federation.direction: %v would reject the median client itself (below 1, or negative: off)", f.Direction)
+	}
+	if f.DirectionMin < 3 {
+		return fmt.Errorf("federation.direction_min: %d: the check needs at least 3 updates (a median of two is each one's neighbour)", f.DirectionMin)
 	}
 	if f.NormBound > 0 && f.NormBound < 1 {
 		return fmt.Errorf("federation.norm_bound: %v would reject the median update itself (at least 1, or negative: off)", f.NormBound)

@@ -26,6 +26,7 @@ func TestRobustSettingsNameTheirKey(t *testing.T) {
 		{fdrmfl.Federation{Clip: -1}, "federation.clip"},
 		{fdrmfl.Federation{NormBound: 0.5}, "federation.norm_bound"},
 		{fdrmfl.Federation{Direction: 1}, "federation.direction"},
+		{fdrmfl.Federation{DirectionMin: 2}, "federation.direction_min"},
 	} {
 		err := fdrmfl.Config{Federation: c.f}.Defaults().Validate()
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {

@@ -23,7 +23,9 @@ type Defence struct {
 	Aggregator string
 	NormBound  float64
 	Direction  float64
-	StatsLimit float64
+	// DirectionMin is federation.direction_min (0: the default).
+	DirectionMin int
+	StatsLimit   float64
 	// Hostile, if set, replaces the study's numbers of hostile clients
 	// for this defence.
 	Hostile []int
@@ -38,6 +40,8 @@ var Defences = []Defence{
 	{Name: "undefended", Aggregator: "mean", NormBound: -1, Direction: -1, StatsLimit: -1},
 	{Name: "default", Aggregator: "mean"},
 	{Name: "default+direction", Aggregator: "mean", Direction: 0.5},
+	{Name: "direction-from-5", Aggregator: "mean", Direction: 0.5, DirectionMin: 5},
+	{Name: "direction-from-8", Aggregator: "mean", Direction: 0.5, DirectionMin: 8},
 	{Name: "median", Aggregator: "median"},
 	{Name: "trimmed-mean", Aggregator: "trimmed-mean"},
 	{Name: "krum", Aggregator: "krum"},
@@ -104,7 +108,7 @@ func (s Study) Run(ctx context.Context) ([]Run, error) {
 			cfg := s.Config
 			cfg.Seed = seed
 			f := &cfg.Federation
-			f.Aggregator, f.NormBound, f.Direction, f.StatsLimit = d.Aggregator, d.NormBound, d.Direction, d.StatsLimit
+			f.Aggregator, f.NormBound, f.Direction, f.DirectionMin, f.StatsLimit = d.Aggregator, d.NormBound, d.Direction, d.DirectionMin, d.StatsLimit
 			cfg = cfg.Defaults()
 			names := make([]string, cfg.Federation.Clients)
 			for k := range names {
