@@ -18,8 +18,9 @@ import (
 // Defence is a setting of the server's defences the study compares.
 type Defence struct {
 	Name string
-	// Aggregator, NormBound and StatsLimit are federation.aggregator,
-	// norm_bound and stats_limit (0: the defaults; negative: off).
+	// Aggregator, NormBound, Direction and StatsLimit are
+	// federation.aggregator, norm_bound, direction and stats_limit (0: the
+	// defaults; negative: off).
 	Aggregator string
 	NormBound  float64
 	Direction  float64
@@ -32,16 +33,18 @@ type Defence struct {
 }
 
 // Defences are the settings the study runs: the undefended mean (no
-// norm bound, no screening: "undefended"), the
-// defaults ("default": the mean with the adaptive norm bound and screened
-// statistics), the defaults with the direction check (ρ = 0.5), and every
-// robust rule with the same bound and screening.
+// norm bound, no direction check, no screening: "undefended"), the
+// defaults ("default": the mean with the adaptive norm bound, the
+// direction check ρ = 0.5 in rounds of at least 8 updates and screened
+// statistics), the defaults without the direction check
+// ("no-direction"), the defaults with the direction check in every
+// round of at least 3 ("default+direction"), and every robust rule with
+// the default bound, check and screening.
 var Defences = []Defence{
 	{Name: "undefended", Aggregator: "mean", NormBound: -1, Direction: -1, StatsLimit: -1},
 	{Name: "default", Aggregator: "mean"},
-	{Name: "default+direction", Aggregator: "mean", Direction: 0.5},
-	{Name: "direction-from-5", Aggregator: "mean", Direction: 0.5, DirectionMin: 5},
-	{Name: "direction-from-8", Aggregator: "mean", Direction: 0.5, DirectionMin: 8},
+	{Name: "no-direction", Aggregator: "mean", Direction: -1},
+	{Name: "default+direction", Aggregator: "mean", Direction: 0.5, DirectionMin: 3},
 	{Name: "median", Aggregator: "median"},
 	{Name: "trimmed-mean", Aggregator: "trimmed-mean"},
 	{Name: "krum", Aggregator: "krum"},
