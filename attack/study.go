@@ -38,13 +38,16 @@ type Defence struct {
 // direction check ρ = 0.5 in rounds of at least 8 updates and screened
 // statistics), the defaults without the direction check
 // ("no-direction"), the defaults with the direction check in every
-// round of at least 3 ("default+direction"), and every robust rule with
-// the default bound, check and screening.
+// round of at least 3 ("default+direction"), the defaults with a
+// stricter direction check, ρ = 0.8 ("direction-0.8": it catches some
+// label flips, and would reject honest non-IID updates), and every robust
+// rule with the default bound, check and screening.
 var Defences = []Defence{
 	{Name: "undefended", Aggregator: "mean", NormBound: -1, Direction: -1, StatsLimit: -1},
 	{Name: "default", Aggregator: "mean"},
 	{Name: "no-direction", Aggregator: "mean", Direction: -1},
 	{Name: "default+direction", Aggregator: "mean", Direction: 0.5, DirectionMin: 3},
+	{Name: "direction-0.8", Aggregator: "mean", Direction: 0.8},
 	{Name: "median", Aggregator: "median"},
 	{Name: "trimmed-mean", Aggregator: "trimmed-mean"},
 	{Name: "krum", Aggregator: "krum"},
