@@ -23,16 +23,17 @@ const DefaultNormBound = 4
 // cosine with the round's coordinate-wise median update is below half the
 // round's median cosine is rejected. On simulation function 1 with ten
 // clients (iid, response bands, Dirichlet) honest updates stayed above
-// 0.63 times the median cosine; flipped signs were at or below 0.02 times
+// 0.63 times the median cosine; flipped signs were below 0.03 times
 // it (docs/decisions/0006-robust-defaults.md).
 const DefaultDirection = 0.5
 
 // DefaultDirectionMin is federation.direction_min's default: the
 // direction check applies to rounds of at least eight valid updates.
-// Honest updates of a few non-IID clients, each trained for many local
-// epochs, point against each other (the three- and five-client corn
-// federations), so smaller rounds go unchecked; a federation of ten still
-// has the check with two clients missing.
+// Honest updates of non-IID clients trained for many local epochs can
+// point against each other (corn with three, five and eight clients), and
+// the fewer the clients the more each one's loss costs: smaller rounds go
+// unchecked, and a federation of ten keeps the check with two clients
+// missing.
 const DefaultDirectionMin = 8
 
 // robustDefaults fills the robustness settings' defaults.
