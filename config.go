@@ -191,12 +191,17 @@ type Federation struct {
 	// negative: off). It also rejects an update shorter than a tenth of
 	// the median: a model sent back all but unchanged.
 	NormBound float64 `yaml:"norm_bound" json:"norm_bound"`
-	// Direction is ρ of the direction check: an update whose cosine with
-	// the round's coordinate-wise median update is below ρ times the
-	// round's median cosine is rejected (default 0: off; it rejected
-	// honest clients of small non-IID federations, see README
-	// "Robustness").
+	// Direction is ρ of the direction check: in a round of at least
+	// DirectionMin valid updates, an update whose cosine with the round's
+	// coordinate-wise median update is below ρ times the round's median
+	// cosine is rejected (default 0.5, off under secure aggregation, which
+	// hides each update; negative: off).
 	Direction float64 `yaml:"direction" json:"direction"`
+	// DirectionMin is the fewest valid updates a round needs for the
+	// direction check (default 8; at least 3). Smaller rounds go
+	// unchecked: honest updates of a few non-IID clients can point
+	// against each other (README "Robustness").
+	DirectionMin int `yaml:"direction_min" json:"direction_min"`
 	// StatsLimit screens the statistics phase: a client whose statistics
 	// stand out from the others' by more than this (site.Screen) is left
 	// out (default 10; negative: only the checks against impossible
@@ -295,6 +300,9 @@ func (c Config) Defaults() Config {
 	}
 	if f.Strategy == "fedprox" && f.Prox == 0 {
 		f.Prox = 0.01
+	}
+	if c.Privacy.Secure.Enabled && f.Direction == 0 {
+		f.Direction = -1 // it needs each update, which secure aggregation hides
 	}
 	f.robustDefaults()
 	switch f.Strategy {

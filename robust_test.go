@@ -3,6 +3,7 @@ package fdrmfl_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,6 +27,7 @@ func TestRobustSettingsNameTheirKey(t *testing.T) {
 		{fdrmfl.Federation{Clip: -1}, "federation.clip"},
 		{fdrmfl.Federation{NormBound: 0.5}, "federation.norm_bound"},
 		{fdrmfl.Federation{Direction: 1}, "federation.direction"},
+		{fdrmfl.Federation{DirectionMin: 2}, "federation.direction_min"},
 	} {
 		err := fdrmfl.Config{Federation: c.f}.Defaults().Validate()
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
@@ -33,7 +35,7 @@ func TestRobustSettingsNameTheirKey(t *testing.T) {
 		}
 	}
 	d := fdrmfl.Config{Federation: fdrmfl.Federation{Clients: 10}}.Defaults().Federation
-	if d.Aggregator != "mean" || d.Byzantine != 3 || d.Bound() != fdrmfl.DefaultNormBound || d.DirectionBound() != 0 || d.StatsLimit != site.DefaultScreenLimit {
+	if d.Aggregator != "mean" || d.Byzantine != 3 || d.Bound() != fdrmfl.DefaultNormBound || d.DirectionBound() != fdrmfl.DefaultDirection || d.DirectionMin != fdrmfl.DefaultDirectionMin || d.StatsLimit != site.DefaultScreenLimit {
 		t.Fatalf("defaults %+v", d)
 	}
 }
@@ -86,6 +88,53 @@ func TestSimulationDefencesOnByDefault(t *testing.T) {
 		if c.kind == attack.Scale && err == nil && res.Test.R2[0] > -1 {
 			t.Errorf("%s without the defences: R² %v; the attack should have ruined the model", c.kind, res.Test.R2)
 		}
+	}
+}
+
+// TestSimulationRejectsASignFlipByDefault has one client of ten send its
+// step reversed every round. With the defaults the direction check
+// rejects it every round, no honest update is rejected (clean or under
+// attack), and the model is the one trained without that client's
+// updates, to the bit; with the check off (federation.direction: -1, the
+// default before) it is averaged in.
+func TestSimulationRejectsASignFlipByDefault(t *testing.T) {
+	cfg := fiveClients()
+	cfg.Data.Samples, cfg.Federation.Clients = 1500, 10 // about 120 training samples each: four batches a round
+	run := func(cfg fdrmfl.Config, kind attack.Kind) *fdrmfl.Result {
+		t.Helper()
+		var adv fdrmfl.Adversary
+		if kind != "" {
+			adv = &attack.Attack{Kind: kind, Clients: []string{"client-01"}}
+		}
+		res, err := fdrmfl.Simulate(context.Background(), cfg, fdrmfl.Options{Adversary: adv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for _, rd := range run(cfg, "").Rounds {
+		if len(rd.Rejected) > 0 {
+			t.Fatalf("clean round %d rejected %v", rd.Round, rd.Rejected)
+		}
+	}
+	flipped, absent := run(cfg, attack.SignFlip), run(cfg, attack.Absent)
+	for _, rd := range flipped.Rounds {
+		if len(rd.Rejected) != 1 || !strings.Contains(rd.Rejected["client-01"], "points elsewhere") {
+			t.Errorf("round %d rejected %v: want client-01's flipped update only, for its direction", rd.Round, rd.Rejected)
+		}
+	}
+	if !slices.Equal(flipped.Weights, absent.Weights) {
+		t.Error("the model with the flipped updates rejected is not the model without client-01's updates")
+	}
+	cfg.Federation.Direction = -1
+	off := run(cfg, attack.SignFlip)
+	for _, rd := range off.Rounds {
+		if len(rd.Rejected) > 0 {
+			t.Fatalf("with the direction check off, round %d rejected %v", rd.Round, rd.Rejected)
+		}
+	}
+	if slices.Equal(off.Weights, absent.Weights) {
+		t.Error("with the direction check off the flipped updates changed nothing")
 	}
 }
 

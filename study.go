@@ -372,7 +372,7 @@ func (p *Prepared) federate(ctx context.Context, cfg Config, sites []*site.Site,
 	bestErr := math.Inf(1)
 	server := &fed.Server{
 		Strategy: strat, Fleet: fleet, Evaluate: cfg.Data.ValFraction > 0 && res != nil, Log: opt.Log,
-		NormBound: cfg.Federation.Bound(), Direction: cfg.Federation.DirectionBound(), Samples: func(c string) int { return declared[c] },
+		NormBound: cfg.Federation.Bound(), Direction: cfg.Federation.DirectionBound(), DirectionMin: cfg.Federation.DirectionMin, Samples: func(c string) int { return declared[c] },
 		Progress: func(r fed.RoundReport) {
 			if res == nil {
 				return

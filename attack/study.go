@@ -18,26 +18,36 @@ import (
 // Defence is a setting of the server's defences the study compares.
 type Defence struct {
 	Name string
-	// Aggregator, NormBound and StatsLimit are federation.aggregator,
-	// norm_bound and stats_limit (0: the defaults; negative: off).
+	// Aggregator, NormBound, Direction and StatsLimit are
+	// federation.aggregator, norm_bound, direction and stats_limit (0: the
+	// defaults; negative: off).
 	Aggregator string
 	NormBound  float64
 	Direction  float64
-	StatsLimit float64
+	// DirectionMin is federation.direction_min (0: the default).
+	DirectionMin int
+	StatsLimit   float64
 	// Hostile, if set, replaces the study's numbers of hostile clients
 	// for this defence.
 	Hostile []int
 }
 
 // Defences are the settings the study runs: the undefended mean (no
-// norm bound, no screening: "undefended"), the
-// defaults ("default": the mean with the adaptive norm bound and screened
-// statistics), the defaults with the direction check (ρ = 0.5), and every
-// robust rule with the same bound and screening.
+// norm bound, no direction check, no screening: "undefended"), the
+// defaults ("default": the mean with the adaptive norm bound, the
+// direction check ρ = 0.5 in rounds of at least 8 updates and screened
+// statistics), the defaults without the direction check
+// ("no-direction"), the defaults with the direction check in every
+// round of at least 3 ("default+direction"), the defaults with a
+// stricter direction check, ρ = 0.8 ("direction-0.8": it catches some
+// label flips, and would reject honest non-IID updates), and every robust
+// rule with the default bound, check and screening.
 var Defences = []Defence{
 	{Name: "undefended", Aggregator: "mean", NormBound: -1, Direction: -1, StatsLimit: -1},
 	{Name: "default", Aggregator: "mean"},
-	{Name: "default+direction", Aggregator: "mean", Direction: 0.5},
+	{Name: "no-direction", Aggregator: "mean", Direction: -1},
+	{Name: "default+direction", Aggregator: "mean", Direction: 0.5, DirectionMin: 3},
+	{Name: "direction-0.8", Aggregator: "mean", Direction: 0.8},
 	{Name: "median", Aggregator: "median"},
 	{Name: "trimmed-mean", Aggregator: "trimmed-mean"},
 	{Name: "krum", Aggregator: "krum"},
@@ -104,7 +114,7 @@ func (s Study) Run(ctx context.Context) ([]Run, error) {
 			cfg := s.Config
 			cfg.Seed = seed
 			f := &cfg.Federation
-			f.Aggregator, f.NormBound, f.Direction, f.StatsLimit = d.Aggregator, d.NormBound, d.Direction, d.StatsLimit
+			f.Aggregator, f.NormBound, f.Direction, f.DirectionMin, f.StatsLimit = d.Aggregator, d.NormBound, d.Direction, d.DirectionMin, d.StatsLimit
 			cfg = cfg.Defaults()
 			names := make([]string, cfg.Federation.Clients)
 			for k := range names {

@@ -292,7 +292,7 @@ func (s *Server) Run(ctx context.Context, lis net.Listener) (*fdrmfl.Result, err
 	server := &fed.Server{
 		Strategy: strat, Fleet: fleet, Quorum: quorum, Retries: set.Retries,
 		RoundTimeout: set.RoundTimeout.Or(10 * time.Minute), MaxUpdateNorm: set.MaxUpdateNorm,
-		NormBound: s.cfg.Federation.Bound(), Direction: s.cfg.Federation.DirectionBound(), Samples: func(c string) int { return ck.Declared[c] },
+		NormBound: s.cfg.Federation.Bound(), Direction: s.cfg.Federation.DirectionBound(), DirectionMin: s.cfg.Federation.DirectionMin, Samples: func(c string) int { return ck.Declared[c] },
 		Evaluate: s.cfg.Data.ValFraction > 0, Log: s.log, Secure: s.cfg.SecureAggregationSettings(),
 		Checkpoint: func(ctx context.Context, c fed.Checkpoint) error {
 			ck.Round, ck.Global = c.Round, c.Global

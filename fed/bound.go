@@ -94,12 +94,15 @@ const defaultWindow = 32
 //   - its distance d from the global model against the lower median m of
 //     the distances of every update seen so far in the round: it must lie
 //     in [m/k, k·m] (k > 0);
-//   - with rho > 0, the cosine c between its update and the reference,
-//     the coordinate-wise median of the first window updates of the round
-//     (all of them if fewer), against the lower median of the cosines
-//     seen so far, m_c: it must be at least rho·m_c (when m_c > 0).
+//   - with rho > 0, in a round of at least minDir valid updates (3 if
+//     fewer; at most window+1 of them are needed), the cosine c between
+//     its update and the reference, the coordinate-wise median of the
+//     first window updates of the round (all of them if fewer), against
+//     the lower median of the cosines seen so far, m_c: it must be at
+//     least rho·m_c (when m_c > 0).
 type judge struct {
 	k, rho float64
+	minDir int
 	window int // 0: hold everything until finish
 	copy   bool
 	global Weights
@@ -164,7 +167,11 @@ func (j *judge) finish() error {
 // reference computes the reference direction from the held updates, if
 // the direction check is on and it is not known yet.
 func (j *judge) reference() {
-	if j.rho <= 0 || j.ref != nil || len(j.held) < minBoundUpdates {
+	need := max(j.minDir, minBoundUpdates)
+	if j.window > 0 {
+		need = min(need, j.window+1) // the window is full: judge with what it holds
+	}
+	if j.rho <= 0 || j.ref != nil || len(j.held) < need {
 		return
 	}
 	local := make([]bool, len(j.global))

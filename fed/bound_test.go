@@ -127,3 +127,53 @@ func TestUnchangedModelIsRejected(t *testing.T) {
 		t.Fatalf("global %v, report %+v: want the three others' mean and the frozen client rejected", w, rep)
 	}
 }
+
+// TestDirectionCheckRejectsAFlippedSign has one client of five send its
+// step reversed, as long as the others': the norm bound lets it through,
+// the direction check rejects it in a round of at least DirectionMin
+// updates (the global model is then the four others' mean), streaming or
+// not, and leaves it in a smaller round or with the check off.
+func TestDirectionCheckRejectsAFlippedSign(t *testing.T) {
+	clients := map[string]fed.Client{
+		"a": target([]float32{1, 1.2, 0.8, 1}, 1), "b": target([]float32{0.9, 1, 1.1, 1}, 1),
+		"c": target([]float32{1.1, 0.9, 1, 1.2}, 1), "d": target([]float32{1, 0.9, 1.1, 0.8}, 1),
+		"flipped": target([]float32{-1, -1, -1, -1}, 1),
+	}
+	cases := []struct {
+		name      string
+		strat     fed.Strategy
+		window    int
+		direction float64
+		min       int
+		rejected  bool
+	}{
+		{"streaming, every update in the window", &strategy.FedAvg{}, 0, 0.5, 0, true},
+		{"streaming, window of 2", &strategy.FedAvg{}, 2, 0.5, 0, true},
+		{"holding every update", nonStreaming{&strategy.FedAvg{}}, 0, 0.5, 0, true},
+		{"a round of DirectionMin updates", &strategy.FedAvg{}, 0, 0.5, 5, true},
+		{"a round below DirectionMin", &strategy.FedAvg{}, 0, 0.5, 6, false},
+		{"holding, a round below DirectionMin", nonStreaming{&strategy.FedAvg{}}, 0, 0.5, 6, false},
+		{"the check off", &strategy.FedAvg{}, 0, 0, 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var rep fed.RoundReport
+			s := &fed.Server{Strategy: c.strat, Fleet: sim.New(clients), NormBound: 4, Direction: c.direction, DirectionMin: c.min,
+				Window: c.window, Progress: func(r fed.RoundReport) { rep = r }}
+			w, err := s.Run(context.Background(), fed.Weights{0, 0, 0, 0}, 1, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			honest := fmt.Sprint(fed.Weights{1, 1, 1, 1})
+			if c.rejected {
+				if fmt.Sprint(w) != honest || rep.Causes["flipped"] != fed.CauseOutlier || !strings.Contains(rep.Rejected["flipped"], "points elsewhere") || len(rep.Accepted) != 4 {
+					t.Fatalf("global %v, report %+v: want the flipped update rejected and the others' mean %s", w, rep, honest)
+				}
+				return
+			}
+			if len(rep.Rejected) != 0 || len(rep.Accepted) != 5 {
+				t.Fatalf("report %+v: want every update merged", rep)
+			}
+		})
+	}
+}

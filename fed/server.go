@@ -57,6 +57,12 @@ type Server struct {
 	// streams (all of them when there are fewer), of all of them when it
 	// does not; the check needs at least three valid updates.
 	Direction float64
+	// DirectionMin is the fewest valid updates a round needs for the
+	// direction check (below 3: 3): in a smaller round the coordinate-wise
+	// median is too close to each update to say where the others point,
+	// and honest updates of a few non-IID clients can oppose each other.
+	// A streaming round needs at most Window+1 of them.
+	DirectionMin int
 	// Samples, if set, returns the most samples client may report: the
 	// training-set size it declared before training. A fit update claiming
 	// more counts with that many (a client that inflates its count cannot
@@ -192,7 +198,7 @@ func (s *Server) round(ctx context.Context, r int, global Weights) (Weights, Rou
 		}
 		var jd *judge
 		if s.NormBound > 0 || s.Direction > 0 {
-			jd = &judge{k: s.NormBound, rho: s.Direction, copy: stream, global: global, skip: skip, accept: merge,
+			jd = &judge{k: s.NormBound, rho: s.Direction, minDir: s.DirectionMin, copy: stream, global: global, skip: skip, accept: merge,
 				reject: func(u Update, err error) { reject(u.Client, CauseOutlier, err) }}
 			if stream {
 				jd.window = cmp.Or(s.Window, defaultWindow)

@@ -28,9 +28,11 @@ func runAttacks(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "reproduce attacks", "[flags]", `
 Runs the attack study: simulation function 1 with --clients clients (default
 10), and each server defence — the undefended mean, the defaults (the mean
-with the adaptive norm bound and screened statistics) and every robust
-aggregator — clean and with f hostile clients (--hostile, default 1 and 3)
-doing each attack of package attack: sign flip, scaling by 1e6, Gaussian
+with the adaptive norm bound, the direction check in rounds of at least 8
+updates and screened statistics), the defaults without the direction check
+(no-direction) or with it in every round (default+direction), and every
+robust aggregator — clean and with f hostile clients (--hostile, default 1
+and 3) doing each attack of package attack: sign flip, scaling by 1e6, Gaussian
 noise as long as an honest step, label flip, ALIE ("a little is enough"),
 the global model sent back with an inflated count, and statistics scaled by
 1e6. Every federation's final test R² over the honest clients is compared

@@ -76,7 +76,9 @@ federation:
   trim: 0                    # trimmed-mean: share dropped at each end (0: f of the round's clients)
   clip: 2                    # cc: τ as a multiple of the median distance from the centre
   norm_bound: 4              # reject updates longer than 4× or shorter than 1/10 of the round's median (negative: off)
-  direction: 0               # ρ > 0: reject updates whose cosine with the median update is below ρ × the median cosine
+  direction: 0               # ρ: reject updates whose cosine with the median update is below ρ × the median cosine
+                             #   (0: 0.5, off under secure aggregation; negative: off)
+  direction_min: 8           # … in rounds of at least this many updates (smaller rounds go unchecked)
   stats_limit: 10            # leave out clients whose statistics stand out by more than this (negative: off)
   personalize: auto          # auto: a client deploys a personal head (a + b·ŷ fitted on its
                              #   held-out rows) when leave-one-out says it is better | off
