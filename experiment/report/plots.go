@@ -35,8 +35,9 @@ func png(w io.Writer, p *plot.Plot, width, height vg.Length) error {
 }
 
 // R2Bars plots, for one experiment, task and split, each method's mean
-// deployment R² — the study's primary metric — with its best downstream
-// regressor named on its bar, and ±1 sd error bars over the repetitions
+// deployment R² — the study's primary metric — as the main table judges
+// it (FDRMFL by what each client deploys, other methods by their best
+// downstream regressor), the regressor named on its bar, and ±1 sd error bars over the repetitions
 // (none when there is only one: a single run has no spread to show). The
 // bars lie horizontally so that every label is written in full, wrapped
 // rather than cut.
@@ -46,7 +47,7 @@ func R2Bars(w io.Writer, cells []Cell, exp, task, split string) error {
 		if c.Experiment != exp || c.Task != task || c.Split != split {
 			continue
 		}
-		if b, ok := best[c.Method]; !ok || c.R2Mean > b.R2Mean {
+		if b, ok := best[c.Method]; judgedBy(c, b, ok) {
 			best[c.Method] = c
 		}
 	}
