@@ -32,16 +32,8 @@ importance.png (one panel per modality, both curves scaled to their
 maximum, against the wavelengths of the CSV header when it has them). At
 most 256 samples are used.`)
 	modelDir := fs.String("model", "", "trained model `folder` (with manifest.json and model.safetensors)")
-	var mods modalityFlags
-	fs.Var(&mods, "modality", "a modality as `name=file.csv` (repeat for each)")
-	config := fs.String("data", "", "read the data as the data section of this configuration `file` describes")
-	fs.StringVar(config, "config", "", "the same as --data")
-	responses := fs.String("responses", "", "CSV `file` of observed responses (for the PLS comparison)")
+	in := addDataFlags(fs, "CSV `file` of observed responses (for the PLS comparison)")
 	response := fs.String("response", "", "the `response` to plot (default: the model's first)")
-	var format data.Format
-	fs.StringVar(&format.Delimiter, "delimiter", "", "field `delimiter` of the CSV files: , ; tab whitespace (default: detected)")
-	fs.StringVar(&format.Decimal, "decimal", "", "decimal `separator`: . or , (default: detected)")
-	fs.StringVar(&format.IDColumn, "id-column", "", "the `column` of sample IDs, or none (default: the first column if it holds IDs)")
 	out := fs.String("out", "explain", "output `folder`")
 	force := fs.Bool("force", false, "write over an earlier run in --out")
 	if err := parse(fs, args); err != nil {
@@ -49,9 +41,6 @@ most 256 samples are used.`)
 	}
 	if *modelDir == "" {
 		return usagef("--model is required")
-	}
-	if err := format.Check(); err != nil {
-		return usagef("--%v", err)
 	}
 	if err := checkOut(*out, *force); err != nil {
 		return err
@@ -66,7 +55,7 @@ most 256 samples are used.`)
 			return usagef("--response %q: the model predicts %s", *response, strings.Join(man.Responses, ", "))
 		}
 	}
-	ds, rep, err := readApplyData(man, mods, *config, *responses, format)
+	ds, rep, err := in.read(man)
 	if err != nil {
 		return err
 	}

@@ -41,15 +41,7 @@ folder of them); --responses adds observed responses, and then the error of
 the predictions is printed. The delimiter, decimal separator and ID column
 are detected unless given.`, what))
 	modelDir := fs.String("model", "", "trained model `folder` (with manifest.json and model.safetensors)")
-	var mods modalityFlags
-	fs.Var(&mods, "modality", "a modality as `name=file.csv` (repeat for each)")
-	config := fs.String("data", "", "read the data as the data section of this configuration `file` describes")
-	fs.StringVar(config, "config", "", "the same as --data")
-	responses := fs.String("responses", "", "CSV `file` of observed responses (optional)")
-	var format data.Format
-	fs.StringVar(&format.Delimiter, "delimiter", "", "field `delimiter` of the CSV files: , ; tab whitespace (default: detected)")
-	fs.StringVar(&format.Decimal, "decimal", "", "decimal `separator`: . or , (default: detected)")
-	fs.StringVar(&format.IDColumn, "id-column", "", "the `column` of sample IDs, or none (default: the first column if it holds IDs)")
+	in := addDataFlags(fs, "CSV `file` of observed responses (optional)")
 	out := fs.String("out", "", "output CSV `file` (default: standard output)")
 	force := fs.Bool("force", false, "replace an existing --out file")
 	if err := parse(fs, args); err != nil {
@@ -68,10 +60,7 @@ are detected unless given.`, what))
 	if name == "extract" && m.Model.Features == 0 {
 		return fmt.Errorf("%s: a %s model has no features Z beyond its predictions; use fdrmfl predict", *modelDir, m.Model.Kind)
 	}
-	if err := format.Check(); err != nil {
-		return usagef("--%v", err)
-	}
-	ds, rep, err := readApplyData(m, mods, *config, *responses, format)
+	ds, rep, err := in.read(m)
 	if err != nil {
 		return err
 	}
@@ -143,6 +132,35 @@ are detected unless given.`, what))
 		}
 	}
 	return nil
+}
+
+// dataFlags are the flags that name the data a model is applied to.
+type dataFlags struct {
+	mods              modalityFlags
+	config, responses string
+	format            data.Format
+}
+
+// addDataFlags declares the data flags on fs; responses describes
+// --responses.
+func addDataFlags(fs *flags, responses string) *dataFlags {
+	d := &dataFlags{}
+	fs.Var(&d.mods, "modality", "a modality as `name=file.csv` (repeat for each)")
+	fs.StringVar(&d.config, "data", "", "read the data as the data section of this configuration `file` describes")
+	fs.StringVar(&d.config, "config", "", "the same as --data")
+	fs.StringVar(&d.responses, "responses", "", responses)
+	fs.StringVar(&d.format.Delimiter, "delimiter", "", "field `delimiter` of the CSV files: , ; tab whitespace (default: detected)")
+	fs.StringVar(&d.format.Decimal, "decimal", "", "decimal `separator`: . or , (default: detected)")
+	fs.StringVar(&d.format.IDColumn, "id-column", "", "the `column` of sample IDs, or none (default: the first column if it holds IDs)")
+	return d
+}
+
+// read checks the flags and reads the data they name for model m.
+func (d *dataFlags) read(m *fdrmfl.Manifest) (*data.Dataset, *data.Report, error) {
+	if err := d.format.Check(); err != nil {
+		return nil, nil, usagef("--%v", err)
+	}
+	return readApplyData(m, d.mods, d.config, d.responses, d.format)
 }
 
 // readApplyData reads the data to apply a model to, from --modality flags
