@@ -128,6 +128,26 @@ type clientOutcome struct {
 	err  error
 }
 
+// eachClient receives every client's outcome, fails the test on a
+// client's error, and calls check with the client's name, its result and
+// the simulation's result for the same client.
+func (d *deployment) eachClient(t *testing.T, results <-chan clientOutcome, sim *fdrmfl.Result, check func(name string, got, want fdrmfl.ClientResult)) {
+	t.Helper()
+	for range d.Clients {
+		o := <-results
+		if o.err != nil {
+			t.Fatalf("%s: %v", o.name, o.err)
+		}
+		var want fdrmfl.ClientResult
+		for _, c := range sim.Clients {
+			if c.Name == o.name {
+				want = c
+			}
+		}
+		check(o.name, o.res.Clients[0], want)
+	}
+}
+
 func sameBits(a, b []float32) bool {
 	if len(a) != len(b) {
 		return false
@@ -198,24 +218,13 @@ func testFederationMatchesSimulate(t *testing.T, cfg fdrmfl.Config) {
 	if len(res.Rounds) != 2 || res.Rounds[1].Val == nil {
 		t.Fatalf("rounds %+v: want 2 with validation metrics", res.Rounds)
 	}
-	for range d.Clients {
-		o := <-results
-		if o.err != nil {
-			t.Fatalf("%s: %v", o.name, o.err)
-		}
-		var want fdrmfl.ClientResult
-		for _, c := range sim.Clients {
-			if c.Name == o.name {
-				want = c
-			}
-		}
-		got := o.res.Clients[0]
+	d.eachClient(t, results, sim, func(name string, got, want fdrmfl.ClientResult) {
 		for s := range want.Splits {
 			if !sameBits(got.Splits[s].Z, want.Splits[s].Z) {
-				t.Fatalf("%s: %s features differ from the simulation's", o.name, want.Splits[s].Name)
+				t.Fatalf("%s: %s features differ from the simulation's", name, want.Splits[s].Name)
 			}
 		}
-	}
+	})
 }
 
 // TestServerResumesFromCheckpoint stops the server (its context is

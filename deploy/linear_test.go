@@ -69,27 +69,16 @@ func TestLinearFederationMatchesSimulate(t *testing.T) {
 			if !strings.Contains(d.log.String(), "linear statistics") {
 				t.Fatalf("no linear statistics in the log:\n%s", d.log)
 			}
-			for range d.Clients {
-				o := <-results
-				if o.err != nil {
-					t.Fatalf("%s: %v", o.name, o.err)
-				}
-				var want fdrmfl.ClientResult
-				for _, c := range sim.Clients {
-					if c.Name == o.name {
-						want = c
-					}
-				}
-				got := o.res.Clients[0]
+			d.eachClient(t, results, sim, func(name string, got, want fdrmfl.ClientResult) {
 				for s := range want.Splits {
 					if !sameBits(got.Splits[s].Z, want.Splits[s].Z) || !sameBits(got.Splits[s].Pred, want.Splits[s].Pred) {
-						t.Fatalf("%s: %s features or predictions differ from the simulation's", o.name, want.Splits[s].Name)
+						t.Fatalf("%s: %s features or predictions differ from the simulation's", name, want.Splits[s].Name)
 					}
 				}
 				if got.Test.N != want.Test.N || got.Test.R2[0] != want.Test.R2[0] {
-					t.Fatalf("%s: test %+v, the simulation's %+v", o.name, got.Test, want.Test)
+					t.Fatalf("%s: test %+v, the simulation's %+v", name, got.Test, want.Test)
 				}
-			}
+			})
 		})
 	}
 }

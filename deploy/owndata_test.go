@@ -75,30 +75,19 @@ func TestFederationOnOwnData(t *testing.T) {
 	if !sameBits(res.Weights, sim.Weights) {
 		t.Fatalf("the federation's model differs from the simulation's\n%s", d.log)
 	}
-	for range d.Clients {
-		o := <-results
-		if o.err != nil {
-			t.Fatalf("%s: %v", o.name, o.err)
-		}
-		var want fdrmfl.ClientResult
-		for _, c := range sim.Clients {
-			if c.Name == o.name {
-				want = c
-			}
-		}
-		got := o.res.Clients[0]
+	d.eachClient(t, results, sim, func(name string, got, want fdrmfl.ClientResult) {
 		if len(got.Splits[0].IDs) == 0 || len(got.Splits[0].IDs) != len(got.Splits[0].Index) {
-			t.Fatalf("%s: training samples without IDs", o.name)
+			t.Fatalf("%s: training samples without IDs", name)
 		}
 		for s, sp := range got.Splits {
 			if !slices.Equal(sp.IDs, want.Splits[s].IDs) || !sameBits(sp.Z, want.Splits[s].Z) {
-				t.Fatalf("%s: the %s set differs from the simulation's", o.name, sp.Name)
+				t.Fatalf("%s: the %s set differs from the simulation's", name, sp.Name)
 			}
 			for _, id := range sp.IDs {
 				if (sp.Name == "test") != (role[id] == data.RoleTest) {
-					t.Errorf("%s: sample %s, labelled %v, is in the %s set", o.name, id, role[id], sp.Name)
+					t.Errorf("%s: sample %s, labelled %v, is in the %s set", name, id, role[id], sp.Name)
 				}
 			}
 		}
-	}
+	})
 }
