@@ -249,7 +249,8 @@ func (w *watchFleet) RunEach(ctx context.Context, tasks []fed.Task, each func(fe
 // plain statistic would show itself on the wire: its JSON text (when long
 // enough not to arise by chance), its float64 bits, or its fixed point
 // with any of fracs fractional bits (an 8-byte ring element), at any
-// offset. Eight bytes do not recur by chance in a few hundred kilobytes
+// offset, when that fixed point fits the ring and is not mostly zero
+// bytes as a header's counters are. Eight bytes do not recur by chance in a few hundred kilobytes
 // of keys, ciphertexts and masked vectors (float32's four would).
 func leaks(values []float64, fracs []int, payloads [][]byte) int {
 	words := map[uint64]bool{}
@@ -265,7 +266,16 @@ func leaks(values []float64, fracs []int, payloads [][]byte) int {
 		}
 		found := words[math.Float64bits(v)]
 		for _, f := range fracs {
-			if q := int64(math.RoundToEven(math.Ldexp(v, f))); q != 0 && words[uint64(q)] {
+			// Only a fixed point the ring can hold (int64 of a float
+			// beyond ±2⁶³ is 0x8000000000000000 on amd64) and with at
+			// least four non-zero bytes: a small integer, or a count
+			// shifted to the top byte, is a counter followed by one byte
+			// of a key, and such words sit in every protocol header.
+			m := math.RoundToEven(math.Ldexp(v, f))
+			if math.Abs(m) >= 1<<62 {
+				continue
+			}
+			if q := uint64(int64(m)); nonZeroBytes(q) >= 4 && words[q] {
 				found = true
 			}
 		}
@@ -275,6 +285,17 @@ func leaks(values []float64, fracs []int, payloads [][]byte) int {
 			}
 		}
 		if found {
+			n++
+		}
+	}
+	return n
+}
+
+// nonZeroBytes returns how many of w's eight bytes are not zero.
+func nonZeroBytes(w uint64) int {
+	n := 0
+	for ; w != 0; w >>= 8 {
+		if w&0xff != 0 {
 			n++
 		}
 	}
