@@ -171,8 +171,8 @@ func (c Config) checkKind() error {
 		}
 		return fmt.Errorf("linear.folds: 1 leaves nothing to choose the settings by; fix them (%s) or use 2 folds or more", what)
 	}
-	if c.Privacy.Secure.Enabled || (c.Privacy.DP.Level != "" && c.Privacy.DP.Level != "none") {
-		return fmt.Errorf("privacy: secure aggregation and differential privacy apply to the %s network's updates; a linear model's statistics travel without them, so model.kind %s with privacy settings is refused", KindFDRMFL, kind)
+	if c.Privacy.DP.Level != "" && c.Privacy.DP.Level != "none" {
+		return fmt.Errorf("privacy.dp: differential privacy applies to the %s network's training; model.kind %s is fitted from summed statistics, which privacy.secure_aggregation hides from the server, but which this version does not noise: remove privacy.dp", KindFDRMFL, kind)
 	}
 	if kind != KindPLS && (l.Components != 0 || l.MaxComponents != 0) {
 		return fmt.Errorf("linear.components, linear.max_components: apply to model.kind pls, not %s", kind)

@@ -50,7 +50,7 @@ func TestLinearConfigErrors(t *testing.T) {
 			c.Model.Kind, c.Linear = fdrmfl.KindLasso, fdrmfl.Linear{L1Ratios: []float64{0.5}}
 		},
 			"linear.l1_ratios: apply to model.kind enet, not lasso"},
-		{"privacy", func(c *fdrmfl.Config) { c.Privacy.Secure.Enabled = true }, "privacy: secure aggregation and differential privacy apply to the fdrmfl network's updates"},
+		{"differential privacy", func(c *fdrmfl.Config) { c.Privacy.DP.Level = "client" }, "privacy.dp: differential privacy applies to the fdrmfl network's training; model.kind pls is fitted from summed statistics"},
 		{"network keys", func(c *fdrmfl.Config) { c.Model.Latent, c.Model.Features = 8, 4 },
 			"model.latent, model.features: apply to the fdrmfl network, not to model.kind pls; remove them (the number of PLS components is linear.components)"},
 		{"encoder", func(c *fdrmfl.Config) { c.Model.Modalities[0].Encoder.Type = model.EncMLP }, "model.modalities[0].encoder: a linear model"},
@@ -522,6 +522,48 @@ func TestLinearModes(t *testing.T) {
 		if mode == fdrmfl.Central && res.Manifest.Linear.Clients != 1 {
 			t.Fatalf("central fit of %d clients", res.Manifest.Linear.Clients)
 		}
+	}
+}
+
+// TestLinearSecureEqualsPlain fits each linear kind under secure
+// aggregation, where every fold's statistics are merged by secure sums
+// (the server holds no client's), and in the clear: the same settings
+// are chosen and the weights agree to float64 precision (secagg's
+// quantisation is 2⁻⁶⁰ of each block's largest value).
+func TestLinearSecureEqualsPlain(t *testing.T) {
+	for _, kind := range fdrmfl.Kinds[1:] {
+		t.Run(kind, func(t *testing.T) {
+			cfg := linear(kind)
+			if kind == fdrmfl.KindENet {
+				cfg.Linear.L1Ratios = []float64{0.5, 1}
+			}
+			fit := func(secure bool) *fdrmfl.Result {
+				c := cfg
+				c.Privacy.Secure.Enabled = secure
+				res, err := fdrmfl.Simulate(context.Background(), c, fdrmfl.Options{})
+				if err != nil {
+					t.Fatalf("secure %v: %v", secure, err)
+				}
+				return res
+			}
+			plain, sec := fit(false), fit(true)
+			if a, b := plain.Manifest.Linear.Chosen(), sec.Manifest.Linear.Chosen(); a != b {
+				t.Fatalf("chose %s in the clear, %s under secure aggregation", a, b)
+			}
+			if sec.Manifest.Linear.Clients != 3 || sec.Manifest.Linear.Rows != plain.Manifest.Linear.Rows {
+				t.Fatalf("secure fit of %d clients and %d rows, the plain one %d and %d", sec.Manifest.Linear.Clients, sec.Manifest.Linear.Rows, plain.Manifest.Linear.Clients, plain.Manifest.Linear.Rows)
+			}
+			var worst, scale float64
+			for i, w := range plain.Weights {
+				worst = max(worst, math.Abs(float64(w-sec.Weights[i])))
+				scale = max(scale, math.Abs(float64(w)))
+			}
+			// The weights are float32: equal to their last bit or one off.
+			if worst > 1e-6*scale {
+				t.Fatalf("weights differ by %g (largest %g)", worst, scale)
+			}
+			t.Logf("%s: %s; weights within %g of %g", kind, sec.Manifest.Linear.Chosen(), worst, scale)
+		})
 	}
 }
 

@@ -209,6 +209,27 @@ func (lp *LinearPool) Add(client []*baseline.SuffStats, maxFolds int) error {
 	return nil
 }
 
+// AddMerged puts into the pool the fold statistics of clients clients
+// already merged across them, fold by fold — as secure aggregation gives
+// them (baseline.SecureMerge): fold f of every client in merged[f]. The
+// pool must be empty; statistics that cannot be the model's are refused.
+func (lp *LinearPool) AddMerged(merged []*baseline.SuffStats, clients int) error {
+	if lp.clients > 0 || len(lp.folds) > 0 {
+		return fmt.Errorf("merged statistics into a pool that holds %d clients' already", lp.clients)
+	}
+	if clients < 1 {
+		return fmt.Errorf("merged statistics of %d clients", clients)
+	}
+	for f, s := range merged {
+		if err := checkStats(s, lp.p, lp.q); err != nil {
+			return fmt.Errorf("fold %d: %w", f+1, err)
+		}
+	}
+	lp.folds = append(lp.folds, merged...)
+	lp.clients = clients
+	return nil
+}
+
 // checkStats reports statistics that cannot be those of p inputs and q
 // responses.
 func checkStats(s *baseline.SuffStats, p, q int) error {

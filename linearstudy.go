@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/fdrmfl/fdrmfl/baseline"
 	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/fed/secagg"
 	"github.com/fdrmfl/fdrmfl/site"
 	"github.com/fdrmfl/fdrmfl/train"
 )
@@ -26,8 +28,14 @@ func (p *Prepared) trainLinear(ctx context.Context, cfg Config, mode Mode, opt O
 	}
 	// fit pools the statistics of the given training sets, each as the
 	// client numbered by its index, and fits.
+	// Under secure aggregation the clients' statistics are merged fold by
+	// fold by secure sums (baseline.SecureByFold over fed/secagg, the
+	// arithmetic a deployment runs over its fleet), so that the server
+	// holds each fold's merge only.
+	secure := cfg.Privacy.Secure.Enabled && mode == Federated && len(p.clients) > 1
 	fit := func(trains []*data.Dataset, index []int) (*Model, error) {
 		pool := NewLinearPool(skeleton)
+		var perClient [][]*baseline.SuffStats
 		for i, tr := range trains {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -36,9 +44,29 @@ func (p *Prepared) trainLinear(ctx context.Context, cfg Config, mode Mode, opt O
 			if err != nil {
 				return nil, err
 			}
+			if secure {
+				perClient = append(perClient, st)
+				continue
+			}
 			if err := pool.Add(st, 0); err != nil {
 				return nil, err
 			}
+		}
+		if secure {
+			folds, err := baseline.SecureByFold(perClient, func(parts [][]float64, blocks []int) ([]float64, error) {
+				return secagg.SumFloats(parts, blocks, nil)
+			})
+			if err != nil {
+				return nil, fmt.Errorf("secure aggregation of the linear statistics: %w", err)
+			}
+			var merged []*baseline.SuffStats
+			for _, f := range folds {
+				merged = append(merged, f[0])
+			}
+			if err := pool.AddMerged(merged, len(perClient)); err != nil {
+				return nil, err
+			}
+			log.Info("linear statistics merged by secure aggregation", "clients", len(perClient), "folds", len(merged))
 		}
 		m, err := pool.Fit(skeleton, cfg.Linear)
 		if err != nil {

@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -97,5 +98,77 @@ func TestSecureFederatedFitsEqualPlain(t *testing.T) {
 		} else {
 			t.Logf("%s: coefficients differ by %.2g (relative)", m.name, d)
 		}
+	}
+}
+
+// TestPieces checks how a vector in blocks is cut into pieces of at most
+// max values: in order, with every value once, blocks cut where a piece
+// ends.
+func TestPieces(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		blocks []int
+		max    int
+		want   []Piece
+	}{
+		{"fits", []int{1, 3, 2}, 10, []Piece{{0, 6, []int{1, 3, 2}}}},
+		{"exactly", []int{2, 2}, 4, []Piece{{0, 4, []int{2, 2}}}},
+		{"a block cut", []int{1, 5, 1}, 4, []Piece{{0, 4, []int{1, 3}}, {4, 7, []int{2, 1}}}},
+		{"a long block", []int{9}, 4, []Piece{{0, 4, []int{4}}, {4, 8, []int{4}}, {8, 9, []int{1}}}},
+		{"ends on a boundary", []int{4, 4}, 4, []Piece{{0, 4, []int{4}}, {4, 8, []int{4}}}},
+		{"empty block", []int{0, 3}, 4, []Piece{{0, 3, []int{0, 3}}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := Pieces(c.blocks, c.max)
+			if len(got) != len(c.want) {
+				t.Fatalf("%+v, want %+v", got, c.want)
+			}
+			for i := range got {
+				if got[i].Start != c.want[i].Start || got[i].End != c.want[i].End || !slices.Equal(got[i].Blocks, c.want[i].Blocks) {
+					t.Fatalf("piece %d: %+v, want %+v", i, got[i], c.want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestSecureMergeInPieces merges statistics of 1500 inputs, whose
+// cross-products (1.1 M values) take two pieces: every sum sees at most
+// MaxSumValues values, and the merge equals the plain one (to float32's
+// precision: beyond largeP inputs Sxx is formed from each factor by the
+// float32 GEMM, a client's in SecureMerge, the merged factor in
+// MergeStats).
+func TestSecureMergeInPieces(t *testing.T) {
+	_, _, stats := clientData(t, 2, uneven, 1500, 1)
+	plain, err := MergeStats(stats...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	sum := func(parts [][]float64, blocks []int) ([]float64, error) {
+		calls++
+		if len(parts[0]) > MaxSumValues {
+			t.Fatalf("a sum of %d values", len(parts[0]))
+		}
+		out := make([]float64, len(parts[0]))
+		for _, p := range parts {
+			for i, v := range p {
+				out[i] += v
+			}
+		}
+		return out, nil
+	}
+	sec, err := SecureMerge(stats, sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 3 {
+		t.Fatalf("%d sums, want 3 (the means, then the cross-products in two pieces)", calls)
+	}
+	if d := relDiff(sec.Sxx, plain.sxx()); d > 1e-6 {
+		t.Fatalf("Sxx differs by %g (relative)", d)
+	}
+	if d := relDiff(sec.Sxy, plain.Sxy); d > 1e-12 {
+		t.Fatalf("Sxy differs by %g (relative)", d)
 	}
 }
