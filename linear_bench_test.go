@@ -9,6 +9,7 @@ import (
 	"github.com/fdrmfl/fdrmfl"
 	"github.com/fdrmfl/fdrmfl/baseline"
 	"github.com/fdrmfl/fdrmfl/data"
+	"github.com/fdrmfl/fdrmfl/fed/secagg"
 	"github.com/fdrmfl/fdrmfl/internal/shareddata"
 )
 
@@ -17,7 +18,8 @@ import (
 // default) to corn's three spectrometers (p = 2100) as a federation of 3
 // clients does — each client's fold statistics, their merge, the fit —
 // beside the same fit on the pooled rows (baseline's Fit, NIPALS or ridge
-// on the data matrix), the reference without federation:
+// on the data matrix), the reference without federation, and under
+// secure aggregation (statistics-secure):
 //
 //	go test -run '^$' -bench LinearCorn -benchtime 3x -benchmem
 func BenchmarkLinearCorn(b *testing.B) {
@@ -62,6 +64,38 @@ func BenchmarkLinearCorn(b *testing.B) {
 					if err := pool.Add(st, 0); err != nil {
 						b.Fatal(err)
 					}
+				}
+				if _, err := pool.Fit(skel, cfg.Linear); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		// The same under secure aggregation: each fold merged by the two
+		// secure sums of baseline.SecureMerge among the three clients in
+		// this process (keys, masks and fixed point, as simulate runs it).
+		b.Run(c.name+"/statistics-secure", func(b *testing.B) {
+			for range b.N {
+				var per [][]*baseline.SuffStats
+				for k, c := range clients {
+					st, err := fdrmfl.LinearStats(c.Train, cfg.LinearStatsSpec(skel, k))
+					if err != nil {
+						b.Fatal(err)
+					}
+					per = append(per, st)
+				}
+				folds, err := baseline.SecureByFold(per, func(parts [][]float64, blocks []int) ([]float64, error) {
+					return secagg.SumFloats(parts, blocks, nil)
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				var merged []*baseline.SuffStats
+				for _, f := range folds {
+					merged = append(merged, f[0])
+				}
+				pool := fdrmfl.NewLinearPool(skel)
+				if err := pool.AddMerged(merged, len(per)); err != nil {
+					b.Fatal(err)
 				}
 				if _, err := pool.Fit(skel, cfg.Linear); err != nil {
 					b.Fatal(err)

@@ -56,6 +56,10 @@ type LinearStatsRequest struct {
 type linearStatsTask struct {
 	Linear json.RawMessage `json:"linear,omitempty"`
 	Part   int             `json:"part"`
+	// Secure, under secure aggregation, asks instead for the client's
+	// vector in one of the secure sums that merge the clients' folds
+	// (linearSecureStep): it is never sent in parts.
+	Secure *linearSecureStep `json:"secure,omitempty"`
 }
 
 // LinearStatsReply is a client's answer to a LinearStatsRequest: one
@@ -119,6 +123,9 @@ func linearRequest(payload []byte) (*linearStatsTask, error) {
 // later parts: the request's hash is the key) and returns the part asked
 // for.
 func (p *Participant) linearStats(t linearStatsTask) (fed.Update, error) {
+	if t.Secure != nil {
+		return p.secureLinearStats(t)
+	}
 	sum := sha256.Sum256(t.Linear)
 	key := string(sum[:])
 	p.mu.Lock()
@@ -159,40 +166,51 @@ type linearEncoded struct {
 	partBytes int
 }
 
-// computeLinearStats computes the encoded statistics a request describes.
-func (p *Participant) computeLinearStats(raw json.RawMessage) (*linearEncoded, error) {
+// linearFolds computes the fold statistics a request describes, with
+// the request, the number of training rows and of responses.
+func (p *Participant) linearFolds(raw json.RawMessage) ([]*baseline.SuffStats, LinearStatsRequest, [2]int, error) {
 	var req LinearStatsRequest
 	if err := json.Unmarshal(raw, &req); err != nil {
-		return nil, fmt.Errorf("client %s: the linear statistics request: %w", p.Name, err)
+		return nil, req, [2]int{}, fmt.Errorf("client %s: the linear statistics request: %w", p.Name, err)
 	}
 	if req.Standardizer == nil {
-		return nil, fmt.Errorf("client %s: the linear statistics request has no standardisation", p.Name)
+		return nil, req, [2]int{}, fmt.Errorf("client %s: the linear statistics request has no standardisation", p.Name)
 	}
 	sets, err := p.split(req.Stats)
 	if err != nil {
-		return nil, err
+		return nil, req, [2]int{}, err
 	}
 	modes, err := site.ScaleModes(req.Stats.Scale)
 	if err != nil {
-		return nil, err
+		return nil, req, [2]int{}, err
 	}
 	own, err := sets.Moments(modes)
 	if err != nil {
-		return nil, fmt.Errorf("client %s: %w", p.Name, err)
+		return nil, req, [2]int{}, fmt.Errorf("client %s: %w", p.Name, err)
 	}
 	if err := sets.Standardize(req.Standardizer, own, req.Stats.Standardize); err != nil {
-		return nil, err
+		return nil, req, [2]int{}, err
 	}
 	folds, err := fdrmfl.LinearStats(sets.Train, req.Spec)
 	if err != nil {
-		return nil, fmt.Errorf("client %s: %w", p.Name, err)
+		return nil, req, [2]int{}, fmt.Errorf("client %s: %w", p.Name, err)
 	}
-	enc, err := encodeLinearStats(folds, len(folds[0].MeanX), sets.Train.NumResponses())
+	return folds, req, [2]int{sets.Train.Len(), sets.Train.NumResponses()}, nil
+}
+
+// computeLinearStats computes the encoded statistics a request describes.
+func (p *Participant) computeLinearStats(raw json.RawMessage) (*linearEncoded, error) {
+	folds, req, size, err := p.linearFolds(raw)
+	if err != nil {
+		return nil, err
+	}
+	rows := size[0]
+	enc, err := encodeLinearStats(folds, len(folds[0].MeanX), size[1])
 	if err != nil {
 		return nil, fmt.Errorf("client %s: %w", p.Name, err)
 	}
 	digest := sha256.Sum256(enc)
-	out := &linearEncoded{enc: enc, digest: hex.EncodeToString(digest[:]), rows: sets.Train.Len(), partBytes: req.PartBytes}
+	out := &linearEncoded{enc: enc, digest: hex.EncodeToString(digest[:]), rows: rows, partBytes: req.PartBytes}
 	if out.partBytes <= 0 {
 		out.partBytes = defaultPartBytes
 	}
@@ -273,6 +291,12 @@ func (s *Server) setupLinear(ctx context.Context, fleet *fedgrpc.Fleet, man *fdr
 			delete(ups, name) // the pool holds the merge
 		}
 	}
+	return s.fitLinear(pool, man, leftOut, quorum, start)
+}
+
+// fitLinear fits the model from the pooled statistics and returns the
+// checkpoint that holds it.
+func (s *Server) fitLinear(pool *fdrmfl.LinearPool, man *fdrmfl.Manifest, leftOut map[string]string, quorum int, start time.Time) (checkpoint, error) {
 	if pool.Clients() < max(quorum, 1) {
 		return checkpoint{}, fmt.Errorf("setup: %d clients sent usable linear statistics, the quorum is %d", pool.Clients(), quorum)
 	}

@@ -46,6 +46,9 @@ type Participant struct {
 	// lin holds the encoded statistics of a linear federation while the
 	// server fetches them part by part.
 	lin *linearEncoded
+	// linFolds holds a linear federation's fold statistics while the
+	// server sums them securely.
+	linFolds *linearFoldsCache
 }
 
 // Execute runs a task.

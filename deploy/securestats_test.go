@@ -11,6 +11,7 @@ import (
 	"math"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -246,19 +247,25 @@ func (w *watchFleet) RunEach(ctx context.Context, tasks []fed.Task, each func(fe
 }
 
 // leaks returns how many of the values appear in the payloads as a
-// plain statistic would show itself on the wire: its JSON text (when long
-// enough not to arise by chance), its float64 bits, or its fixed point
+// plain statistic would show itself on the wire: its JSON text in a JSON
+// message (when long enough not to arise by chance), its float64 bits, or its fixed point
 // with any of fracs fractional bits (an 8-byte ring element), at any
 // offset, when that fixed point fits the ring and is not mostly zero
 // bytes as a header's counters are. Eight bytes do not recur by chance in a few hundred kilobytes
 // of keys, ciphertexts and masked vectors (float32's four would).
 func leaks(values []float64, fracs []int, payloads [][]byte) int {
 	words := map[uint64]bool{}
+	var text [][]byte // the JSON messages: the others are binary
 	for _, p := range payloads {
+		if len(p) > 0 && p[0] == '{' {
+			text = append(text, p)
+		}
 		for i := 0; i+8 <= len(p); i++ {
 			words[binary.LittleEndian.Uint64(p[i:])] = true
 		}
 	}
+	slices.Sort(fracs)
+	fracs = slices.Compact(slices.Clone(fracs))
 	n := 0
 	for _, v := range values {
 		if v == 0 {
@@ -280,7 +287,7 @@ func leaks(values []float64, fracs []int, payloads [][]byte) int {
 			}
 		}
 		if s := strconv.FormatFloat(v, 'g', -1, 64); !found && len(s) >= 8 {
-			for _, p := range payloads {
+			for _, p := range text {
 				found = found || bytes.Contains(p, []byte(s))
 			}
 		}

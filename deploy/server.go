@@ -482,6 +482,9 @@ func (s *Server) setup(ctx context.Context, fleet *fedgrpc.Fleet, quorum, all in
 				kept = append(kept, name)
 			}
 		}
+		if secure {
+			return s.setupLinearSecure(ctx, sf, man, kept, leftOut, quorum)
+		}
 		return s.setupLinear(ctx, fleet, man, kept, leftOut, quorum)
 	}
 	global, err := man.InitialWeights()
