@@ -256,13 +256,7 @@ func (s *Server) setupLinear(ctx context.Context, fleet *fedgrpc.Fleet, man *fdr
 		batch := names[b:min(b+batchSize, len(names))]
 		ups := map[string]*linearUpload{}
 		for _, name := range batch {
-			i := s.index[name]
-			stats := NewStatsRequest(s.cfg, i)
-			stats.Preprocess = man.Preprocess // the fitted chains, as the standardisation saw them
-			ups[name] = &linearUpload{index: i, req: LinearStatsRequest{
-				Stats: stats, Standardizer: man.Standardizer,
-				Spec: s.cfg.LinearStatsSpec(man, i), PartBytes: partBytes,
-			}}
+			ups[name] = &linearUpload{index: s.index[name], req: s.linearStatsRequest(man, name, partBytes)}
 		}
 		drop := func(name, why string) {
 			leftOut[name] = why
@@ -311,6 +305,17 @@ func (s *Server) fitLinear(pool *fdrmfl.LinearPool, man *fdrmfl.Manifest, leftOu
 		return checkpoint{}, err
 	}
 	return ck, nil
+}
+
+// linearStatsRequest returns what the server asks client name for: the
+// statistics of its folds after the fitted preprocessing chains and the
+// pooled standardisation, sent in parts of partBytes (0 under secure
+// aggregation, where they are summed instead).
+func (s *Server) linearStatsRequest(man *fdrmfl.Manifest, name string, partBytes int) LinearStatsRequest {
+	i := s.index[name]
+	stats := NewStatsRequest(s.cfg, i)
+	stats.Preprocess = man.Preprocess // the fitted chains, as the standardisation saw them
+	return LinearStatsRequest{Stats: stats, Standardizer: man.Standardizer, Spec: s.cfg.LinearStatsSpec(man, i), PartBytes: partBytes}
 }
 
 // linearBatch is the number of clients whose statistics the server

@@ -55,14 +55,7 @@ func TestLinearFederationMatchesSimulate(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\n%s", err, d.log)
 			}
-			if !sameBits(res.Weights, sim.Weights) {
-				t.Fatalf("the federation's model differs from the simulation's\n%s", d.log)
-			}
-			got, _ := json.Marshal(res.Manifest)
-			want, _ := json.Marshal(sim.Manifest)
-			if string(got) != string(want) {
-				t.Fatalf("manifest\n%s\nthe simulation's\n%s", got, want)
-			}
+			requireSimulatedModel(t, d, res, sim)
 			if f := res.Manifest.Linear; f.Clients != 3 || f.Folds != 4 || len(f.CV) == 0 {
 				t.Fatalf("fit %+v: want 3 clients, 4 folds and a cross-validation", f)
 			}
@@ -80,6 +73,20 @@ func TestLinearFederationMatchesSimulate(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// requireSimulatedModel fails the test unless the federation's model —
+// weights and manifest — is the simulation's bit for bit.
+func requireSimulatedModel(t *testing.T, d *deployment, res, sim *fdrmfl.Result) {
+	t.Helper()
+	if !sameBits(res.Weights, sim.Weights) {
+		t.Fatalf("the federation's model differs from the simulation's\n%s", d.log)
+	}
+	got, _ := json.Marshal(res.Manifest)
+	want, _ := json.Marshal(sim.Manifest)
+	if string(got) != string(want) {
+		t.Fatalf("manifest\n%s\nthe simulation's\n%s", got, want)
 	}
 }
 

@@ -127,10 +127,7 @@ func (s *Server) setupLinearSecure(ctx context.Context, fleet fed.Fleet, man *fd
 	start := time.Now()
 	raw := map[string]json.RawMessage{}
 	for _, name := range names {
-		i := s.index[name]
-		stats := NewStatsRequest(s.cfg, i)
-		stats.Preprocess = man.Preprocess
-		b, err := json.Marshal(LinearStatsRequest{Stats: stats, Standardizer: man.Standardizer, Spec: s.cfg.LinearStatsSpec(man, i)})
+		b, err := json.Marshal(s.linearStatsRequest(man, name, 0))
 		if err != nil {
 			return checkpoint{}, err
 		}

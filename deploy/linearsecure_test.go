@@ -71,14 +71,7 @@ func TestSecureLinearFederationMatchesSimulate(t *testing.T) {
 					t.Fatalf("%s: %v", name, o.err)
 				}
 			}
-			if !sameBits(res.Weights, sim.Weights) {
-				t.Fatalf("the federation's model differs from the simulation's\n%s", d.log)
-			}
-			got, _ := json.Marshal(res.Manifest)
-			want, _ := json.Marshal(sim.Manifest)
-			if string(got) != string(want) {
-				t.Fatalf("manifest\n%s\nthe simulation's\n%s", got, want)
-			}
+			requireSimulatedModel(t, d, res, sim)
 			if f := res.Manifest.Linear; f.Clients != 3 || f.Folds != cfg.Defaults().Linear.Folds && kind == fdrmfl.KindPLS {
 				t.Fatalf("fit %+v: want 3 clients and %d folds", f, cfg.Defaults().Linear.Folds)
 			}
