@@ -264,8 +264,9 @@ func leaks(values []float64, fracs []int, payloads [][]byte) int {
 			words[binary.LittleEndian.Uint64(p[i:])] = true
 		}
 	}
+	fracs = slices.Clone(fracs) // the caller's, left in its order
 	slices.Sort(fracs)
-	fracs = slices.Compact(slices.Clone(fracs))
+	fracs = slices.Compact(fracs)
 	n := 0
 	for _, v := range values {
 		if v == 0 {
